@@ -1,0 +1,154 @@
+"""Command line: thin wrappers over the pipeline. Logs go to stderr; ``--json`` output to stdout.
+
+Every expected failure prints one line ``error: ...`` to stderr and exits with the error's code
+(2 for bad input, 3 for solver problems, 4 for an uncertifiable result).
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import sys
+from pathlib import Path
+from typing import Any, Callable
+
+import click
+
+from .errors import ConfigError, ConvexdualError
+
+log = logging.getLogger("convexdual")
+
+
+def _setup_logging(verbose: bool) -> None:
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, stream=sys.stderr,
+                        format="%(message)s")
+    log.setLevel(logging.INFO if verbose else logging.WARNING)
+
+
+def _errors_to_exit(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn expected errors into one line on stderr and a non-zero exit code."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except ConvexdualError as exc:
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(exc.exit_code)
+        except FileExistsError as exc:
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(2)
+
+    return wrapper
+
+
+@click.group()
+@click.version_option(package_name="convexdual")
+def main() -> None:
+    """Exact loss landscapes of weight-decay-regularized ReLU networks via convex duality."""
+
+
+@main.command(context_settings={"ignore_unknown_options": True})
+@click.option("--config", "config_path", required=True, type=click.Path(dir_okay=False), help="YAML config file.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout and nothing else.")
+@click.option("--out", type=click.Path(dir_okay=False), default=None, help="Also write the JSON result here (never overwrites).")
+@click.option("-v", "--verbose", is_flag=True, help="Log progress to stderr.")
+@click.argument("overrides", nargs=-1, type=click.UNPROCESSED)
+@_errors_to_exit
+def solve(config_path: str, as_json: bool, out: str | None, verbose: bool, overrides: tuple[str, ...]) -> None:
+    """Solve one instance: certified optimum, optimal polytope, m* and M*.
+
+    OVERRIDES use Hydra syntax, e.g. ``beta=0.3 data.bias=true``.
+    """
+    from .config import load_config
+    from .pipeline import solve as run
+    from .results import atomic_write_text, dumps
+
+    _setup_logging(verbose)
+    cfg = load_config(config_path, overrides)
+    if out and Path(out).exists():
+        raise ConfigError(f"{out} exists; refusing to overwrite it (choose another --out)")
+    result = run(cfg)
+    text = dumps(result.to_dict())
+    if out:
+        atomic_write_text(out, text + "\n")
+    if as_json:
+        click.echo(text)
+    else:
+        click.echo(summary(result.to_dict()))
+
+
+def summary(r: dict[str, Any]) -> str:
+    """A short human-readable account of a result."""
+    c = r["certificates"]
+    m_star = r["m_star"] if r["m_star"] is not None else f"in {r['m_star_bounds']}"
+    M_star = r["M_star"] if r["M_star"] is not None else f"in {r['M_star_bounds']}"
+    nv = r["n_vertices"] if r["n_vertices"] is not None else "not enumerated"
+    beta = f", beta={r['beta']:g}" if r["beta"] is not None else ""
+    lines = [
+        f"{r['name']}: {r['problem']}{beta}, n={r['n']}, d={r['d']} ({r['config']['data']['kind']} data"
+        f"{', bias' if r['config']['data']['bias'] else ''}{', skip' if r['config']['model']['skip'] else ''})",
+        f"  patterns      {r['patterns']['count']} ({r['patterns']['mode']})",
+        f"  p*            {r['p_star']:.10g}",
+        f"  directions    {len(r['directions'])} active (deduplicated features)",
+        f"  polytope      dimension {r['polytope_dim']}, vertices: {nv}",
+        f"  critical      m* = {m_star}, M* = {M_star}",
+        f"  solver        {r['solver']['name']} ({r['solver']['status']}, {r['solver']['solves']} solves, "
+        f"{r['solver']['time_s']:.2f} s, tol {r['solver']['tolerance']:.0e})",
+        f"  certificates  duality gap {c['duality_gap']:.1e}, dual violation {c['dual_violation']:.1e}, "
+        f"active margin {c['active_margin']:.1e}, reconstruction gap {c['reconstruction_gap']:.1e}",
+    ]
+    if r["vertex_cardinalities"] is not None:
+        lines.insert(5, f"  cardinalities {_counts(r['vertex_cardinalities'])}")
+    if r["enumeration"].startswith("not"):
+        lines.append(f"  note          vertices {r['enumeration']}")
+    return "\n".join(lines)
+
+
+def _counts(cards: list[int]) -> str:
+    from collections import Counter
+
+    return ", ".join(f"{k} nonzeros x{v}" for k, v in sorted(Counter(cards).items()))
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+def solvers(as_json: bool) -> None:
+    """Which solvers work here, and the MOSEK license state."""
+    from .results import dumps
+    from .solvers import resolve_solver, solver_report
+
+    rows = solver_report()
+    auto = resolve_solver("auto")
+    if as_json:
+        click.echo(dumps({"solvers": rows, "auto": auto}))
+        return
+    for row in rows:
+        state = "works" if row["works"] else "unavailable"
+        click.echo(f"{row['solver']:9s} {state:12s} {row['detail']}")
+    click.echo(f"auto -> {auto}")
+
+
+@main.command()
+@click.option("--out", "out_dir", type=click.Path(file_okay=False), default="outputs/figures", show_default=True)
+@click.option("-v", "--verbose", is_flag=True, help="Log progress to stderr.")
+@_errors_to_exit
+def figures(out_dir: str, verbose: bool) -> None:
+    """Regenerate the example results and figures into OUT (existing files are replaced, and said so)."""
+    from .figures import regenerate_all
+
+    _setup_logging(verbose)
+    for path in regenerate_all(Path(out_dir), configs_dir=_configs_dir()):
+        click.echo(str(path))
+
+
+def _configs_dir() -> Path:
+    """The repository's configs/ folder (next to the package in a checkout)."""
+    here = Path(__file__).resolve().parent.parent / "configs"
+    if not here.is_dir():
+        raise ConfigError(f"configs directory not found at {here}")
+    return here
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,459 @@
+"""Step 1 of the pipeline: YAML config -> validated, resolved :class:`Config`.
+
+A config file is composed with Hydra (so ``defaults:`` lists work), merged over the defaults
+below, then command-line overrides in Hydra syntax (``beta=0.3 data.bias=true``) are applied.
+Every key is checked: unknown keys, wrong types and out-of-range values raise
+:class:`~convexdual.errors.ConfigError` with one line naming the key.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+import math
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Sequence
+
+from .errors import ConfigError
+
+PROBLEMS = ("regression", "interpolation")
+SOLVERS = ("auto", "mosek", "clarabel", "scs")
+PATTERN_MODES = ("exact", "sampled")
+DATA_KINDS = ("points", "gaussian", "circle", "file", "sklearn")
+SKLEARN_DATASETS = ("diabetes", "iris", "wine", "breast_cancer")
+
+# Keys each data kind uses (besides kind, bias, standardize).
+DATA_KEYS_BY_KIND: dict[str, tuple[str, ...]] = {
+    "points": ("X", "y"),
+    "gaussian": ("n", "d", "seed"),
+    "circle": ("angles_deg", "y"),
+    "file": ("path", "y_column"),
+    "sklearn": ("name", "n", "features", "seed"),
+}
+
+DEFAULTS: dict[str, Any] = {
+    "name": None,
+    "problem": "regression",
+    "beta": 0.1,
+    "data": {
+        "kind": "points",
+        "X": None,
+        "y": None,
+        "n": None,
+        "d": None,
+        "seed": 0,
+        "angles_deg": None,
+        "path": None,
+        "y_column": -1,
+        "name": None,
+        "features": None,
+        "bias": False,
+        "standardize": False,
+    },
+    "model": {"skip": False},
+    "widths": None,
+    "solver": "auto",
+    "patterns": "exact",
+    "tol": {"solver": 1e-10, "polish": 1e-12, "active": 1e-7, "margin": 1e-6},
+    "polytope": {"max_enum_dim": 24, "enum_timeout_s": 60.0, "milp_time_limit_s": 60.0},
+}
+
+PATTERN_DEFAULTS = {"mode": "exact", "n_samples": 10000, "seed": 0}
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    """Where the data come from. Only the keys of ``kind`` are meaningful."""
+
+    kind: str
+    X: list[list[float]] | None = None
+    y: list[float] | None = None
+    n: int | None = None
+    d: int | None = None
+    seed: int = 0
+    angles_deg: list[float] | None = None
+    path: str | None = None
+    y_column: int = -1
+    name: str | None = None
+    features: int | list[int] | None = None
+    bias: bool = False
+    standardize: bool = False
+
+
+@dataclass(frozen=True)
+class PatternConfig:
+    """``exact``: every cell of the arrangement; ``sampled``: patterns of random directions."""
+
+    mode: str = "exact"
+    n_samples: int = 10000
+    seed: int = 0
+
+
+@dataclass(frozen=True)
+class Tolerances:
+    """solver: gap/feasibility tolerance passed to the solver.
+    polish: tolerance of the final solve on exactly the active blocks (falls back to ``solver``
+    when the solver cannot reach it).
+    active: a (direction, sign) is active when |value - beta| <= active * beta.
+    margin: every inactive value must be <= beta * (1 - margin), else the active set is unclear."""
+
+    solver: float = 1e-10
+    polish: float = 1e-12
+    active: float = 1e-7
+    margin: float = 1e-6
+
+
+@dataclass(frozen=True)
+class Config:
+    """A fully validated experiment description."""
+
+    name: str
+    problem: str
+    beta: float
+    data: DataConfig
+    skip: bool
+    widths: list[int] | None
+    solver: str
+    patterns: PatternConfig
+    tol: Tolerances = field(default_factory=Tolerances)
+    max_enum_dim: int = 24
+    enum_timeout_s: float = 60.0
+    milp_time_limit_s: float = 60.0
+    source: str | None = None  # the file it came from (not part of the identity)
+
+    def resolved(self) -> dict[str, Any]:
+        """The config as plain data with only the keys that matter for this run."""
+        data = {"kind": self.data.kind, "bias": self.data.bias, "standardize": self.data.standardize}
+        for key in DATA_KEYS_BY_KIND[self.data.kind]:
+            data[key] = getattr(self.data, key)
+        out: dict[str, Any] = {
+            "name": self.name,
+            "problem": self.problem,
+            "data": data,
+            "model": {"skip": self.skip},
+            "widths": self.widths,
+            "solver": self.solver,
+            "patterns": asdict(self.patterns) if self.patterns.mode == "sampled" else {"mode": "exact"},
+            "tol": asdict(self.tol),
+            "polytope": {
+                "max_enum_dim": self.max_enum_dim,
+                "enum_timeout_s": self.enum_timeout_s,
+                "milp_time_limit_s": self.milp_time_limit_s,
+            },
+        }
+        if self.problem == "regression":
+            out["beta"] = self.beta
+        return out
+
+    def hash(self) -> str:
+        """A short stable hash of the resolved config (the run's identity)."""
+        text = json.dumps(self.resolved(), sort_keys=True, default=str)
+        return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+
+# ----------------------------------------------------------------------------- loading
+
+
+def load_config(path: str | Path, overrides: Sequence[str] = ()) -> Config:
+    """Compose ``path`` with Hydra, apply ``overrides`` (Hydra syntax) and validate."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"config file not found: {path}")
+    raw = _compose(path)
+    merged = _merge(copy.deepcopy(DEFAULTS), raw, prefix="")
+    for key, value in parse_overrides(overrides):
+        _set_key(merged, key, value)
+    return validate(merged, source=str(path), default_name=path.stem)
+
+
+def config_from_dict(raw: dict[str, Any], overrides: Sequence[str] = (), name: str = "config") -> Config:
+    """Validate a config given as a dict (same rules as a file)."""
+    merged = _merge(copy.deepcopy(DEFAULTS), copy.deepcopy(raw), prefix="")
+    for key, value in parse_overrides(overrides):
+        _set_key(merged, key, value)
+    return validate(merged, source=None, default_name=name)
+
+
+def _compose(path: Path) -> dict[str, Any]:
+    """Read a YAML file through Hydra's compose API (handles ``defaults:`` lists)."""
+    import yaml
+    from omegaconf._utils import get_yaml_loader
+
+    try:  # a plain YAML parse first gives the clearest message for malformed files
+        with open(path) as fh:  # OmegaConf's loader: same floats (1e-3) as the Hydra path below
+            first = yaml.load(fh, Loader=get_yaml_loader())
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
+        raise ConfigError(f"{path}: malformed YAML{where}: {getattr(exc, 'problem', exc)}") from None
+    if first is None:
+        return {}
+    if not isinstance(first, dict):
+        raise ConfigError(f"{path}: the top level must be a mapping of keys, got {type(first).__name__}")
+    if "defaults" not in first:
+        return first
+
+    from hydra import compose, initialize_config_dir
+    from hydra.core.global_hydra import GlobalHydra
+    from omegaconf import OmegaConf
+
+    GlobalHydra.instance().clear()
+    try:
+        with initialize_config_dir(config_dir=str(path.parent.resolve()), version_base=None):
+            cfg = compose(config_name=path.stem)
+    except Exception as exc:  # Hydra raises several types; all mean a bad config
+        raise ConfigError(f"{path}: {str(exc).splitlines()[0]}") from None
+    finally:
+        GlobalHydra.instance().clear()
+    return OmegaConf.to_container(cfg, resolve=True)  # type: ignore[return-value]
+
+
+def parse_overrides(overrides: Sequence[str]) -> list[tuple[str, Any]]:
+    """Parse ``key=value`` overrides with Hydra's grammar. Sweeps are rejected here."""
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    if not overrides:
+        return []
+    try:
+        parsed = OverridesParser.create().parse_overrides(list(overrides))
+    except Exception as exc:
+        raise ConfigError(f"bad override: {str(exc).splitlines()[0]}") from None
+    out = []
+    for ov in parsed:
+        if ov.is_sweep_override():
+            raise ConfigError(f"override {ov.input_line!r} is a sweep; use `convexdual sweep` for sweeps")
+        if ov.is_delete():
+            raise ConfigError(f"override {ov.input_line!r}: deleting keys is not supported")
+        out.append((ov.key_or_group, ov.value()))
+    return out
+
+
+def _merge(base: dict[str, Any], update: dict[str, Any], prefix: str) -> dict[str, Any]:
+    """Recursively merge ``update`` into ``base``; keys absent from ``base`` are errors."""
+    for key, value in update.items():
+        full = f"{prefix}{key}"
+        if key == "defaults" and not prefix:
+            continue
+        if key not in base:
+            raise ConfigError(f"unknown config key '{full}'{_suggest(key, base)}")
+        if isinstance(base[key], dict) and key != "patterns":
+            if not isinstance(value, dict):
+                raise ConfigError(f"config key '{full}' must be a mapping, got {_type(value)}")
+            _merge(base[key], value, prefix=f"{full}.")
+        else:
+            base[key] = value
+    return base
+
+
+def _set_key(cfg: dict[str, Any], dotted: str, value: Any) -> None:
+    """Apply one override ``a.b.c=value`` to the nested dict."""
+    dotted = dotted.lstrip("+")
+    parts = dotted.split(".")
+    node = cfg
+    for i, part in enumerate(parts):
+        here = ".".join(parts[: i + 1])
+        if part not in node:
+            if part in PATTERN_DEFAULTS and i > 0 and parts[i - 1] == "patterns":
+                node[part] = value
+                return
+            raise ConfigError(f"unknown config key '{here}'{_suggest(part, node)}")
+        if i == len(parts) - 1:
+            node[part] = value
+            return
+        if parts[i] == "patterns" and not isinstance(node[part], dict):
+            node[part] = {"mode": node[part]}
+        if not isinstance(node[part], dict):
+            raise ConfigError(f"config key '{here}' is not a mapping; cannot set '{dotted}'")
+        node = node[part]
+
+
+def _suggest(key: str, options: dict[str, Any]) -> str:
+    import difflib
+
+    close = difflib.get_close_matches(str(key), [str(k) for k in options], n=1)
+    return f" (did you mean '{close[0]}'?)" if close else ""
+
+
+def _type(value: Any) -> str:
+    return "null" if value is None else type(value).__name__
+
+
+# ----------------------------------------------------------------------------- validation
+
+
+def validate(cfg: dict[str, Any], source: str | None, default_name: str) -> Config:
+    """Check types and ranges of the merged config; return a :class:`Config`."""
+    name = cfg["name"] if cfg["name"] is not None else default_name
+    _check_type("name", name, str)
+    problem = _choice("problem", cfg["problem"], PROBLEMS)
+    beta = _positive_float("beta", cfg["beta"])
+    solver = _choice("solver", cfg["solver"], SOLVERS)
+    model = cfg["model"]
+    skip = _bool("model.skip", model["skip"])
+    widths = _widths(cfg["widths"])
+    patterns = _patterns(cfg["patterns"])
+    tol = cfg["tol"]
+    tolerances = Tolerances(
+        solver=_positive_float("tol.solver", tol["solver"]),
+        polish=_positive_float("tol.polish", tol["polish"]),
+        active=_positive_float("tol.active", tol["active"]),
+        margin=_positive_float("tol.margin", tol["margin"]),
+    )
+    if tolerances.margin <= tolerances.active:
+        raise ConfigError("tol.margin must be larger than tol.active")
+    poly = cfg["polytope"]
+    max_dim = _positive_int("polytope.max_enum_dim", poly["max_enum_dim"])
+    return Config(
+        name=name,
+        problem=problem,
+        beta=beta,
+        data=_data(cfg["data"]),
+        skip=skip,
+        widths=widths,
+        solver=solver,
+        patterns=patterns,
+        tol=tolerances,
+        max_enum_dim=max_dim,
+        enum_timeout_s=_positive_float("polytope.enum_timeout_s", poly["enum_timeout_s"]),
+        milp_time_limit_s=_positive_float("polytope.milp_time_limit_s", poly["milp_time_limit_s"]),
+        source=source,
+    )
+
+
+def _data(d: dict[str, Any]) -> DataConfig:
+    kind = _choice("data.kind", d["kind"], DATA_KINDS)
+    out: dict[str, Any] = {
+        "kind": kind,
+        "bias": _bool("data.bias", d["bias"]),
+        "standardize": _bool("data.standardize", d["standardize"]),
+        "seed": _int("data.seed", d["seed"]),
+        "y_column": _int("data.y_column", d["y_column"]),
+    }
+    needed = {
+        "points": ("X", "y"),
+        "gaussian": ("n", "d"),
+        "circle": ("angles_deg", "y"),
+        "file": ("path",),
+        "sklearn": ("name",),
+    }[kind]
+    for key in needed:
+        if d[key] is None:
+            raise ConfigError(f"data.{key} is required when data.kind is '{kind}'")
+    if kind == "points":
+        out["X"] = _matrix("data.X", d["X"])
+    if kind in ("points", "circle"):
+        out["y"] = _vector("data.y", d["y"])
+    if kind == "circle":
+        out["angles_deg"] = _vector("data.angles_deg", d["angles_deg"])
+    if kind in ("gaussian", "sklearn") and d["n"] is not None:
+        out["n"] = _positive_int("data.n", d["n"])
+    if kind == "gaussian":
+        out["d"] = _positive_int("data.d", d["d"])
+    if kind == "file":
+        _check_type("data.path", d["path"], str)
+        out["path"] = d["path"]
+    if kind == "sklearn":
+        out["name"] = _choice("data.name", d["name"], SKLEARN_DATASETS)
+        out["features"] = _features(d["features"])
+    return DataConfig(**out)
+
+
+def _features(value: Any) -> int | list[int] | None:
+    if value is None:
+        return None
+    if isinstance(value, list):
+        return [_nonneg_int(f"data.features[{i}]", v) for i, v in enumerate(value)]
+    return _positive_int("data.features", value)
+
+
+def _patterns(value: Any) -> PatternConfig:
+    if isinstance(value, str):
+        value = {"mode": value}
+    if not isinstance(value, dict):
+        raise ConfigError(f"config key 'patterns' must be 'exact', 'sampled' or a mapping, got {_type(value)}")
+    for key in value:
+        if key not in PATTERN_DEFAULTS:
+            raise ConfigError(f"unknown config key 'patterns.{key}'{_suggest(key, PATTERN_DEFAULTS)}")
+    merged = {**PATTERN_DEFAULTS, **value}
+    return PatternConfig(
+        mode=_choice("patterns.mode", merged["mode"], PATTERN_MODES),
+        n_samples=_positive_int("patterns.n_samples", merged["n_samples"]),
+        seed=_int("patterns.seed", merged["seed"]),
+    )
+
+
+def _widths(value: Any) -> list[int] | None:
+    if value is None:
+        return None
+    if not isinstance(value, list) or not value:
+        raise ConfigError(f"config key 'widths' must be a non-empty list of positive integers, got {_type(value)}")
+    return sorted({_positive_int(f"widths[{i}]", v) for i, v in enumerate(value)})
+
+
+def _check_type(key: str, value: Any, typ: type) -> None:
+    if not isinstance(value, typ) or (typ is not bool and isinstance(value, bool)):
+        raise ConfigError(f"config key '{key}' must be {typ.__name__}, got {_type(value)} {value!r}")
+
+
+def _choice(key: str, value: Any, options: Sequence[str]) -> str:
+    if value not in options:
+        raise ConfigError(f"config key '{key}' must be one of {', '.join(options)}; got {value!r}")
+    return str(value)
+
+
+def _bool(key: str, value: Any) -> bool:
+    _check_type(key, value, bool)
+    return bool(value)
+
+
+def _int(key: str, value: Any) -> int:
+    _check_type(key, value, int)
+    return int(value)
+
+
+def _positive_int(key: str, value: Any) -> int:
+    v = _int(key, value)
+    if v <= 0:
+        raise ConfigError(f"config key '{key}' must be a positive integer, got {v}")
+    return v
+
+
+def _nonneg_int(key: str, value: Any) -> int:
+    v = _int(key, value)
+    if v < 0:
+        raise ConfigError(f"config key '{key}' must be a non-negative integer, got {v}")
+    return v
+
+
+def _float(key: str, value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ConfigError(f"config key '{key}' must be a number, got {_type(value)} {value!r}")
+    v = float(value)
+    if not math.isfinite(v):
+        raise ConfigError(f"config key '{key}' must be finite, got {v}")
+    return v
+
+
+def _positive_float(key: str, value: Any) -> float:
+    v = _float(key, value)
+    if v <= 0:
+        raise ConfigError(f"config key '{key}' must be > 0, got {v}")
+    return v
+
+
+def _vector(key: str, value: Any) -> list[float]:
+    if not isinstance(value, list) or not value:
+        raise ConfigError(f"config key '{key}' must be a non-empty list of numbers, got {_type(value)}")
+    return [_float(f"{key}[{i}]", v) for i, v in enumerate(value)]
+
+
+def _matrix(key: str, value: Any) -> list[list[float]]:
+    if not isinstance(value, list) or not value:
+        raise ConfigError(f"config key '{key}' must be a non-empty list of rows, got {_type(value)}")
+    rows = [_vector(f"{key}[{i}]", row if isinstance(row, list) else [row]) for i, row in enumerate(value)]
+    widths = {len(r) for r in rows}
+    if len(widths) != 1:
+        raise ConfigError(f"config key '{key}' is ragged: rows have lengths {sorted(widths)}")
+    return rows

@@ -1,0 +1,101 @@
+"""Step 5: the dual. Dual constraint values over every (pattern, sign), optimal directions, active set.
+
+For a dual point nu, pattern D_i and sign s, let g = s X^T D_i nu and K_i = {u : (2 D_i - I) X u >= 0}.
+Then max {g^T u : u in K_i, ||u|| <= 1} = ||Proj_{K_i}(g)||, attained at u = Proj(g) / ||Proj(g)||.
+With A = (2 D_i - I) X the polar cone is {-A^T lam : lam >= 0}, so Proj(g) = g + A^T lam with
+lam = argmin_{lam >= 0} ||g + A^T lam|| (a nonnegative least-squares problem, solved exactly by an
+active-set method). nu is dual feasible iff every value is <= beta (beta = 1 for interpolation).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.optimize import nnls
+
+from .errors import CertificateError
+
+SIGNS = (1, -1)
+
+
+def cone_projection(g: np.ndarray, A: np.ndarray) -> np.ndarray:
+    """Euclidean projection of g onto the polyhedral cone {u : A u >= 0}."""
+    if np.all(A @ g >= 0):
+        return g.copy()
+    lam, _ = nnls(A.T, -g, maxiter=50 * A.shape[0] + 100)
+    return g + A.T @ lam
+
+
+@dataclass(frozen=True)
+class DualValues:
+    """values[i, k] = max over unit u in K_i of sign_k * nu^T D_i X u, and its maximizer."""
+
+    values: np.ndarray  # (P, 2): column 0 for sign +1, column 1 for sign -1
+    directions: np.ndarray  # (P, 2, d) unit maximizers (zero where the value is 0)
+
+    @property
+    def max_value(self) -> float:
+        return float(self.values.max()) if self.values.size else 0.0
+
+
+def dual_values(X: np.ndarray, D: np.ndarray, nu: np.ndarray) -> DualValues:
+    """Evaluate the dual constraint of every (pattern, sign) block exactly."""
+    P = D.shape[1]
+    G = (D * nu[:, None]).T @ X  # (P, d): row i is X^T D_i nu
+    values = np.zeros((P, 2))
+    directions = np.zeros((P, 2, X.shape[1]))
+    for i in range(P):
+        A = (2.0 * D[:, i] - 1.0)[:, None] * X
+        for k, s in enumerate(SIGNS):
+            proj = cone_projection(s * G[i], A)
+            norm = float(np.linalg.norm(proj))
+            values[i, k] = norm
+            if norm > 0:
+                directions[i, k] = proj / norm
+    return DualValues(values=values, directions=directions)
+
+
+@dataclass(frozen=True)
+class ActiveSet:
+    """The (pattern, sign) blocks whose dual value equals the bound, with a clear margin."""
+
+    blocks: list[tuple[int, int]]  # (pattern index, sign)
+    max_active_deviation: float  # max |value - bound| over active blocks (relative to bound)
+    margin: float  # (bound - largest inactive value) / bound; 1.0 when every block is active
+    max_value: float  # largest value over all blocks
+
+
+def active_set(dv: DualValues, bound: float, active_tol: float, margin_tol: float) -> ActiveSet:
+    """Split blocks into active (|v - bound| <= active_tol * bound) and inactive ones.
+
+    Raises :class:`CertificateError` when some value lies between the two thresholds or above the
+    bound: then the active set, and everything computed from it, would be a guess.
+    """
+    rel = dv.values / bound
+    active = np.abs(rel - 1.0) <= active_tol
+    inactive_max = float(rel[~active].max()) if (~active).any() else 0.0
+    margin = 1.0 - inactive_max
+    if not active.any():
+        raise CertificateError("no (pattern, sign) block attains the dual bound; the solve is not accurate enough")
+    deviation = float(np.abs(rel[active] - 1.0).max())
+    if margin < margin_tol:
+        raise CertificateError(
+            f"unclear active set: an inactive dual value is within {margin:.2e} (relative) of beta, "
+            f"below the required margin tol.margin={margin_tol:g}; tighten tol.solver or report this instance"
+        )
+    idx = np.argwhere(active)
+    blocks = [(int(i), SIGNS[int(k)]) for i, k in idx]
+    return ActiveSet(blocks=blocks, max_active_deviation=deviation, margin=margin, max_value=float(rel.max()) * bound)
+
+
+def dual_objective(nu: np.ndarray, y: np.ndarray, problem: str) -> float:
+    """Dual objective: 1/2||y||^2 - 1/2||nu - y||^2 (regression) or nu^T y (interpolation)."""
+    if problem == "regression":
+        return float(0.5 * y @ y - 0.5 * (nu - y) @ (nu - y))
+    return float(nu @ y)
+
+
+def feasible_scaling(nu: np.ndarray, max_value: float, bound: float) -> np.ndarray:
+    """Scale nu into the dual feasible set (the constraint is positively homogeneous in nu)."""
+    return nu if max_value <= bound else nu * (bound / max_value)

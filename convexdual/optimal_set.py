@@ -1,0 +1,272 @@
+"""Step 6: the optimal set. Active features, the optimal polytope P*, its vertices and dimension.
+
+Each active (direction u_k, sign s_k) gives a feature h_k = s_k (X u_k)_+. The optimal set of (C), in
+coefficients c >= 0 over the K distinct features, is P* = {c >= 0 : sum_k c_k h_k = t} with
+t = y_hat* (regression) or y (interpolation). With a free skip connection X z the condition is
+taken modulo range(X): P_perp H c = P_perp t. Writing c = c0 + N t (N a null-space basis) turns
+P* into {t : c0 + N t >= 0}; its vertices are the irreducible solutions (THEORY.md Sec. 2).
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import os
+import sys
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.optimize import linprog, milp, LinearConstraint, Bounds, nnls
+
+from .dual import DualValues
+from .errors import CertificateError
+
+
+class VertexEnumerationError(RuntimeError):
+    """cddlib could not list the vertices (e.g. float arithmetic found a numerical inconsistency)."""
+
+
+@dataclass(frozen=True)
+class Features:
+    """Distinct active features, one representative direction each."""
+
+    directions: np.ndarray  # (K, d) unit vectors
+    signs: np.ndarray  # (K,) +1 / -1
+    H: np.ndarray  # (n, K) column k = s_k (X u_k)_+
+    patterns: list[list[int]]  # the pattern indices that realize each feature
+
+
+def relu_features(X: np.ndarray, directions: np.ndarray, signs: np.ndarray) -> np.ndarray:
+    """H[:, k] = s_k (X u_k)_+."""
+    return np.maximum(X @ directions.T, 0.0) * signs[None, :]
+
+
+def active_features(X: np.ndarray, dv: DualValues, blocks: list[tuple[int, int]], tol: float = 1e-7) -> Features:
+    """Deduplicate active blocks: the network only sees s (X u)_+, so equal features are one neuron."""
+    dirs: list[np.ndarray] = []
+    signs: list[int] = []
+    feats: list[np.ndarray] = []
+    pats: list[list[int]] = []
+    scale = max(1.0, float(np.abs(X).max()))
+    for i, s in blocks:
+        u = dv.directions[i, 0 if s == 1 else 1]
+        h = s * np.maximum(X @ u, 0.0)
+        for k, (hk, sk) in enumerate(zip(feats, signs)):
+            if sk == s and np.abs(hk - h).max() <= tol * scale:
+                pats[k].append(i)
+                break
+        else:
+            dirs.append(u)
+            signs.append(s)
+            feats.append(h)
+            pats.append([i])
+    return Features(
+        directions=np.array(dirs),
+        signs=np.array(signs, dtype=int),
+        H=np.column_stack(feats),
+        patterns=pats,
+    )
+
+
+@dataclass(frozen=True)
+class Polytope:
+    """P* = {c0 + N t >= 0} and what is known about its vertices."""
+
+    A: np.ndarray  # (n, K) equality matrix (P_perp H with a skip connection)
+    target: np.ndarray  # (n,) right-hand side
+    c0: np.ndarray  # (K,) a point of P*
+    N: np.ndarray  # (K, K - rank) null-space basis of A
+    rank: int
+    dim: int
+    coef_max: np.ndarray  # (K,) max of c_k over P* (LP)
+    residual: float  # ||A c0 - target|| (how exactly c0 lies on P*)
+    vertices: np.ndarray | None  # (V, K) all vertices, or None when not enumerated
+    enumeration_note: str  # why vertices were or were not enumerated
+    sample_vertices: np.ndarray  # (S, K) vertices found by LPs (always available)
+
+
+def skip_projector(X: np.ndarray) -> np.ndarray:
+    """P_perp = I - X X^+, the projector onto range(X)^perp."""
+    Q, s, _ = np.linalg.svd(X, full_matrices=False)
+    r = int((s > s.max() * 1e-12 * max(X.shape)).sum()) if s.size else 0
+    Q = Q[:, :r]
+    return np.eye(X.shape[0]) - Q @ Q.T
+
+
+def build_polytope(
+    X: np.ndarray,
+    H: np.ndarray,
+    target: np.ndarray,
+    *,
+    skip: bool,
+    max_enum_dim: int,
+    enum_timeout_s: float = 60.0,
+    residual_tol: float = 1e-6,
+) -> Polytope:
+    """Construct P*, its dimension, coefficient ranges, and (when tractable) all its vertices."""
+    A, t = H, target
+    if skip:
+        Pp = skip_projector(X)
+        A, t = Pp @ H, Pp @ target
+    c0, _ = nnls(A, t, maxiter=50 * A.shape[1] + 100)
+    residual = float(np.linalg.norm(A @ c0 - t))
+    scale = max(1.0, float(np.linalg.norm(t)))
+    if residual > residual_tol * scale:
+        raise CertificateError(
+            f"the active features do not reproduce the optimal fit (residual {residual:.2e}); "
+            "the active set is wrong or the solve inaccurate"
+        )
+    rank, N = _null_space(A)
+    coef_max, samples = _coefficient_ranges(c0, N)
+    # Features that no optimal solution uses (c_k = 0 on all of P*) are implicit equalities; the
+    # polytope lives on the others, around an interior point (the mean of the LP vertices), which
+    # keeps the double-description method away from degenerate input.
+    used = coef_max > 1e-9 * max(1.0, float(c0.sum()))
+    center = samples.mean(axis=0)
+    center[~used] = 0.0
+    _, N_used = _null_space(A[:, used])
+    dim = N_used.shape[1]
+    vertices, note = None, ""
+    if dim == 0:
+        vertices, note = center[None, :], "single point"
+    elif dim > max_enum_dim:
+        note = f"not enumerated: dimension {dim} > polytope.max_enum_dim={max_enum_dim}"
+    else:
+        try:
+            found = _enumerate_vertices(center[used], N_used, enum_timeout_s)
+        except VertexEnumerationError as exc:
+            found, note = None, f"not enumerated: cddlib (float arithmetic) failed: {exc}"
+        if found is None:
+            note = note or f"not enumerated: cddlib did not finish within {enum_timeout_s:g} s"
+        else:
+            vertices = np.zeros((found.shape[0], A.shape[1]))
+            vertices[:, used] = found
+            note = "enumerated with cddlib (double description)"
+    if vertices is not None:
+        vertices = _clean_vertices(vertices)
+    return Polytope(
+        A=A, target=t, c0=c0, N=N, rank=rank, dim=dim, coef_max=coef_max, residual=residual,
+        vertices=vertices, enumeration_note=note, sample_vertices=_clean_vertices(samples),
+    )
+
+
+def _null_space(A: np.ndarray, rtol: float = 1e-9) -> tuple[int, np.ndarray]:
+    """(rank, orthonormal basis of the null space) of A by SVD with a relative tolerance."""
+    _, s, Vt = np.linalg.svd(A)
+    rank = int((s > s.max() * rtol).sum()) if s.size else 0
+    return rank, Vt[rank:].T
+
+
+def _coefficient_ranges(c0: np.ndarray, N: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """max c_k over P* for every k, by LP (HiGHS simplex, so each optimum is a vertex)."""
+    K, r = N.shape
+    if r == 0:
+        return c0.copy(), c0[None, :].copy()
+    cmax = np.zeros(K)
+    samples = []
+    for k in range(K):
+        res = linprog(-N[k], A_ub=-N, b_ub=c0, bounds=[(None, None)] * r, method="highs-ds")
+        if res.status != 0:
+            raise CertificateError(f"LP over the optimal polytope failed ({res.message}); is it bounded?")
+        point = c0 + N @ res.x
+        cmax[k] = max(0.0, point[k])
+        samples.append(point)
+    return cmax, np.array(samples)
+
+
+def _cdd_vertices(c0: np.ndarray, N: np.ndarray) -> np.ndarray:
+    import cdd
+
+    mat = cdd.matrix_from_array(np.column_stack([c0, N]).tolist(), rep_type=cdd.RepType.INEQUALITY)
+    poly = cdd.polyhedron_from_matrix(mat)
+    gens = cdd.copy_generators(poly)
+    arr = np.array(gens.array, dtype=float).reshape(-1, N.shape[1] + 1)
+    if len(gens.lin_set) or (arr[:, 0] == 0).any():
+        raise CertificateError("the optimal polytope has rays or lines: it is numerically unbounded")
+    return c0[None, :] + arr[:, 1:] @ N.T
+
+
+def _worker(c0: np.ndarray, N: np.ndarray, conn) -> None:  # pragma: no cover - runs in a child
+    try:
+        conn.send(("ok", _cdd_vertices(c0, N)))
+    except Exception as exc:
+        conn.send(("error", str(exc)))
+    conn.close()
+
+
+def _enumerate_vertices(c0: np.ndarray, N: np.ndarray, timeout_s: float) -> np.ndarray | None:
+    """Run cddlib in a child process so a combinatorial explosion can be stopped."""
+    ctx = mp.get_context("fork")
+    parent, child = ctx.Pipe(duplex=False)
+    proc = ctx.Process(target=_worker, args=(c0, N, child), daemon=True)
+    proc.start()
+    child.close()
+    if not parent.poll(timeout_s):
+        proc.kill()
+        proc.join()
+        return None
+    kind, payload = parent.recv()
+    proc.join()
+    if kind == "error":
+        raise VertexEnumerationError(payload.strip().splitlines()[0] if payload.strip() else "cddlib failed")
+    return payload
+
+
+def _clean_vertices(V: np.ndarray) -> np.ndarray:
+    """Clip round-off, zero tiny entries, and drop duplicate vertices."""
+    V = np.where(V < 0, 0.0, V)
+    scale = V.sum(axis=1, keepdims=True).max() if V.size else 1.0
+    V = np.where(V <= 1e-9 * scale, 0.0, V)
+    keys = np.round(V / (1e-7 * scale))
+    _, idx = np.unique(keys, axis=0, return_index=True)
+    return V[np.sort(idx)]
+
+
+def cardinalities(V: np.ndarray) -> list[int]:
+    """Number of nonzero coefficients of each vertex (entries were zeroed below 1e-9 relative)."""
+    return sorted(int(c) for c in (V > 0).sum(axis=1))
+
+
+def min_cardinality_milp(poly: Polytope, time_limit_s: float = 60.0) -> tuple[tuple[int, int], np.ndarray]:
+    """m* by MILP: min sum z s.t. c0 + N t >= 0, c0 + N t <= cmax * z, z binary (HiGHS).
+
+    Returns ((lower, upper), c): lower == upper when the MILP was solved to optimality; with a
+    time limit hit, lower is HiGHS's proven bound and c the best solution found.
+    """
+    K, r = poly.N.shape
+    if r == 0:
+        k = int((poly.c0 > 0).sum())
+        return (k, k), poly.c0
+    cmax = np.maximum(poly.coef_max, 0.0) * (1 + 1e-9) + 1e-12
+    # variables [t (r, free), z (K, binary)]
+    obj = np.concatenate([np.zeros(r), np.ones(K)])
+    lower = LinearConstraint(np.hstack([poly.N, np.zeros((K, K))]), -poly.c0, np.inf)
+    upper = LinearConstraint(np.hstack([poly.N, -np.diag(cmax)]), -np.inf, -poly.c0)
+    bounds = Bounds(np.concatenate([np.full(r, -np.inf), np.zeros(K)]), np.concatenate([np.full(r, np.inf), np.ones(K)]))
+    integrality = np.concatenate([np.zeros(r), np.ones(K)])
+    with stdout_to_stderr():
+        res = milp(obj, constraints=[lower, upper], bounds=bounds, integrality=integrality,
+                   options={"time_limit": time_limit_s, "disp": False})
+    if res.x is None:
+        raise CertificateError(f"the m* MILP found no solution ({res.message})")
+    c = poly.c0 + poly.N @ res.x[:r]
+    best = int(round(res.fun))
+    if res.status == 0:
+        return (best, best), c
+    bound = getattr(res, "mip_dual_bound", None)
+    low = int(np.ceil(bound - 1e-6)) if bound is not None and np.isfinite(bound) else 1
+    return (max(1, low), best), c
+
+
+@contextmanager
+def stdout_to_stderr():
+    """Send C-level writes to stdout (HiGHS prints some) to stderr, keeping stdout for JSON."""
+    sys.stdout.flush()
+    saved = os.dup(1)
+    try:
+        os.dup2(2, 1)
+        yield
+    finally:
+        sys.stdout.flush()
+        os.dup2(saved, 1)
+        os.close(saved)

@@ -1,0 +1,195 @@
+"""The pipeline, top to bottom: config -> data -> patterns -> convex program -> dual -> optimal set
+-> widths -> result. :func:`solve` returns a :class:`Result`; :func:`Result.to_dict` is the JSON of
+``convexdual solve --json``.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .config import Config
+from .data import Dataset, load_data
+from .dual import dual_objective, feasible_scaling
+from .optimal_set import Features, Polytope, active_features, build_polytope
+from .optimum import Optimum, certified_optimum
+from .patterns import Patterns, enumerate_patterns, general_position_count, sample_patterns
+from .results import git_revision, versions
+from .solvers import resolve_solver
+from .widths import CriticalWidths, critical_widths
+
+log = logging.getLogger("convexdual")
+
+
+@dataclass(frozen=True)
+class Network:
+    """A width-m two-layer network f(X) = sum_j (X w_j)_+ a_j (+ X z with a skip connection)."""
+
+    W: np.ndarray  # (m, d)
+    a: np.ndarray  # (m,)
+    z: np.ndarray | None = None
+
+    @property
+    def width(self) -> int:
+        return int(self.a.shape[0])
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        out = np.maximum(X @ self.W.T, 0.0) @ self.a
+        return out + X @ self.z if self.z is not None else out
+
+
+def network_from_coefficients(feats: Features, c: np.ndarray, z: np.ndarray | None) -> Network:
+    """Neuron k of coefficient c_k: w = sqrt(c_k) u_k, a = s_k sqrt(c_k) (balanced)."""
+    used = c > 0
+    root = np.sqrt(c[used])
+    return Network(W=feats.directions[used] * root[:, None], a=feats.signs[used] * root, z=z)
+
+
+def objective(net: Network, X: np.ndarray, y: np.ndarray, problem: str, beta: float) -> float:
+    """(P_m) in the convention of THEORY.md Sec. 1 (interpolation: 1/2 the squared weights)."""
+    penalty = 0.5 * (float(np.sum(net.W**2)) + float(np.sum(net.a**2)))
+    if problem == "interpolation":
+        return penalty
+    r = net.predict(X) - y
+    return 0.5 * float(r @ r) + beta * penalty
+
+
+def skip_weights(X: np.ndarray, target: np.ndarray, H: np.ndarray, c: np.ndarray) -> np.ndarray:
+    """z with X z = target - H c (least squares; exact on P*)."""
+    return np.linalg.lstsq(X, target - H @ c, rcond=None)[0]
+
+
+@dataclass
+class Result:
+    """Everything one solve produces, with certificates."""
+
+    config: Config
+    data: Dataset
+    patterns: Patterns
+    optimum: Optimum
+    features: Features
+    polytope: Polytope
+    widths: CriticalWidths
+    p_star: float
+    network: Network
+    certificates: dict[str, float]
+    timing: dict[str, float] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The public JSON of a solve (keys named by the issue tracker are a stable interface)."""
+        cfg, poly, w, opt = self.config, self.polytope, self.widths, self.optimum
+        stats = opt.solves[-1]
+        return {
+            "name": cfg.name,
+            "config_hash": cfg.hash(),
+            "config": cfg.resolved(),
+            "problem": cfg.problem,
+            "beta": cfg.beta if cfg.problem == "regression" else None,
+            "n": self.data.n,
+            "d": self.data.d,
+            "p_star": self.p_star,
+            "m_star": w.m_star,
+            "m_star_bounds": list(w.m_star_bounds),
+            "M_star": w.M_star,
+            "M_star_bounds": list(w.M_star_bounds),
+            "n_vertices": w.n_vertices,
+            "polytope_dim": poly.dim,
+            "vertex_cardinalities": w.vertex_cardinalities,
+            "degenerate": w.degenerate,
+            "widths_method": w.method,
+            "enumeration": poly.enumeration_note,
+            "directions": [
+                {"w": u, "sign": int(s), "patterns": p}
+                for u, s, p in zip(self.features.directions, self.features.signs, self.features.patterns)
+            ],
+            "vertices": poly.vertices,
+            "coef_max": poly.coef_max,
+            "y_hat": self.data.y - opt.solution.nu if cfg.problem == "regression" else opt.solution.y_hat,
+            "nu": opt.solution.nu,
+            "network": {"width": self.network.width, "W": self.network.W, "a": self.network.a, "z": self.network.z},
+            "patterns": {
+                "mode": self.patterns.mode,
+                "count": self.patterns.count,
+                "n_samples": self.patterns.n_samples,
+                "seed": self.patterns.seed,
+                "general_position_count": general_position_count(self.data.n, self.data.d),
+            },
+            "solver": {**stats.as_dict(), "time_s": sum(s.time_s for s in opt.solves), "solves": len(opt.solves)},
+            "certificates": self.certificates,
+            "timing": self.timing,
+            "versions": versions(),
+            "git_revision": git_revision(),
+        }
+
+
+def solve(cfg: Config) -> Result:
+    """Run the whole pipeline for one config."""
+    timing: dict[str, float] = {}
+    t0 = time.perf_counter()
+    base = Path(cfg.source).parent if cfg.source else None
+    data = load_data(cfg.data, base_dir=base)
+    X, y = data.X, data.y
+    timing["data_s"] = time.perf_counter() - t0
+
+    t = time.perf_counter()
+    if cfg.patterns.mode == "exact":
+        patterns = enumerate_patterns(X)
+    else:
+        patterns = sample_patterns(X, cfg.patterns.n_samples, cfg.patterns.seed)
+    timing["patterns_s"] = time.perf_counter() - t
+    log.info("%s: n=%d d=%d, %d %s patterns", cfg.name, data.n, data.d, patterns.count, patterns.mode)
+
+    t = time.perf_counter()
+    solver = resolve_solver(cfg.solver)
+    opt = certified_optimum(
+        X, y, patterns.D, problem=cfg.problem, beta=cfg.beta, skip=cfg.skip, solver=solver,
+        tol=cfg.tol.solver, polish_tol=cfg.tol.polish, active_tol=cfg.tol.active, margin_tol=cfg.tol.margin,
+    )
+    timing["optimum_s"] = time.perf_counter() - t
+
+    t = time.perf_counter()
+    feats = active_features(X, opt.values, opt.active.blocks)
+    target = y - opt.solution.nu if cfg.problem == "regression" else y
+    poly = build_polytope(X, feats.H, target, skip=cfg.skip, max_enum_dim=cfg.max_enum_dim,
+                          enum_timeout_s=cfg.enum_timeout_s)
+    timing["polytope_s"] = time.perf_counter() - t
+
+    t = time.perf_counter()
+    widths = critical_widths(poly, cfg.milp_time_limit_s)
+    timing["widths_s"] = time.perf_counter() - t
+
+    z0 = skip_weights(X, target, feats.H, poly.c0) if cfg.skip else None
+    p_star = objective(network_from_coefficients(feats, poly.c0, z0), X, y, cfg.problem, cfg.beta)
+    c = widths.m_star_vertex
+    z = skip_weights(X, target, feats.H, c) if cfg.skip else None
+    net = network_from_coefficients(feats, c, z)
+    certs = certificates(cfg, X, y, opt, poly, p_star, net)
+    timing["total_s"] = time.perf_counter() - t0
+    return Result(cfg, data, patterns, opt, feats, poly, widths, p_star, net, certs, timing)
+
+
+def certificates(cfg: Config, X: np.ndarray, y: np.ndarray, opt: Optimum, poly: Polytope, p_star: float,
+                 net: Network) -> dict[str, float]:
+    """Duality gap, dual feasibility, active margin and the reconstructed network's gap."""
+    nu = opt.solution.nu
+    nu_feasible = feasible_scaling(nu, opt.active.max_value, opt.bound)
+    dual = dual_objective(nu_feasible, y, cfg.problem)
+    out = {
+        "duality_gap": p_star - dual,
+        "relative_duality_gap": (p_star - dual) / max(abs(p_star), 1e-300),
+        "dual_violation": max(0.0, opt.active.max_value - opt.bound),
+        "active_margin": opt.active.margin,
+        "active_deviation": opt.active.max_active_deviation,
+        "reconstruction_gap": abs(objective(net, X, y, cfg.problem, cfg.beta) - p_star),
+        "polytope_residual": poly.residual,
+    }
+    if cfg.skip:
+        out["skip_dual_residual"] = float(np.linalg.norm(X.T @ nu))
+    if cfg.problem == "interpolation":
+        out["interpolation_residual"] = float(np.abs(net.predict(X) - y).max())
+    return out

@@ -1,0 +1,90 @@
+"""Step 4: the convex reformulation (C) of THEORY.md Sec. 1, built as one vectorized cvxpy program.
+
+Blocks are (pattern, sign) pairs. Positive blocks carry u_i in K_i, negative blocks v_i in K_i:
+
+    regression:     min 1/2 ||sum_i D_i X u_i - sum_j D_j X v_j + X z - y||^2 + beta * sum ||u_i|| + ||v_j||
+    interpolation:  min sum ||u_i|| + ||v_j||   s.t.  sum_i D_i X u_i - sum_j D_j X v_j + X z = y
+
+with K_i = {u : (2 D_i - I) X u >= 0} and z (the free skip connection) present only when asked.
+The whole program is a handful of matrix expressions; there is no Python loop over patterns.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .solvers import SolveStats, solve
+
+
+@dataclass(frozen=True)
+class ConvexSolution:
+    """A solved instance of (C) over the given blocks."""
+
+    U: np.ndarray  # (P_plus, d) weights of the positive blocks
+    V: np.ndarray  # (P_minus, d) weights of the negative blocks
+    z: np.ndarray | None  # skip-connection weights, or None
+    y_hat: np.ndarray  # fitted values
+    objective: float  # value of (C) in the convention of THEORY.md Sec. 1
+    nu: np.ndarray  # dual optimum: y - y_hat (regression) or the equality multiplier (interpolation)
+    stats: SolveStats
+
+
+def block_fit(X: np.ndarray, D: np.ndarray, W: np.ndarray) -> np.ndarray:
+    """sum_i D_i X w_i for patterns D (n, P) and weights W (P, d)."""
+    return np.einsum("np,np->n", D, X @ W.T)
+
+
+def solve_convex(
+    X: np.ndarray,
+    y: np.ndarray,
+    D_plus: np.ndarray,
+    D_minus: np.ndarray,
+    *,
+    problem: str,
+    beta: float,
+    skip: bool,
+    solver: str,
+    tol: float,
+) -> ConvexSolution:
+    """Solve (C) restricted to positive blocks D_plus and negative blocks D_minus (columns = patterns)."""
+    import cvxpy as cp
+
+    n, d = X.shape
+    Dp, Dm = D_plus.astype(float), D_minus.astype(float)
+    U = cp.Variable((Dp.shape[1], d)) if Dp.shape[1] else None
+    V = cp.Variable((Dm.shape[1], d)) if Dm.shape[1] else None
+    z = cp.Variable(d) if skip else None
+    fit: cp.Expression | float = 0.0
+    norms: cp.Expression | float = 0.0
+    constraints = []
+    for W, Dmat, sign in ((U, Dp, 1.0), (V, Dm, -1.0)):
+        if W is None:
+            continue
+        XW = X @ W.T  # (n, P): column i is X w_i
+        fit = fit + sign * cp.sum(cp.multiply(Dmat, XW), axis=1)
+        norms = norms + cp.sum(cp.norm(W, 2, axis=1))
+        constraints.append(cp.multiply(2 * Dmat - 1, XW) >= 0)
+    if z is not None:
+        fit = fit + X @ z
+    if problem == "regression":
+        objective = 0.5 * cp.sum_squares(fit - y) + beta * norms
+        equality = None
+    else:
+        objective = norms
+        equality = fit == y
+        constraints.append(equality)
+    prob = cp.Problem(cp.Minimize(objective), constraints)
+    stats = solve(prob, solver, tol)
+    Uv = np.asarray(U.value).reshape(-1, d) if U is not None else np.zeros((0, d))
+    Vv = np.asarray(V.value).reshape(-1, d) if V is not None else np.zeros((0, d))
+    zv = np.asarray(z.value) if z is not None else None
+    y_hat = block_fit(X, Dp, Uv) - block_fit(X, Dm, Vv) + (X @ zv if zv is not None else 0.0)
+    if problem == "regression":
+        nu = y - y_hat
+    else:
+        # cvxpy's multiplier for `fit == y` enters the Lagrangian as + lambda^T (fit - y), so the
+        # dual optimum of THEORY.md Sec. 1 (max nu^T y) is nu = -lambda.
+        nu = -np.asarray(equality.dual_value).ravel()
+    return ConvexSolution(U=Uv, V=Vv, z=zv, y_hat=y_hat, objective=float(prob.value), nu=nu, stats=stats)

@@ -1,0 +1,64 @@
+"""Step 7: critical widths from the optimal polytope (THEORY.md Sec. 3).
+
+m* = the fewest nonzeros of an irreducible solution (a vertex of P*); M* = the most.
+A point of P* with minimal support has linearly independent features, so it is a vertex: m* is
+the minimum over vertices, or the optimum of a MILP when the vertices are too many to list.
+A vertex's features are independent, so M* <= rank(A); when the vertices are not listed, M* is
+reported as bounds [largest cardinality seen at an LP vertex, rank(A)].
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .optimal_set import Polytope, cardinalities, min_cardinality_milp
+
+
+@dataclass(frozen=True)
+class CriticalWidths:
+    """m*, M* with how they were obtained."""
+
+    m_star: int | None  # None when only bounds are known (MILP time limit)
+    m_star_bounds: tuple[int, int]
+    M_star: int | None  # None when only bounds are known
+    M_star_bounds: tuple[int, int]
+    n_vertices: int | None
+    vertex_cardinalities: list[int] | None
+    degenerate: bool | None  # some vertex has fewer than rank(A) nonzeros
+    m_star_vertex: np.ndarray  # coefficients of an irreducible solution with m* nonzeros
+    method: str
+
+
+def critical_widths(poly: Polytope, milp_time_limit_s: float = 60.0) -> CriticalWidths:
+    """m*, M* exactly when vertices are listed; m* by MILP and M* bounds otherwise."""
+    if poly.vertices is not None:
+        cards = cardinalities(poly.vertices)
+        per_vertex = (poly.vertices > 0).sum(axis=1)
+        best = poly.vertices[int(np.argmin(per_vertex))]
+        return CriticalWidths(
+            m_star=cards[0],
+            m_star_bounds=(cards[0], cards[0]),
+            M_star=cards[-1],
+            M_star_bounds=(cards[-1], cards[-1]),
+            n_vertices=len(cards),
+            vertex_cardinalities=cards,
+            degenerate=cards[0] < poly.rank,
+            m_star_vertex=best,
+            method="vertex enumeration",
+        )
+    (m_low, m_high), c = min_cardinality_milp(poly, milp_time_limit_s)
+    seen = cardinalities(poly.sample_vertices)  # LP optima are vertices; M* >= any vertex's support
+    lower = max(seen[-1], m_low)
+    return CriticalWidths(
+        m_star=m_low if m_low == m_high else None,
+        m_star_bounds=(m_low, m_high),
+        M_star=lower if lower == poly.rank else None,
+        M_star_bounds=(lower, poly.rank),
+        n_vertices=None,
+        vertex_cardinalities=None,
+        degenerate=True if m_high < poly.rank else None,
+        m_star_vertex=np.where(c > 1e-9 * c.sum(), c, 0.0),
+        method="MILP for m*, LP vertices and rank for M* bounds",
+    )
