@@ -5,11 +5,12 @@ coefficients c >= 0 over the K distinct features, is P* = {c >= 0 : sum_k c_k h_
 t = y_hat* (regression) or y (interpolation). With a free skip connection X z the condition is
 taken modulo range(X): P_perp H c = P_perp t. Writing c = c0 + N t (N a null-space basis) turns
 P* into {t : c0 + N t >= 0}; its vertices are the irreducible solutions (THEORY.md Sec. 2).
+Vertices are listed by a pivoting search over all feasible bases (exact up to a 1e-9 tolerance,
+robust to the degenerate polytopes generic data produce).
 """
 
 from __future__ import annotations
 
-import multiprocessing as mp
 import os
 import sys
 from contextlib import contextmanager
@@ -20,10 +21,6 @@ from scipy.optimize import linprog, milp, LinearConstraint, Bounds, nnls
 
 from .dual import DualValues
 from .errors import CertificateError
-
-
-class VertexEnumerationError(RuntimeError):
-    """cddlib could not list the vertices (e.g. float arithmetic found a numerical inconsistency)."""
 
 
 @dataclass(frozen=True)
@@ -101,7 +98,8 @@ def build_polytope(
     skip: bool,
     max_enum_dim: int,
     enum_timeout_s: float = 60.0,
-    residual_tol: float = 1e-6,
+    max_bases: int = 200_000,
+    residual_tol: float = 1e-4,
 ) -> Polytope:
     """Construct P*, its dimension, coefficient ranges, and (when tractable) all its vertices."""
     A, t = H, target
@@ -132,16 +130,15 @@ def build_polytope(
     elif dim > max_enum_dim:
         note = f"not enumerated: dimension {dim} > polytope.max_enum_dim={max_enum_dim}"
     else:
-        try:
-            found = _enumerate_vertices(center[used], N_used, enum_timeout_s)
-        except VertexEnumerationError as exc:
-            found, note = None, f"not enumerated: cddlib (float arithmetic) failed: {exc}"
+        start = samples[0].copy()
+        start[~used] = 0.0
+        found = pivot_vertices(A[:, used], t, start[used], max_bases=max_bases, time_limit_s=enum_timeout_s)
         if found is None:
-            note = note or f"not enumerated: cddlib did not finish within {enum_timeout_s:g} s"
+            note = f"not enumerated: more than {max_bases} bases or {enum_timeout_s:g} s"
         else:
             vertices = np.zeros((found.shape[0], A.shape[1]))
             vertices[:, used] = found
-            note = "enumerated with cddlib (double description)"
+            note = "enumerated by a pivoting search over all feasible bases"
     if vertices is not None:
         vertices = _clean_vertices(vertices)
     return Polytope(
@@ -174,7 +171,75 @@ def _coefficient_ranges(c0: np.ndarray, N: np.ndarray) -> tuple[np.ndarray, np.n
     return cmax, np.array(samples)
 
 
-def _cdd_vertices(c0: np.ndarray, N: np.ndarray) -> np.ndarray:
+def pivot_vertices(
+    A: np.ndarray, t: np.ndarray, start: np.ndarray, *, max_bases: int = 200_000, time_limit_s: float = 60.0,
+    tol: float = 1e-9,
+) -> np.ndarray | None:
+    """All vertices of {c >= 0 : A c = t} by a breadth-first search over feasible bases.
+
+    A vertex is a basic feasible solution. From each basis B every entering column j is tried with
+    every leaving column that ties in the ratio test, so degenerate vertices are handled: the graph
+    of feasible bases of a bounded polyhedron is connected, and the search visits all of it. Each
+    basic solution is recomputed from scratch (no accumulated round-off). Returns None when more
+    than ``max_bases`` bases or ``time_limit_s`` would be needed.
+    """
+    import time as _time
+    from collections import deque
+
+    U, s, Vt = np.linalg.svd(A, full_matrices=False)
+    r = int((s > s.max() * 1e-9).sum())
+    Ar, tr = U[:, :r].T @ A, U[:, :r].T @ t  # r independent equations
+    K = Ar.shape[1]
+    scale = max(1.0, float(np.abs(start).max()))
+    B0 = _complete_basis(Ar, [int(k) for k in np.argsort(-start) if start[k] > tol * scale])
+    seen = {frozenset(B0)}
+    queue = deque([B0])
+    found: dict[frozenset, np.ndarray] = {}
+    t0 = _time.perf_counter()
+    while queue:
+        if len(seen) > max_bases or _time.perf_counter() - t0 > time_limit_s:
+            return None
+        B = queue.popleft()
+        lu = np.linalg.inv(Ar[:, B])
+        xB = lu @ tr
+        c = np.zeros(K)
+        c[B] = np.where(np.abs(xB) <= tol * scale, 0.0, xB)
+        found.setdefault(frozenset(np.flatnonzero(c)), c)
+        others = np.setdiff1d(np.arange(K), B)
+        dirs = lu @ Ar[:, others]  # column j: change of x_B per unit of entering column
+        for col, j in enumerate(others):
+            d = dirs[:, col]
+            pos = d > tol
+            if not pos.any():
+                continue
+            ratios = np.where(pos, np.maximum(c[B], 0.0) / np.where(pos, d, 1.0), np.inf)
+            theta = ratios.min()
+            for leave in np.flatnonzero(ratios <= theta + tol * scale):
+                nb = B.copy()
+                nb[leave] = j
+                key = frozenset(nb)
+                if key not in seen:
+                    seen.add(key)
+                    queue.append(nb)
+    return np.array(list(found.values()))
+
+
+def _complete_basis(A: np.ndarray, support: list[int]) -> list[int]:
+    """Extend independent columns ``support`` of A to a basis of its column space (rank = rows)."""
+    r = A.shape[0]
+    basis: list[int] = []
+    for k in support + [k for k in range(A.shape[1]) if k not in support]:
+        trial = basis + [k]
+        if np.linalg.matrix_rank(A[:, trial], tol=1e-9 * max(1.0, np.abs(A).max())) == len(trial):
+            basis = trial
+        if len(basis) == r:
+            break
+    return basis
+
+
+def cdd_vertices(c0: np.ndarray, N: np.ndarray) -> np.ndarray:
+    """Vertices of {c0 + N t >= 0} by cddlib's double description (float arithmetic; a cross-check
+    for small polytopes: on degenerate ones its float arithmetic can fail or miss vertices)."""
     import cdd
 
     mat = cdd.matrix_from_array(np.column_stack([c0, N]).tolist(), rep_type=cdd.RepType.INEQUALITY)
@@ -184,32 +249,6 @@ def _cdd_vertices(c0: np.ndarray, N: np.ndarray) -> np.ndarray:
     if len(gens.lin_set) or (arr[:, 0] == 0).any():
         raise CertificateError("the optimal polytope has rays or lines: it is numerically unbounded")
     return c0[None, :] + arr[:, 1:] @ N.T
-
-
-def _worker(c0: np.ndarray, N: np.ndarray, conn) -> None:  # pragma: no cover - runs in a child
-    try:
-        conn.send(("ok", _cdd_vertices(c0, N)))
-    except Exception as exc:
-        conn.send(("error", str(exc)))
-    conn.close()
-
-
-def _enumerate_vertices(c0: np.ndarray, N: np.ndarray, timeout_s: float) -> np.ndarray | None:
-    """Run cddlib in a child process so a combinatorial explosion can be stopped."""
-    ctx = mp.get_context("fork")
-    parent, child = ctx.Pipe(duplex=False)
-    proc = ctx.Process(target=_worker, args=(c0, N, child), daemon=True)
-    proc.start()
-    child.close()
-    if not parent.poll(timeout_s):
-        proc.kill()
-        proc.join()
-        return None
-    kind, payload = parent.recv()
-    proc.join()
-    if kind == "error":
-        raise VertexEnumerationError(payload.strip().splitlines()[0] if payload.strip() else "cddlib failed")
-    return payload
 
 
 def _clean_vertices(V: np.ndarray) -> np.ndarray:

@@ -1,0 +1,115 @@
+"""The command line as a user meets it: exit codes, one-line errors, JSON on stdout only."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLE = str(ROOT / "configs" / "example1.yaml")
+
+
+def cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "convexdual.cli", *args], capture_output=True, text=True,
+                          cwd=cwd or ROOT, timeout=300)
+
+
+def test_solve_json_is_one_object_on_stdout():
+    p = cli("solve", "--config", EXAMPLE, "--json")
+    assert p.returncode == 0, p.stderr
+    d = json.loads(p.stdout)  # the whole of stdout parses as one JSON object
+    for key in ("p_star", "m_star", "M_star", "n_vertices", "polytope_dim", "vertex_cardinalities", "directions",
+                "y_hat", "nu", "patterns", "solver", "certificates"):
+        assert key in d
+    assert abs(d["p_star"] - 0.19) <= 1e-8 and (d["m_star"], d["M_star"]) == (1, 2)
+    assert set(d["patterns"]) >= {"mode", "count"} and set(d["solver"]) >= {"name", "status", "time_s"}
+    assert set(d["certificates"]) >= {"duality_gap", "dual_violation", "active_margin", "reconstruction_gap"}
+    assert all(set(x) >= {"w", "sign"} and x["sign"] in (1, -1) for x in d["directions"])
+
+
+def test_overrides_in_hydra_syntax():
+    p = cli("solve", "--config", EXAMPLE, "--json", "beta=0.3", "data.bias=true")
+    assert p.returncode == 0, p.stderr
+    d = json.loads(p.stdout)
+    assert d["beta"] == 0.3 and d["config"]["data"]["bias"] is True and d["d"] == 3
+
+
+@pytest.mark.parametrize(
+    "yaml_text, needle",
+    [
+        ("beta: [1, 2\n", "malformed YAML"),
+        ("betta: 0.1\n", "betta"),
+        ("beta: -1\n", "beta"),
+        ("beta: .nan\n", "beta"),
+        ("data: {kind: points, X: [[1, 2], [3]], y: [1, 2]}\n", "ragged"),
+        ("data: {kind: points, X: [[1, .nan]], y: [1]}\n", "data.X"),
+        ("data: {kind: points, X: [[1, 2]], y: [1, 2]}\n", "data.y"),
+        ("data: {kind: file, path: /nonexistent/data.csv}\n", "/nonexistent/data.csv"),
+        ("solver: gurobi\n", "solver"),
+    ],
+)
+def test_bad_input_is_one_line_exit_2_and_writes_nothing(tmp_path, yaml_text, needle):
+    cfg = tmp_path / "bad.yaml"
+    cfg.write_text(yaml_text)
+    out = tmp_path / "result.json"
+    p = cli("solve", "--config", str(cfg), "--out", str(out))
+    assert p.returncode == 2
+    lines = p.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error:") and needle in lines[0], p.stderr
+    assert p.stdout == "" and not out.exists()
+
+
+def test_missing_config_file(tmp_path):
+    p = cli("solve", "--config", str(tmp_path / "nope.yaml"))
+    assert p.returncode == 2 and "nope.yaml" in p.stderr
+
+
+def test_out_never_overwrites(tmp_path):
+    out = tmp_path / "r.json"
+    assert cli("solve", "--config", EXAMPLE, "--out", str(out)).returncode == 0
+    before = out.read_text()
+    p = cli("solve", "--config", EXAMPLE, "--out", str(out), "beta=0.2")
+    assert p.returncode == 2 and "exists" in p.stderr
+    assert out.read_text() == before
+
+
+def test_unlicensed_mosek_is_a_clear_error():
+    from convexdual.solvers import mosek_license_state
+
+    ok, why = mosek_license_state()
+    if ok:
+        pytest.skip("MOSEK is licensed here; the unlicensed path cannot be exercised")
+    p = cli("solve", "--config", EXAMPLE, "solver=mosek")
+    assert p.returncode == 3
+    assert len(p.stderr.strip().splitlines()) == 1 and "license" in p.stderr
+
+
+def test_solvers_command_reports_license_state():
+    p = cli("solvers", "--json")
+    assert p.returncode == 0
+    d = json.loads(p.stdout)
+    names = {row["solver"]: row for row in d["solvers"]}
+    assert names["clarabel"]["works"] is True
+    assert "licensed" in names["mosek"]
+    assert d["auto"] in ("mosek", "clarabel")
+
+
+def test_figures_writes_result_and_images(tmp_path):
+    p = cli("figures", "--out", str(tmp_path / "figs"))
+    assert p.returncode == 0, p.stderr
+    result = json.loads((tmp_path / "figs" / "example1_result.json").read_text())
+    assert (result["m_star"], result["M_star"]) == (1, 2)
+    png = tmp_path / "figs" / "example1_optimal_set.png"
+    assert png.stat().st_size > 10_000 and png.read_bytes()[:4] == b"\x89PNG"
+
+
+def test_readme_test_command_is_what_ci_runs():
+    readme = (ROOT / "README.md").read_text().splitlines()
+    commands = [line.strip() for line in readme[:5] if line.strip().startswith("python3.11 -m venv")]
+    assert len(commands) == 2
+    assert commands[1] in (ROOT / ".ci" / "run").read_text()
