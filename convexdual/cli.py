@@ -81,8 +81,8 @@ def solve(config_path: str, as_json: bool, out: str | None, verbose: bool, overr
 def summary(r: dict[str, Any]) -> str:
     """A short human-readable account of a result."""
     c = r["certificates"]
-    m_star = r["m_star"] if r["m_star"] is not None else f"in {r['m_star_bounds']}"
-    M_star = r["M_star"] if r["M_star"] is not None else f"in {r['M_star_bounds']}"
+    m_star = f"= {r['m_star']}" if r["m_star"] is not None else f"in {r['m_star_bounds']} (MILP time limit)"
+    M_star = f"= {r['M_star']}" if r["M_star"] is not None else f"in {r['M_star_bounds']}"
     nv = r["n_vertices"] if r["n_vertices"] is not None else "not enumerated"
     beta = f", beta={r['beta']:g}" if r["beta"] is not None else ""
     lines = [
@@ -92,7 +92,7 @@ def summary(r: dict[str, Any]) -> str:
         f"  p*            {r['p_star']:.10g}",
         f"  directions    {len(r['directions'])} active (deduplicated features)",
         f"  polytope      dimension {r['polytope_dim']}, vertices: {nv}",
-        f"  critical      m* = {m_star}, M* = {M_star}",
+        f"  critical      m* {m_star}, M* {M_star}",
         f"  solver        {r['solver']['name']} ({r['solver']['status']}, {r['solver']['solves']} solves, "
         f"{r['solver']['time_s']:.2f} s, tol {r['solver']['tolerance']:.0e})",
         f"  certificates  duality gap {c['duality_gap']:.1e}, dual violation {c['dual_violation']:.1e}, "
