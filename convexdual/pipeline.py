@@ -21,7 +21,8 @@ from .optimum import Optimum, certified_optimum
 from .patterns import Patterns, enumerate_patterns, general_position_count, sample_patterns
 from .results import git_revision, versions
 from .solvers import resolve_solver
-from .widths import CriticalWidths, critical_widths
+from .program import best_value_with_blocks
+from .widths import CriticalWidths, critical_widths, staircase
 
 log = logging.getLogger("convexdual")
 
@@ -78,6 +79,7 @@ class Result:
     p_star: float
     network: Network
     certificates: dict[str, float]
+    staircase: list[dict[str, Any]] | None = None
     timing: dict[str, float] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -121,6 +123,7 @@ class Result:
             },
             "solver": {**stats.as_dict(), "time_s": sum(s.time_s for s in opt.solves), "solves": len(opt.solves)},
             "certificates": self.certificates,
+            "staircase": self.staircase,
             "timing": self.timing,
             "versions": versions(),
             "git_revision": git_revision(),
@@ -169,8 +172,36 @@ def solve(cfg: Config) -> Result:
     z = skip_weights(X, target, feats.H, c) if cfg.skip else None
     net = network_from_coefficients(feats, c, z)
     certs = certificates(cfg, X, y, opt, poly, p_star, net)
+    t = time.perf_counter()
+    steps = width_phases(cfg, data, patterns, poly, widths, p_star, solver)
+    timing["staircase_s"] = time.perf_counter() - t
     timing["total_s"] = time.perf_counter() - t0
-    return Result(cfg, data, patterns, opt, feats, poly, widths, p_star, net, certs, timing)
+    return Result(cfg, data, patterns, opt, feats, poly, widths, p_star, net, certs, steps, timing)
+
+
+def width_phases(cfg: Config, data: Dataset, patterns: Patterns, poly: Polytope, widths: CriticalWidths,
+                 p_star: float, solver: str) -> list[dict[str, Any]] | None:
+    """The staircase at every width of ``cfg.widths`` (default 1..n+1), from the one polytope.
+
+    ``value`` is p* from m* on; below m* it is the exact best width-m objective from the block
+    search when that is small enough (regression), else null with ``value_lower_bound`` = p*.
+    None when the vertices were not enumerated (the phases need every vertex).
+    """
+    if poly.vertices is None or widths.m_star is None:
+        return None
+    out = []
+    for phase in staircase(poly.vertices, cfg.widths or list(range(1, data.n + 2))):
+        row: dict[str, Any] = phase.as_dict()
+        if phase.optimal:
+            row["value"] = p_star
+        elif cfg.problem == "regression":
+            row["value"] = best_value_with_blocks(data.X, data.y, patterns.D, phase.m, beta=cfg.beta, skip=cfg.skip,
+                                                  solver=solver, tol=cfg.tol.solver)
+            row["value_lower_bound"] = p_star
+        else:
+            row["value"] = None  # no width-m network interpolates with minimum norm
+        out.append(row)
+    return out
 
 
 def certificates(cfg: Config, X: np.ndarray, y: np.ndarray, opt: Optimum, poly: Polytope, p_star: float,

@@ -88,3 +88,26 @@ def solve_convex(
         # dual optimum of THEORY.md Sec. 1 (max nu^T y) is nu = -lambda.
         nu = -np.asarray(equality.dual_value).ravel()
     return ConvexSolution(U=Uv, V=Vv, z=zv, y_hat=y_hat, objective=float(prob.value), nu=nu, stats=stats)
+
+
+def best_value_with_blocks(
+    X: np.ndarray, y: np.ndarray, D: np.ndarray, m: int, *, beta: float, skip: bool, solver: str, tol: float,
+    budget: int = 400,
+) -> float | None:
+    """Best objective of a width-m network: min over sets of m (pattern, sign) blocks of (C)
+    restricted to them (a network with fixed activation patterns is exactly that restriction).
+    Regression only. Returns None when more than ``budget`` block sets would have to be solved."""
+    from itertools import combinations
+    from math import comb
+
+    blocks = [(i, s) for i in range(D.shape[1]) for s in (1, -1)]
+    if comb(len(blocks), m) > budget:
+        return None
+    best = np.inf
+    for subset in combinations(blocks, m):
+        plus = [i for i, s in subset if s == 1]
+        minus = [i for i, s in subset if s == -1]
+        sol = solve_convex(X, y, D[:, plus], D[:, minus], problem="regression", beta=beta, skip=skip,
+                           solver=solver, tol=tol)
+        best = min(best, sol.objective)
+    return float(best)

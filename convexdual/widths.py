@@ -62,3 +62,49 @@ def critical_widths(poly: Polytope, milp_time_limit_s: float = 60.0) -> Critical
         m_star_vertex=np.where(c > 1e-9 * c.sum(), c, 0.0),
         method="MILP for m*, LP vertices and rank for M* bounds",
     )
+
+
+@dataclass(frozen=True)
+class Phase:
+    """The optimal set of the width-m network, counted up to permutations of neurons."""
+
+    m: int
+    optimal: bool  # a width-m network attains p*
+    isolated_points: int  # optimal points that are a component by themselves
+    continuum_components: int  # components that are not single points
+    connected: bool  # exactly one component in total
+
+    def as_dict(self) -> dict[str, object]:
+        return {"m": self.m, "optimal": self.optimal, "isolated_points": self.isolated_points,
+                "continuum_components": self.continuum_components, "connected": self.connected}
+
+
+def phase_at_width(supports: np.ndarray, m: int) -> Phase:
+    """Topology of Theta*_m from the vertex supports (boolean matrix, one row per vertex).
+
+    A point of Theta*_m aggregates to a point of P* with at most m nonzeros; neurons sharing a
+    direction split its coefficient continuously and a spare neuron lets neurons be permuted
+    continuously (THEORY.md Sec. 3). Hence: isolated points = vertices with exactly m nonzeros;
+    the other components = connected components of the graph on vertices with at most m - 1
+    nonzeros, joined when their supports' union has at most m elements.
+    """
+    from scipy.sparse import csr_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    cards = supports.sum(axis=1)
+    isolated = int((cards == m).sum())
+    small = supports[cards <= m - 1].astype(np.int32)
+    continuum = 0
+    if len(small):
+        k = small.sum(axis=1)
+        union = k[:, None] + k[None, :] - small @ small.T
+        continuum, _ = connected_components(csr_matrix(union <= m), directed=False)
+    total = isolated + int(continuum)
+    return Phase(m=m, optimal=bool((cards <= m).any()), isolated_points=isolated,
+                 continuum_components=int(continuum), connected=total == 1)
+
+
+def staircase(vertices: np.ndarray, widths: list[int]) -> list[Phase]:
+    """The phase at every width, from one optimal polytope (no re-solve per width)."""
+    supports = vertices > 0
+    return [phase_at_width(supports, m) for m in widths]
