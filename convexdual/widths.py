@@ -79,8 +79,9 @@ class Phase:
                 "continuum_components": self.continuum_components, "connected": self.connected}
 
 
-def phase_at_width(supports: np.ndarray, m: int) -> Phase:
-    """Topology of Theta*_m from the vertex supports (boolean matrix, one row per vertex).
+def phase_at_width(cards: np.ndarray, union: np.ndarray, m: int) -> Phase:
+    """Topology of Theta*_m from the vertex support sizes ``cards`` and the pairwise sizes of
+    support unions ``union`` (V x V).
 
     A point of Theta*_m aggregates to a point of P* with at most m nonzeros; neurons sharing a
     direction split its coefficient continuously and a spare neuron lets neurons be permuted
@@ -91,20 +92,30 @@ def phase_at_width(supports: np.ndarray, m: int) -> Phase:
     from scipy.sparse import csr_matrix
     from scipy.sparse.csgraph import connected_components
 
-    cards = supports.sum(axis=1)
     isolated = int((cards == m).sum())
-    small = supports[cards <= m - 1].astype(np.int32)
+    small = np.flatnonzero(cards <= m - 1)
     continuum = 0
     if len(small):
-        k = small.sum(axis=1)
-        union = k[:, None] + k[None, :] - small @ small.T
-        continuum, _ = connected_components(csr_matrix(union <= m), directed=False)
-    total = isolated + int(continuum)
+        adjacency = union[np.ix_(small, small)] <= m
+        continuum = 1 if adjacency.all() else int(connected_components(csr_matrix(adjacency), directed=False)[0])
+    total = isolated + continuum
     return Phase(m=m, optimal=bool((cards <= m).any()), isolated_points=isolated,
-                 continuum_components=int(continuum), connected=total == 1)
+                 continuum_components=continuum, connected=total == 1)
 
 
 def staircase(vertices: np.ndarray, widths: list[int]) -> list[Phase]:
     """The phase at every width, from one optimal polytope (no re-solve per width)."""
-    supports = vertices > 0
-    return [phase_at_width(supports, m) for m in widths]
+    supports = (vertices > 0).astype(np.float32)
+    cards = supports.sum(axis=1).astype(np.int32)
+    union = (cards[:, None] + cards[None, :] - np.rint(supports @ supports.T)).astype(np.int16)
+    out, settled = [], None
+    for m in sorted(widths):
+        if settled is not None:
+            # Every vertex is a node from width settled on, and edges only grow with m: still one component.
+            out.append(Phase(m=m, optimal=True, isolated_points=0, continuum_components=1, connected=True))
+            continue
+        phase = phase_at_width(cards, union, m)
+        if cards.max() <= m - 1 and phase.continuum_components == 1:
+            settled = m
+        out.append(phase)
+    return out
