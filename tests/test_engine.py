@@ -12,6 +12,8 @@ import itertools
 import numpy as np
 import pytest
 
+from instances import circle, line
+
 from convexdual.config import config_from_dict
 from convexdual.data import load_data
 from convexdual.dual import dual_values
@@ -93,14 +95,6 @@ def brute_force_supports(H, target):
             if np.linalg.norm(HS @ c - target) <= 1e-7 and (c > 1e-9).all():
                 out.append(frozenset(S))
     return out
-
-
-def circle(angles, y, beta):
-    return {"beta": beta, "data": {"kind": "circle", "angles_deg": angles, "y": y}}
-
-
-def line(x, y, beta):
-    return {"beta": beta, "data": {"kind": "points", "X": [[v] for v in x], "y": y, "bias": True}}
 
 
 # Small instances with m* <= 3, so every block subset up to size m* can be tried.

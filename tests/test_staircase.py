@@ -4,16 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from instances import circle, line
+
 from convexdual.config import config_from_dict
 from convexdual.pipeline import solve
-
-
-def circle(angles, y, beta):
-    return {"beta": beta, "data": {"kind": "circle", "angles_deg": angles, "y": y}}
-
-
-def line(x, y, beta):
-    return {"beta": beta, "data": {"kind": "points", "X": [[v] for v in x], "y": y, "bias": True}}
 
 
 INSTANCES = {
