@@ -142,6 +142,30 @@ def figures(out_dir: str, verbose: bool) -> None:
         click.echo(str(path))
 
 
+@main.command(context_settings={"ignore_unknown_options": True})
+@click.option("--config", "config_path", required=True, type=click.Path(dir_okay=False), help="YAML config with a `sweep:` block.")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False), default=None,
+              help="Run directory (default outputs/<config name>).")
+@click.option("--no-progress", is_flag=True, help="No progress bar.")
+@click.option("-v", "--verbose", is_flag=True, help="Log progress to stderr.")
+@click.argument("overrides", nargs=-1, type=click.UNPROCESSED)
+@_errors_to_exit
+def sweep(config_path: str, out_dir: str | None, no_progress: bool, verbose: bool, overrides: tuple[str, ...]) -> None:
+    """Run every point of a sweep; skip points already done; write one result file per point and a table.
+
+    OVERRIDES use Hydra syntax; sweeps as ``beta=0.01,0.1,1`` or ``data.seed=range(0,10)``.
+    """
+    from .sweep import run_sweep
+
+    _setup_logging(verbose)
+    summary = run_sweep(Path(config_path), list(overrides), Path(out_dir) if out_dir else None,
+                        progress=not no_progress)
+    click.echo(f"{summary.run_dir}: {summary.done} done ({summary.skipped} already on disk), "
+               f"{summary.failed} failed; table {summary.table_path}")
+    if summary.failed:
+        sys.exit(1)
+
+
 def _configs_dir() -> Path:
     """The repository's configs/ folder (next to the package in a checkout)."""
     here = Path(__file__).resolve().parent.parent / "configs"

@@ -58,6 +58,8 @@ DEFAULTS: dict[str, Any] = {
     "patterns": "exact",
     "tol": {"solver": 1e-10, "polish": 1e-12, "active": 1e-7, "margin": 1e-6},
     "polytope": {"max_enum_dim": 24, "enum_timeout_s": 60.0, "milp_time_limit_s": 60.0},
+    "value_search_budget": 400,
+    "sweep": {},
 }
 
 PATTERN_DEFAULTS = {"mode": "exact", "n_samples": 10000, "seed": 0}
@@ -121,6 +123,8 @@ class Config:
     max_enum_dim: int = 24
     enum_timeout_s: float = 60.0
     milp_time_limit_s: float = 60.0
+    value_search_budget: int = 400
+    sweep: dict[str, Any] = field(default_factory=dict)  # axes of a sweep (not part of the identity)
     source: str | None = None  # the file it came from (not part of the identity)
 
     def resolved(self) -> dict[str, Any]:
@@ -137,6 +141,7 @@ class Config:
             "solver": self.solver,
             "patterns": asdict(self.patterns) if self.patterns.mode == "sampled" else {"mode": "exact"},
             "tol": asdict(self.tol),
+            "value_search_budget": self.value_search_budget,
             "polytope": {
                 "max_enum_dim": self.max_enum_dim,
                 "enum_timeout_s": self.enum_timeout_s,
@@ -238,7 +243,7 @@ def _merge(base: dict[str, Any], update: dict[str, Any], prefix: str) -> dict[st
             continue
         if key not in base:
             raise ConfigError(f"unknown config key '{full}'{_suggest(key, base)}")
-        if isinstance(base[key], dict) and key != "patterns":
+        if isinstance(base[key], dict) and key not in ("patterns", "sweep"):
             if not isinstance(value, dict):
                 raise ConfigError(f"config key '{full}' must be a mapping, got {_type(value)}")
             _merge(base[key], value, prefix=f"{full}.")
@@ -318,6 +323,8 @@ def validate(cfg: dict[str, Any], source: str | None, default_name: str) -> Conf
         max_enum_dim=max_dim,
         enum_timeout_s=_positive_float("polytope.enum_timeout_s", poly["enum_timeout_s"]),
         milp_time_limit_s=_positive_float("polytope.milp_time_limit_s", poly["milp_time_limit_s"]),
+        value_search_budget=_nonneg_int("value_search_budget", cfg["value_search_budget"]),
+        sweep=_sweep_axes(cfg["sweep"]),
         source=source,
     )
 
@@ -358,6 +365,18 @@ def _data(d: dict[str, Any]) -> DataConfig:
         out["name"] = _choice("data.name", d["name"], SKLEARN_DATASETS)
         out["features"] = _features(d["features"])
     return DataConfig(**out)
+
+
+def _sweep_axes(value: Any) -> dict[str, Any]:
+    """``sweep:`` maps dotted keys to a list of values or a Hydra sweep string ("range(0,10)", "1,2")."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise ConfigError(f"config key 'sweep' must be a mapping of dotted keys to value lists, got {_type(value)}")
+    for key, axis in value.items():
+        if not isinstance(axis, (list, str, int, float)) or isinstance(axis, bool) or (isinstance(axis, list) and not axis):
+            raise ConfigError(f"sweep axis '{key}' must be a non-empty list or a Hydra sweep string, got {_type(axis)}")
+    return dict(value)
 
 
 def _features(value: Any) -> int | list[int] | None:

@@ -196,7 +196,8 @@ def width_phases(cfg: Config, data: Dataset, patterns: Patterns, poly: Polytope,
             row["value"] = p_star
         elif cfg.problem == "regression":
             row["value"] = best_value_with_blocks(data.X, data.y, patterns.D, phase.m, beta=cfg.beta, skip=cfg.skip,
-                                                  solver=solver, tol=cfg.tol.solver)
+                                                  solver=solver, tol=cfg.tol.solver,
+                                                  budget=cfg.value_search_budget)
             row["value_lower_bound"] = p_star
         else:
             row["value"] = None  # no width-m network interpolates with minimum norm
