@@ -131,14 +131,30 @@ def solvers(as_json: bool) -> None:
 
 @main.command()
 @click.option("--out", "out_dir", type=click.Path(file_okay=False), default="outputs/figures", show_default=True)
+@click.option("--only", type=click.Choice(["example1", "staircase", "value", "phase"]), multiple=True,
+              help="Regenerate only these figures (default: all).")
 @click.option("-v", "--verbose", is_flag=True, help="Log progress to stderr.")
 @_errors_to_exit
-def figures(out_dir: str, verbose: bool) -> None:
-    """Regenerate the example results and figures into OUT (existing files are replaced, and said so)."""
+def figures(out_dir: str, only: tuple[str, ...], verbose: bool) -> None:
+    """Regenerate every paper figure (and the example results) into OUT.
+
+    Figure sweeps are cached under OUT/runs and resume; figure files are replaced.
+    """
     from .figures import regenerate_all
 
     _setup_logging(verbose)
-    for path in regenerate_all(Path(out_dir), configs_dir=_configs_dir()):
+    for path in regenerate_all(Path(out_dir), configs_dir=_configs_dir(), only=set(only) or None):
+        click.echo(str(path))
+
+
+@main.command()
+@click.argument("run_dir", type=click.Path(file_okay=False))
+@_errors_to_exit
+def plot(run_dir: str) -> None:
+    """Draw the figures of a stored sweep (RUN_DIR/table.csv) into RUN_DIR/figures."""
+    from .figures import plot_run
+
+    for path in plot_run(Path(run_dir)):
         click.echo(str(path))
 
 

@@ -56,7 +56,7 @@ DEFAULTS: dict[str, Any] = {
     "widths": None,
     "solver": "auto",
     "patterns": "exact",
-    "tol": {"solver": 1e-10, "polish": 1e-12, "active": 1e-7, "margin": 1e-6},
+    "tol": {"solver": 1e-10, "polish": 1e-12, "active": 1e-7, "margin": 1e-6, "margin_ratio": 1000.0},
     "polytope": {"max_enum_dim": 24, "enum_timeout_s": 60.0, "milp_time_limit_s": 60.0},
     "value_search_budget": 400,
     "sweep": {},
@@ -99,12 +99,14 @@ class Tolerances:
     polish: tolerance of the final solve on exactly the active blocks (falls back to ``solver``
     when the solver cannot reach it).
     active: a (direction, sign) is active when |value - beta| <= active * beta.
-    margin: every inactive value must be <= beta * (1 - margin), else the active set is unclear."""
+    margin: every inactive value must be <= beta * (1 - margin), or else at least ``margin_ratio``
+    times further from beta than any active value is, else the active set is unclear."""
 
     solver: float = 1e-10
     polish: float = 1e-12
     active: float = 1e-7
     margin: float = 1e-6
+    margin_ratio: float = 1000.0
 
 
 @dataclass(frozen=True)
@@ -171,6 +173,15 @@ def load_config(path: str | Path, overrides: Sequence[str] = ()) -> Config:
     for key, value in parse_overrides(overrides):
         _set_key(merged, key, value)
     return validate(merged, source=str(path), default_name=path.stem)
+
+
+def read_sweep_axes(path: str | Path) -> dict[str, Any]:
+    """The ``sweep:`` block of a config file, checked for shape only (the rest is not validated:
+    an axis may be what makes the base config valid)."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"config file not found: {path}")
+    return _sweep_axes(_compose(path).get("sweep"))
 
 
 def config_from_dict(raw: dict[str, Any], overrides: Sequence[str] = (), name: str = "config") -> Config:
@@ -305,6 +316,7 @@ def validate(cfg: dict[str, Any], source: str | None, default_name: str) -> Conf
         polish=_positive_float("tol.polish", tol["polish"]),
         active=_positive_float("tol.active", tol["active"]),
         margin=_positive_float("tol.margin", tol["margin"]),
+        margin_ratio=_positive_float("tol.margin_ratio", tol["margin_ratio"]),
     )
     if tolerances.margin <= tolerances.active:
         raise ConfigError("tol.margin must be larger than tol.active")

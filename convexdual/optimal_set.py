@@ -57,10 +57,11 @@ def active_features(X: np.ndarray, dv: DualValues, blocks: list[tuple[int, int]]
             signs.append(s)
             feats.append(h)
             pats.append([i])
+    d = X.shape[1]
     return Features(
-        directions=np.array(dirs),
+        directions=np.array(dirs).reshape(-1, d),
         signs=np.array(signs, dtype=int),
-        H=np.column_stack(feats),
+        H=np.column_stack(feats) if feats else np.zeros((X.shape[0], 0)),
         patterns=pats,
     )
 
@@ -106,6 +107,11 @@ def build_polytope(
     if skip:
         Pp = skip_projector(X)
         A, t = Pp @ H, Pp @ target
+    if A.shape[1] == 0:  # no active feature: the zero network is the unique optimum
+        zero = np.zeros((1, 0))
+        return Polytope(A=A, target=t, c0=np.zeros(0), N=np.zeros((0, 0)), rank=0, dim=0, coef_max=np.zeros(0),
+                        residual=float(np.linalg.norm(t)), vertices=zero, enumeration_note="single point (zero network)",
+                        sample_vertices=zero)
     c0, _ = nnls(A, t, maxiter=50 * A.shape[1] + 100)
     residual = float(np.linalg.norm(A @ c0 - t))
     scale = max(1.0, float(np.linalg.norm(t)))
@@ -163,6 +169,8 @@ def _coefficient_ranges(c0: np.ndarray, N: np.ndarray) -> tuple[np.ndarray, np.n
     samples = []
     for k in range(K):
         res = linprog(-N[k], A_ub=-N, b_ub=c0, bounds=[(None, None)] * r, method="highs-ds")
+        if res.status == 4:  # numerical difficulties in the simplex: interior point + crossover (a vertex)
+            res = linprog(-N[k], A_ub=-N, b_ub=c0, bounds=[(None, None)] * r, method="highs-ipm")
         if res.status != 0:
             raise CertificateError(f"LP over the optimal polytope failed ({res.message}); is it bounded?")
         point = c0 + N @ res.x

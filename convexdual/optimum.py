@@ -62,6 +62,7 @@ def certified_optimum(
     polish_tol: float,
     active_tol: float,
     margin_tol: float,
+    margin_ratio: float = 1e3,
 ) -> Optimum:
     """Solve (C) over all patterns D, refine on candidate blocks, and certify the active set."""
     bound = beta if problem == "regression" else 1.0
@@ -89,7 +90,7 @@ def certified_optimum(
             # y_hat; the final (polished) solve runs on the blocks that are not clearly inactive.
             work, final = _blocks_above(values.values, bound * (1 - margin_tol)), True
             continue
-        active = active_set(values, bound, active_tol, margin_tol)
+        active = active_set(values, bound, active_tol, margin_tol, margin_ratio)
         if set(active.blocks) == work:
             break
         work = set(active.blocks)

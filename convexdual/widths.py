@@ -92,6 +92,8 @@ def phase_at_width(cards: np.ndarray, union: np.ndarray, m: int) -> Phase:
     from scipy.sparse import csr_matrix
     from scipy.sparse.csgraph import connected_components
 
+    if cards.max() == 0:  # P* = {0}: the zero network, a single point at every width
+        return Phase(m=m, optimal=True, isolated_points=1, continuum_components=0, connected=True)
     isolated = int((cards == m).sum())
     small = np.flatnonzero(cards <= m - 1)
     continuum = 0

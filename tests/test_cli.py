@@ -100,12 +100,14 @@ def test_solvers_command_reports_license_state():
 
 
 def test_figures_writes_result_and_images(tmp_path):
-    p = cli("figures", "--out", str(tmp_path / "figs"))
+    p = cli("figures", "--only", "example1", "--out", str(tmp_path / "figs"))
     assert p.returncode == 0, p.stderr
     result = json.loads((tmp_path / "figs" / "example1_result.json").read_text())
     assert (result["m_star"], result["M_star"]) == (1, 2)
-    png = tmp_path / "figs" / "example1_optimal_set.png"
-    assert png.stat().st_size > 10_000 and png.read_bytes()[:4] == b"\x89PNG"
+    for stem in ("example1_optimal_set", "figure2_example1"):
+        png = tmp_path / "figs" / f"{stem}.png"
+        assert png.stat().st_size > 10_000 and png.read_bytes()[:4] == b"\x89PNG"
+        assert (tmp_path / "figs" / f"{stem}.pdf").exists() and (tmp_path / "figs" / f"{stem}.txt").exists()
 
 
 def test_readme_test_command_is_what_ci_runs():
@@ -113,3 +115,21 @@ def test_readme_test_command_is_what_ci_runs():
     commands = [line.strip() for line in readme[:5] if line.strip().startswith("python3.11 -m venv")]
     assert len(commands) == 2
     assert commands[1] in (ROOT / ".ci" / "run").read_text()
+
+
+def test_sweep_then_plot(tmp_path):
+    cfg = tmp_path / "s.yaml"
+    cfg.write_text("beta: 0.1\ndata: {kind: circle, angles_deg: [0, 120, 240], y: [1, 1, 1]}\nwidths: [1, 2, 3, 4]\n"
+                   "sweep: {beta: [0.1, 0.2]}\n")
+    run = tmp_path / "run"
+    p = cli("sweep", "--config", str(cfg), "--out", str(run), "--no-progress")
+    assert p.returncode == 0, p.stderr
+    p = cli("plot", str(run))
+    assert p.returncode == 0, p.stderr
+    png = run / "figures" / "phase.png"
+    assert png.read_bytes()[:4] == b"\x89PNG"
+
+
+def test_plot_of_a_missing_run_is_one_line_error(tmp_path):
+    p = cli("plot", str(tmp_path / "nothing"))
+    assert p.returncode == 2 and len(p.stderr.strip().splitlines()) == 1 and "table.csv" in p.stderr

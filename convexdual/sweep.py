@@ -1,0 +1,542 @@
+"""Sweeps: many solves over a grid of config values, resumable, with one tidy table.
+
+Axes come from the config file's ``sweep:`` block (dotted key -> list of values, or a Hydra sweep
+string such as ``"range(0,10)"`` or ``"0.01,0.1,1"``), then from command-line overrides: a Hydra
+sweep override (``beta=0.01,0.1,1``, ``data.seed=range(0,10)``) adds that axis or replaces the
+file's axis of the same key (in place); a plain override (``data.n=10``) applies to every point and,
+when it names an axis key, removes that axis. The points are the Cartesian product of the axes in
+the order given (the first axis varies slowest; no axes = one point). Points whose resolved configs
+are identical (e.g. a ``beta`` axis with ``problem: interpolation``) are run once.
+
+Run directory (``--out``, default ``outputs/<config name>``); this layout is a public interface:
+
+``points/<config_hash>.json``
+    One self-describing file per point, written atomically: ``status`` ("ok" | "failed"),
+    ``config_hash``, ``overrides`` ({axis: value}), ``config`` (resolved), ``result`` (the JSON
+    of ``convexdual solve --json``; ok only), ``error`` (one line ``Type: message``; failed
+    only), ``versions``, ``git_revision``, ``started``/``finished`` (ISO 8601 UTC), ``time_s``.
+    A point whose config is invalid has no hash; its file is ``points/invalid-<hash of its
+    overrides>.json`` with ``config_hash`` and ``config`` null.
+``table.csv``
+    The tidy table, rewritten atomically after every finished point from the files of this
+    sweep's planned points (so it holds exactly the points done so far): one row per (point,
+    width of the staircase) for ok points, one row with empty width columns for failed points
+    and for ok points without a staircase. Columns: config_hash, status, error, name, problem,
+    beta, data_kind, n, d, bias, skip, one column per sweep axis named by its dotted key (unless
+    that name is already a column, e.g. ``beta``), p_star, m_star, m_star_low, m_star_high,
+    M_star, M_star_low, M_star_high, n_vertices, polytope_dim, n_patterns, duality_gap,
+    active_margin, connectivity_width (smallest m with ``connected`` true at every computed
+    width >= m), time_s (seconds of the solve, or until the failure), then the staircase
+    columns m, optimal, value, isolated_points, continuum_components, connected. ``n`` and ``d``
+    are those of the data as solved (``d`` counts the bias column). Empty cells mean None.
+``sweep.json``
+    The manifest: config path, command-line overrides, axes, the planned points (hash and axis
+    values), created/updated times (ISO 8601 UTC).
+
+Resuming: a point whose file exists with status ok is skipped (and is in the table); failed and
+missing points are (re)run; an ok point file is never overwritten. Ctrl-C or SIGTERM stops the
+sweep without partial files (every write is atomic); rerunning the same command resumes it.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import itertools
+import json
+import logging
+import math
+import shlex
+import signal
+import sys
+import threading
+import time
+from contextlib import contextmanager, nullcontext
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Iterator, Sequence
+
+from .config import Config, load_config
+from .errors import ConfigError
+from .results import atomic_write_text, dumps, git_revision, jsonable, versions
+
+log = logging.getLogger("convexdual")
+
+FIXED_COLUMNS = ["config_hash", "status", "error", "name", "problem", "beta", "data_kind", "n", "d", "bias", "skip"]
+RESULT_COLUMNS = ["p_star", "m_star", "m_star_low", "m_star_high", "M_star", "M_star_low", "M_star_high",
+                  "n_vertices", "polytope_dim", "n_patterns", "duality_gap", "active_margin",
+                  "connectivity_width", "time_s"]
+WIDTH_COLUMNS = ["m", "optimal", "value", "isolated_points", "continuum_components", "connected"]
+
+
+# ----------------------------------------------------------------------------- planning
+
+
+@dataclass(frozen=True)
+class Point:
+    """One point of a sweep: its axis values, the overrides that make it, and its config."""
+
+    overrides: dict[str, Any]  # axis -> value
+    args: list[str]  # every override passed to load_config (plain first, then the axes)
+    config: Config | None  # None when the config is invalid
+    error: str | None  # the one-line ConfigError of an invalid config
+
+    @property
+    def key(self) -> str:
+        """The point's file stem: its config hash, or ``invalid-<hash of args>``."""
+        if self.config is not None:
+            return self.config.hash()
+        return "invalid-" + hashlib.sha256(json.dumps(self.args).encode()).hexdigest()[:12]
+
+    @property
+    def config_hash(self) -> str | None:
+        return self.config.hash() if self.config is not None else None
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Everything a sweep will do, computed before anything is run or written."""
+
+    config_path: Path
+    overrides: list[str]  # as given on the command line
+    axes: dict[str, list[Any]]
+    plain: list[str]
+    points: list[Point]
+    name: str
+
+
+@dataclass
+class SweepSummary:
+    """What :func:`run_sweep` did. ``done`` counts ok points, including ``skipped`` ones."""
+
+    run_dir: Path
+    done: int
+    skipped: int
+    failed: int
+    table_path: Path
+    total: int = 0
+    ran: int = 0
+
+
+def _parser() -> Any:
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    return OverridesParser.create()
+
+
+def sweep_values(key: str, ov: Any) -> list[Any]:
+    """The values of a parsed Hydra sweep override (interval sweeps have no finite values)."""
+    from hydra.core.override_parser.types import Glob
+
+    if ov.is_interval_sweep():
+        raise ConfigError(f"sweep axis '{key}': interval() sweeps have no finite list of values")
+    if isinstance(ov.value(), Glob):
+        raise ConfigError(f"sweep axis '{key}': glob() sweeps are not supported; list the values")
+    try:
+        return list(ov.sweep_iterator())
+    except Exception as exc:  # e.g. glob() needs Hydra's config loader
+        raise ConfigError(f"sweep axis '{key}': {str(exc).splitlines()[0]}") from None
+
+
+def axis_values(key: str, spec: Any) -> list[Any]:
+    """Values of one ``sweep:`` axis from the YAML: a list as is, a string as the Hydra sweep ``key=spec``."""
+    if isinstance(spec, list):
+        if not spec:
+            raise ConfigError(f"sweep axis '{key}' is empty")
+        return list(spec)
+    if isinstance(spec, bool) or not isinstance(spec, (str, int, float)):
+        raise ConfigError(f"sweep axis '{key}' must be a list or a Hydra sweep string, got {type(spec).__name__}")
+    try:
+        ov = _parser().parse_override(f"{key}={spec}")
+    except Exception as exc:
+        raise ConfigError(f"sweep axis '{key}': bad sweep {spec!r}: {str(exc).splitlines()[0]}") from None
+    if not ov.is_sweep_override():
+        return [ov.value()]
+    return sweep_values(key, ov)
+
+
+def split_overrides(overrides: Sequence[str]) -> tuple[dict[str, list[Any]], list[str]]:
+    """Split command-line overrides into sweep axes (Hydra sweeps) and plain overrides."""
+    parser = _parser()
+    axes: dict[str, list[Any]] = {}
+    plain: list[str] = []
+    for text in overrides:
+        try:
+            ov = parser.parse_override(text)
+        except Exception as exc:
+            raise ConfigError(f"bad override {text!r}: {str(exc).splitlines()[0]}") from None
+        if ov.is_sweep_override():
+            axes[ov.key_or_group] = sweep_values(ov.key_or_group, ov)
+        else:
+            plain.append(text)
+    return axes, plain
+
+
+def _override_key(text: str) -> str:
+    return _parser().parse_override(text).key_or_group
+
+
+def combine_axes(file_axes: dict[str, list[Any]], cli_axes: dict[str, list[Any]],
+                 plain: Sequence[str]) -> dict[str, list[Any]]:
+    """File axes, replaced (in place) or extended by CLI axes; axes fixed by a plain override dropped."""
+    axes = dict(file_axes)
+    for key, values in cli_axes.items():
+        axes[key] = values
+    for text in plain:
+        key = _override_key(text)
+        if key in axes:
+            log.info("override %s fixes sweep axis '%s'; that axis is dropped", text, key)
+            del axes[key]
+    return axes
+
+
+def format_value(value: Any) -> str:
+    """``value`` as Hydra override syntax that parses back to the same value (floats via repr)."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        return repr(value)  # 'nan', 'inf', '-inf' and exponents parse back in Hydra's grammar
+    if isinstance(value, str):
+        return _quote(value)
+    if isinstance(value, (list, tuple)):
+        return "[" + ",".join(format_value(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ",".join(f"{k}:{format_value(v)}" for k, v in value.items()) + "}"
+    raise ConfigError(f"sweep value {value!r} of type {type(value).__name__} cannot be written as an override")
+
+
+def _quote(text: str) -> str:
+    """A single-quoted Hydra string: quotes escaped, backslashes doubled only before a quote."""
+    out, run = [], 0
+    for ch in text:
+        if ch == "\\":
+            run += 1
+            continue
+        if ch == "'":
+            out.append("\\" * (2 * run) + "\\'")
+        else:
+            out.append("\\" * run + ch)
+        run = 0
+    out.append("\\" * (2 * run))  # backslashes before the closing quote
+    return "'" + "".join(out) + "'"
+
+
+def _same(a: Any, b: Any) -> bool:
+    if isinstance(a, float) and isinstance(b, float) and math.isnan(a) and math.isnan(b):
+        return True
+    if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b))
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
+    return type(a) is type(b) and a == b
+
+
+def override_for(key: str, value: Any) -> str:
+    """``key=<value>`` checked to parse back to exactly ``value``."""
+    text = f"{key}={format_value(value)}"
+    try:
+        ov = _parser().parse_override(text)
+        back = ov.value()
+    except Exception:
+        back = object()
+    if not _same(jsonable(back), jsonable(value)):
+        raise ConfigError(f"sweep axis '{key}': value {value!r} cannot be written as a Hydra override")
+    return text
+
+
+def expand(axes: dict[str, list[Any]]) -> list[dict[str, Any]]:
+    """The Cartesian product of the axes in order (first axis slowest); no axes = one empty point."""
+    keys = list(axes)
+    return [dict(zip(keys, combo)) for combo in itertools.product(*(axes[k] for k in keys))]
+
+
+def _file_axes(config_path: Path) -> dict[str, list[Any]]:
+    """The ``sweep:`` block of the file, read without validating the rest (axes may fix it)."""
+    from .config import read_sweep_axes
+
+    if not config_path.is_file():
+        raise ConfigError(f"config file not found: {config_path}")
+    return {key: axis_values(key, spec) for key, spec in read_sweep_axes(config_path).items()}
+
+
+def plan_sweep(config_path: Path, overrides: Sequence[str]) -> Plan:
+    """Read the axes, expand them and load every point's config (invalid ones are kept, as failed)."""
+    config_path = Path(config_path)
+    cli_axes, plain = split_overrides(overrides)
+    axes = combine_axes(_file_axes(config_path), cli_axes, plain)
+    points: list[Point] = []
+    seen: dict[str, dict[str, Any]] = {}
+    for values in expand(axes):
+        args = plain + [override_for(k, v) for k, v in values.items()]
+        try:
+            point = Point(values, args, load_config(config_path, args), None)
+        except ConfigError as exc:
+            point = Point(values, args, None, f"ConfigError: {str(exc).splitlines()[0]}")
+        if point.key in seen:
+            log.warning("sweep point %s has the same resolved config as %s; it is run once", values, seen[point.key])
+            continue
+        seen[point.key] = values
+        points.append(point)
+    name = next((p.config.name for p in points if p.config is not None), config_path.stem)
+    return Plan(config_path, list(overrides), axes, plain, points, name)
+
+
+# ----------------------------------------------------------------------------- records and table
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def run_point(point: Point, provenance: dict[str, Any]) -> dict[str, Any]:
+    """Solve one point; any exception becomes a failed record (KeyboardInterrupt propagates)."""
+    from .pipeline import solve
+
+    started, t0 = _now(), time.perf_counter()
+    record: dict[str, Any] = {
+        "status": "failed",
+        "config_hash": point.config_hash,
+        "overrides": point.overrides,
+        "config": point.config.resolved() if point.config is not None else None,
+    }
+    if point.config is None:
+        record["error"] = point.error
+    else:
+        try:
+            record["result"] = solve(point.config).to_dict()
+            record["status"] = "ok"
+        except Exception as exc:
+            lines = str(exc).strip().splitlines()
+            record["error"] = f"{type(exc).__name__}: {lines[0] if lines else ''}".rstrip(": ")
+            log.debug("point %s failed", point.key, exc_info=True)
+    record.update(provenance)
+    record.update(started=started, finished=_now(), time_s=time.perf_counter() - t0)
+    return jsonable(record)
+
+
+def read_record(path: Path) -> dict[str, Any] | None:
+    """A point file's record, or None when it is missing or unreadable."""
+    try:
+        record = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    return record if isinstance(record, dict) and record.get("status") in ("ok", "failed") else None
+
+
+def connectivity_width(staircase: list[dict[str, Any]] | None) -> int | None:
+    """Smallest m with ``connected`` true at every computed width >= m (None if there is none)."""
+    if not staircase:
+        return None
+    best = None
+    for row in sorted(staircase, key=lambda r: r["m"], reverse=True):
+        if not row.get("connected"):
+            break
+        best = row["m"]
+    return best
+
+
+def table_columns(axes: Sequence[str]) -> list[str]:
+    """Column names of ``table.csv`` for these axes (an axis named like a fixed column is not repeated)."""
+    fixed = set(FIXED_COLUMNS) | set(RESULT_COLUMNS) | set(WIDTH_COLUMNS)
+    return FIXED_COLUMNS + [a for a in axes if a not in fixed] + RESULT_COLUMNS + WIDTH_COLUMNS
+
+
+def table_rows(record: dict[str, Any], axes: Sequence[str]) -> list[dict[str, Any]]:
+    """The tidy rows of one point record: one per staircase width, else one."""
+    cfg = record.get("config") or {}
+    data = cfg.get("data") or {}
+    base: dict[str, Any] = {
+        "config_hash": record.get("config_hash"),
+        "status": record["status"],
+        "error": record.get("error"),
+        "name": cfg.get("name"),
+        "problem": cfg.get("problem"),
+        "beta": cfg.get("beta"),
+        "data_kind": data.get("kind"),
+        "bias": data.get("bias"),
+        "skip": (cfg.get("model") or {}).get("skip"),
+    }
+    overrides = record.get("overrides") or {}
+    for axis in axes:
+        base.setdefault(axis, overrides.get(axis))
+    res = record.get("result")
+    if record["status"] != "ok" or not res:
+        base["time_s"] = record.get("time_s")
+        return [base]
+    m_lo, m_hi = (res.get("m_star_bounds") or [None, None])[:2]
+    M_lo, M_hi = (res.get("M_star_bounds") or [None, None])[:2]
+    certs = res.get("certificates") or {}
+    steps = res.get("staircase")
+    base.update(
+        n=res.get("n"), d=res.get("d"), p_star=res.get("p_star"),
+        m_star=res.get("m_star"), m_star_low=m_lo, m_star_high=m_hi,
+        M_star=res.get("M_star"), M_star_low=M_lo, M_star_high=M_hi,
+        n_vertices=res.get("n_vertices"), polytope_dim=res.get("polytope_dim"),
+        n_patterns=(res.get("patterns") or {}).get("count"),
+        duality_gap=certs.get("duality_gap"), active_margin=certs.get("active_margin"),
+        connectivity_width=connectivity_width(steps),
+        time_s=(res.get("timing") or {}).get("total_s", record.get("time_s")),
+    )
+    if not steps:
+        return [base]
+    return [{**base, **{c: step.get(c) for c in WIDTH_COLUMNS}} for step in steps]
+
+
+def _cell(value: Any) -> Any:
+    if value is None:
+        return ""
+    if isinstance(value, (list, dict)):
+        return json.dumps(value)
+    return value
+
+
+def render_table(records: Sequence[dict[str, Any]], axes: Sequence[str]) -> str:
+    """``table.csv`` as text, from the records in plan order."""
+    columns = table_columns(axes)
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=columns, extrasaction="ignore", lineterminator="\n")
+    writer.writeheader()
+    for record in records:
+        for row in table_rows(record, axes):
+            writer.writerow({c: _cell(row.get(c)) for c in columns})
+    return buf.getvalue()
+
+
+def manifest(plan: Plan, created: str) -> dict[str, Any]:
+    """The content of ``sweep.json``."""
+    return jsonable({
+        "config": str(plan.config_path),
+        "overrides": plan.overrides,
+        "axes": plan.axes,
+        "points": [{"config_hash": p.config_hash, "file": f"points/{p.key}.json", "overrides": p.overrides}
+                   for p in plan.points],
+        "created": created,
+        "updated": _now(),
+    })
+
+
+# ----------------------------------------------------------------------------- running
+
+
+class _Terminated(KeyboardInterrupt):
+    """SIGTERM, raised like Ctrl-C so that atomic writes clean up."""
+
+
+@contextmanager
+def _sigterm_as_interrupt() -> Iterator[None]:
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum: int, frame: Any) -> None:
+        raise _Terminated()
+
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _progress_bar(total: int, initial: int, desc: str, enabled: bool) -> Any:
+    from tqdm import tqdm
+
+    return tqdm(total=total, initial=initial, desc=desc, unit="pt", file=sys.stderr, disable=not enabled,
+                dynamic_ncols=True)
+
+
+def run_sweep(config_path: Path, overrides: list[str], out_dir: Path | None, progress: bool = True) -> SweepSummary:
+    """Run every planned point not already done; write point files, ``table.csv`` and ``sweep.json``."""
+    plan = plan_sweep(Path(config_path), overrides)
+    run_dir = Path(out_dir) if out_dir is not None else Path("outputs") / plan.name
+    points_dir, table_path, manifest_path = run_dir / "points", run_dir / "table.csv", run_dir / "sweep.json"
+    points_dir.mkdir(parents=True, exist_ok=True)
+
+    old = read_record_json(manifest_path)
+    created = old.get("created") if old and old.get("config") == str(plan.config_path) else None
+    atomic_write_text(manifest_path, dumps(manifest(plan, created or _now())) + "\n", overwrite=True)
+
+    records: dict[str, dict[str, Any]] = {}
+    for p in plan.points:
+        rec = read_record(points_dir / f"{p.key}.json")
+        if rec is not None:
+            records[p.key] = rec
+    todo = [p for p in plan.points if records.get(p.key, {}).get("status") != "ok"]
+    skipped = len(plan.points) - len(todo)
+    axes = list(plan.axes)
+    provenance = {"versions": versions(), "git_revision": git_revision()}
+    log.info("sweep %s: %d points (%d axes), %d already done, into %s",
+             plan.name, len(plan.points), len(axes), skipped, run_dir)
+
+    def write_table() -> None:
+        text = render_table([records[p.key] for p in plan.points if p.key in records], axes)
+        atomic_write_text(table_path, text, overwrite=True)
+
+    def counts() -> tuple[int, int]:
+        statuses = [records.get(p.key, {}).get("status") for p in plan.points]
+        return statuses.count("ok"), statuses.count("failed")
+
+    bar = _progress_bar(len(plan.points), skipped, plan.name, progress)
+    redirect: Any = nullcontext()
+    if progress:
+        from tqdm.contrib.logging import logging_redirect_tqdm
+
+        redirect = logging_redirect_tqdm()
+    ran = 0
+    try:
+        with _sigterm_as_interrupt(), redirect:
+            bar.set_postfix(done=skipped, failed=0, skipped=skipped)
+            for point in todo:
+                record = run_point(point, provenance)
+                path = points_dir / f"{point.key}.json"
+                on_disk = read_record(path)
+                if on_disk is not None and on_disk["status"] == "ok":  # finished meanwhile elsewhere
+                    record = on_disk
+                else:
+                    atomic_write_text(path, dumps(record) + "\n", overwrite=path.exists())
+                if record["status"] == "failed":
+                    log.warning("point %s failed: %s", _describe(point), record["error"])
+                records[point.key] = record
+                ran += 1
+                write_table()
+                done, failed = counts()
+                bar.set_postfix(done=done, failed=failed, skipped=skipped, refresh=False)
+                bar.update(1)
+            write_table()
+    except KeyboardInterrupt as exc:
+        bar.close()
+        done, failed = counts()
+        cmd = shlex.join(["convexdual", "sweep", "--config", str(plan.config_path), "--out", str(run_dir),
+                          *plan.overrides])
+        what = "terminated" if isinstance(exc, _Terminated) else "interrupted"
+        print(f"{what}: {done} of {len(plan.points)} points done ({failed} failed) in {run_dir}; "
+              f"resume with: {cmd}", file=sys.stderr, flush=True)
+        raise SystemExit(143 if isinstance(exc, _Terminated) else 130) from None
+    bar.close()
+    atomic_write_text(manifest_path, dumps(manifest(plan, created or _now())) + "\n", overwrite=True)
+    done, failed = counts()
+    return SweepSummary(run_dir, done, skipped, failed, table_path, total=len(plan.points), ran=ran)
+
+
+def read_record_json(path: Path) -> dict[str, Any] | None:
+    """Any JSON object file, or None when missing or unreadable."""
+    try:
+        obj = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    return obj if isinstance(obj, dict) else None
+
+
+def _describe(point: Point) -> str:
+    return ", ".join(f"{k}={v!r}" for k, v in point.overrides.items()) or point.key
+
+
+__all__ = ["Plan", "Point", "SweepSummary", "plan_sweep", "run_sweep", "expand", "split_overrides",
+           "axis_values", "combine_axes", "format_value", "override_for", "render_table", "table_rows",
+           "table_columns", "connectivity_width", "run_point", "read_record", "manifest"]

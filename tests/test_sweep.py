@@ -1,0 +1,171 @@
+"""Sweeps: axis expansion, point files, the tidy table, skipping, resuming after Ctrl-C, failed points."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from convexdual.config import load_config
+from convexdual.pipeline import solve
+from convexdual.sweep import connectivity_width, format_value, override_for, plan_sweep, run_sweep
+
+ROOT = Path(__file__).resolve().parent.parent
+
+SMALL = """\
+name: small
+data: {kind: gaussian, n: 5, d: 2}
+widths: [1, 2, 3, 4]
+"""
+
+
+def write(path: Path, text: str) -> Path:
+    path.write_text(text)
+    return path
+
+
+def cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "convexdual.cli", *args], capture_output=True, text=True,
+                          cwd=cwd or ROOT, timeout=300)
+
+
+def tmp_files(run_dir: Path) -> list[Path]:
+    return [p for p in run_dir.rglob("*") if p.name.endswith(".tmp")]
+
+
+# ----------------------------------------------------------------------------- expansion (no solves)
+
+
+def test_yaml_axes_times_cli_sweep_in_order(tmp_path):
+    cfg = write(tmp_path / "c.yaml", SMALL + 'sweep: {beta: [0.1, 0.2], data.seed: "range(0,3)"}\n')
+    plan = plan_sweep(cfg, ["data.n=4,5"])
+    assert list(plan.axes) == ["beta", "data.seed", "data.n"]
+    assert len(plan.points) == 12
+    got = [(p.overrides["beta"], p.overrides["data.seed"], p.overrides["data.n"]) for p in plan.points]
+    assert got == [(b, s, n) for b in (0.1, 0.2) for s in range(3) for n in (4, 5)]  # first axis slowest
+    for p in plan.points:
+        assert (p.config.beta, p.config.data.seed, p.config.data.n) == got[plan.points.index(p)]
+    assert len({p.key for p in plan.points}) == 12
+
+
+def test_cli_sweep_replaces_yaml_axis_and_plain_overrides_apply_to_all(tmp_path):
+    cfg = write(tmp_path / "c.yaml", SMALL + "sweep: {beta: [0.1, 0.2], data.seed: [0, 1]}\n")
+    plan = plan_sweep(cfg, ["beta=0.5,0.6,0.7", "data.d=3"])
+    assert plan.axes == {"beta": [0.5, 0.6, 0.7], "data.seed": [0, 1]}  # replaced in place
+    assert len(plan.points) == 6
+    assert [p.config.beta for p in plan.points] == [0.5, 0.5, 0.6, 0.6, 0.7, 0.7]
+    assert all(p.config.data.d == 3 for p in plan.points)
+    # a plain override of an axis key fixes it; no axes at all is one point
+    assert [p.config.beta for p in plan_sweep(cfg, ["beta=0.3"]).points] == [0.3, 0.3]
+    one = plan_sweep(write(tmp_path / "one.yaml", SMALL), [])
+    assert len(one.points) == 1 and one.points[0].overrides == {}
+
+
+def test_invalid_point_is_kept_as_failed_not_raised(tmp_path):
+    cfg = write(tmp_path / "c.yaml", SMALL + "sweep: {beta: [0.1, -1.0]}\n")
+    ok, bad = plan_sweep(cfg, []).points
+    assert ok.config is not None and bad.config is None
+    assert bad.error.startswith("ConfigError:") and "beta" in bad.error and bad.key.startswith("invalid-")
+
+
+@pytest.mark.parametrize("value", [0.1, 1.0, 1e-10, 3, -2, True, None, "a b", "it's", "c:\\dir\\", "1",
+                                   "true", [1, 2.5, "x,y"], float("inf")])
+def test_values_round_trip_through_hydra(value):
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    text = override_for("k", value)
+    back = OverridesParser.create().parse_override(text).value()
+    assert back == value and type(back) is type(value), (text, format_value(value))
+
+
+def test_connectivity_width():
+    rows = [{"m": m, "connected": c} for m, c in [(1, False), (2, True), (3, False), (4, True), (5, True)]]
+    assert connectivity_width(rows) == 4
+    assert connectivity_width(rows[:3]) is None and connectivity_width(None) is None
+
+
+# ----------------------------------------------------------------------------- real sweeps
+
+
+def test_2x2_sweep_table_and_skip_on_rerun(tmp_path):
+    cfg = write(tmp_path / "c.yaml", SMALL + "sweep: {beta: [0.1, 0.3], data.seed: [0, 1]}\n")
+    run = tmp_path / "run"
+    s = run_sweep(cfg, [], run, progress=False)
+    assert (s.done, s.skipped, s.failed, s.run_dir, s.table_path) == (4, 0, 0, run, run / "table.csv")
+    files = sorted((run / "points").glob("*.json"))
+    assert len(files) == 4
+    rec = json.loads(files[0].read_text())
+    assert rec["status"] == "ok" and set(rec["overrides"]) == {"beta", "data.seed"}
+    for key in ("config_hash", "config", "result", "versions", "git_revision", "started", "finished", "time_s"):
+        assert key in rec
+    assert files[0].stem == rec["config_hash"] == rec["result"]["config_hash"]
+
+    t = pd.read_csv(run / "table.csv")
+    assert {"beta", "data.seed", "m", "connected", "m_star", "connectivity_width"} <= set(t.columns)
+    assert t.config_hash.nunique() == 4 and len(t) == 4 * 4  # one row per (point, width)
+    assert (t.status == "ok").all()
+    for (beta, seed), g in t.groupby(["beta", "data.seed"]):
+        assert list(g.m) == [1, 2, 3, 4]
+        expected = solve(load_config(cfg, [f"beta={beta!r}", f"data.seed={seed}"])).to_dict()
+        assert (g.m_star == expected["m_star"]).all() and g.config_hash.iloc[0] == expected["config_hash"]
+        assert g.p_star.iloc[0] == pytest.approx(expected["p_star"], rel=1e-9)
+    manifest = json.loads((run / "sweep.json").read_text())
+    assert manifest["axes"] == {"beta": [0.1, 0.3], "data.seed": [0, 1]} and len(manifest["points"]) == 4
+
+    before = {p: (p.stat().st_mtime_ns, p.read_bytes()) for p in files}
+    table = (run / "table.csv").read_bytes()
+    again = run_sweep(cfg, [], run, progress=False)
+    assert (again.done, again.skipped, again.failed) == (4, 4, 0)
+    assert {p: (p.stat().st_mtime_ns, p.read_bytes()) for p in files} == before
+    assert (run / "table.csv").read_bytes() == table
+
+
+def test_interrupted_sweep_resumes(tmp_path):
+    cfg = write(tmp_path / "c.yaml", "data: {kind: gaussian, n: 6, d: 2, bias: true}\nwidths: [1, 2, 3]\n"
+                                     "sweep: {beta: [0.1, 1.0], data.seed: 'range(0,6)'}\n")
+    run = tmp_path / "run"
+    proc = subprocess.Popen([sys.executable, "-m", "convexdual.cli", "sweep", "--config", str(cfg), "--out", str(run),
+                             "--no-progress"], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while not list((run / "points").glob("*.json")) and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode != 0, "the sweep finished before it was interrupted"
+    assert "resume" in err.strip().splitlines()[-1]
+    assert not tmp_files(run)
+    statuses = [json.loads(f.read_text())["status"] for f in (run / "points").glob("*.json")]
+    assert 1 <= len(statuses) < 12
+
+    s = run_sweep(cfg, [], run, progress=False)
+    assert s.done + s.failed == 12 and s.skipped >= statuses.count("ok")
+    assert len(list((run / "points").glob("*.json"))) == 12 and not tmp_files(run)
+    assert pd.read_csv(run / "table.csv").config_hash.nunique() == 12
+
+
+def test_failed_points_are_recorded_and_the_sweep_goes_on(tmp_path):
+    good = write(tmp_path / "good.csv", "x1,x2,y\n1,0,1\n0,1,-1\n1,1,0.5\n-1,0.5,2\n")
+    missing = tmp_path / "missing.csv"
+    cfg = write(tmp_path / "c.yaml", "name: files\ndata: {kind: file}\nwidths: [1, 2, 3]\n"
+                                     f"sweep: {{data.path: ['{good}', '{missing}'], beta: [0.1, -1.0]}}\n")
+    run = tmp_path / "run"
+    p = cli("sweep", "--config", str(cfg), "--out", str(run), "--no-progress")
+    assert p.returncode == 1, p.stderr
+    assert p.stdout.strip().endswith(f"table {run / 'table.csv'}") and "1 done" in p.stdout and "3 failed" in p.stdout
+    records = [json.loads(f.read_text()) for f in (run / "points").glob("*.json")]
+    assert sorted(r["status"] for r in records) == ["failed", "failed", "failed", "ok"]
+    by = {(r["overrides"]["data.path"], r["overrides"]["beta"]): r for r in records}
+    assert by[(str(good), 0.1)]["status"] == "ok"
+    assert by[(str(missing), 0.1)]["error"].startswith("ConfigError: data.path: file not found")
+    assert by[(str(good), -1.0)]["error"].startswith("ConfigError: config key 'beta' must be > 0")
+    assert by[(str(good), -1.0)]["config_hash"] is None
+    t = pd.read_csv(run / "table.csv")
+    failed = t[t.status == "failed"]
+    assert len(failed) == 3 and failed.m.isna().all() and failed.error.str.startswith("ConfigError").all()
+    assert (t[t.status == "ok"].m.tolist()) == [1, 2, 3]
