@@ -52,7 +52,7 @@ import signal
 import sys
 import threading
 import time
-from contextlib import contextmanager, nullcontext
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -411,11 +411,11 @@ def render_table(records: Sequence[dict[str, Any]], axes: Sequence[str]) -> str:
 def manifest(plan: Plan, created: str) -> dict[str, Any]:
     """The content of ``sweep.json``."""
     return jsonable({
-        "config": str(plan.config_path),
+        "config": str(plan.config_path.resolve()),
         "overrides": plan.overrides,
         "axes": plan.axes,
-        "points": [{"config_hash": p.config_hash, "file": f"points/{p.key}.json", "overrides": p.overrides}
-                   for p in plan.points],
+        "points": [{"config_hash": p.config_hash, "file": f"points/{p.key}.json", "overrides": p.overrides,
+                    "args": p.args} for p in plan.points],
         "created": created,
         "updated": _now(),
     })
@@ -451,77 +451,140 @@ def _progress_bar(total: int, initial: int, desc: str, enabled: bool) -> Any:
                 dynamic_ncols=True)
 
 
-def run_sweep(config_path: Path, overrides: list[str], out_dir: Path | None, progress: bool = True) -> SweepSummary:
-    """Run every planned point not already done; write point files, ``table.csv`` and ``sweep.json``."""
+def run_sweep(config_path: Path, overrides: list[str], out_dir: Path | None, progress: bool = True,
+              launcher: str = "basic", jobs: int | None = None, configs_dir: Path | None = None) -> SweepSummary:
+    """Run every planned point not already done through a Hydra launcher (see :mod:`convexdual.launch`);
+    write point files, ``table.csv`` and ``sweep.json``."""
+    from .launch import check_plugin, launch, split_launcher_overrides
+
+    check_plugin(launcher)
+    launcher_overrides, overrides = split_launcher_overrides(launcher, overrides)
+    if jobs is not None:
+        if launcher != "joblib":
+            raise ConfigError("-j/--jobs goes with --launcher joblib")
+        launcher_overrides.append(f"hydra.launcher.n_jobs={jobs}")
     plan = plan_sweep(Path(config_path), overrides)
     run_dir = Path(out_dir) if out_dir is not None else Path("outputs") / plan.name
     points_dir, table_path, manifest_path = run_dir / "points", run_dir / "table.csv", run_dir / "sweep.json"
     points_dir.mkdir(parents=True, exist_ok=True)
-
     old = read_record_json(manifest_path)
-    created = old.get("created") if old and old.get("config") == str(plan.config_path) else None
+    created = old.get("created") if old and old.get("config") == str(plan.config_path.resolve()) else None
     atomic_write_text(manifest_path, dumps(manifest(plan, created or _now())) + "\n", overwrite=True)
 
-    records: dict[str, dict[str, Any]] = {}
-    for p in plan.points:
-        rec = read_record(points_dir / f"{p.key}.json")
-        if rec is not None:
-            records[p.key] = rec
-    todo = [p for p in plan.points if records.get(p.key, {}).get("status") != "ok"]
+    def statuses() -> list[str | None]:
+        return [(read_record(points_dir / f"{p.key}.json") or {}).get("status") for p in plan.points]
+
+    before = statuses()
+    todo = [i for i, st in enumerate(before) if st != "ok"]
     skipped = len(plan.points) - len(todo)
-    axes = list(plan.axes)
-    provenance = {"versions": versions(), "git_revision": git_revision()}
-    log.info("sweep %s: %d points (%d axes), %d already done, into %s",
-             plan.name, len(plan.points), len(axes), skipped, run_dir)
-
-    def write_table() -> None:
-        text = render_table([records[p.key] for p in plan.points if p.key in records], axes)
-        atomic_write_text(table_path, text, overwrite=True)
-
-    def counts() -> tuple[int, int]:
-        statuses = [records.get(p.key, {}).get("status") for p in plan.points]
-        return statuses.count("ok"), statuses.count("failed")
-
-    bar = _progress_bar(len(plan.points), skipped, plan.name, progress)
-    redirect: Any = nullcontext()
-    if progress:
-        from tqdm.contrib.logging import logging_redirect_tqdm
-
-        redirect = logging_redirect_tqdm()
-    ran = 0
+    log.info("sweep %s: %d points, %d already done, %d to run with launcher %s, into %s",
+             plan.name, len(plan.points), skipped, len(todo), launcher, run_dir)
+    cmd = shlex.join(["convexdual", "sweep", "--config", str(plan.config_path), "--out", str(run_dir),
+                      *([] if launcher == "basic" else ["--launcher", launcher]), *plan.overrides])
+    watcher = _Progress(statuses, len(plan.points), skipped, plan.name, progress)
     try:
-        with _sigterm_as_interrupt(), redirect:
-            bar.set_postfix(done=skipped, failed=0, skipped=skipped)
-            for point in todo:
-                record = run_point(point, provenance)
-                path = points_dir / f"{point.key}.json"
-                on_disk = read_record(path)
-                if on_disk is not None and on_disk["status"] == "ok":  # finished meanwhile elsewhere
-                    record = on_disk
-                else:
-                    atomic_write_text(path, dumps(record) + "\n", overwrite=path.exists())
-                if record["status"] == "failed":
-                    log.warning("point %s failed: %s", _describe(point), record["error"])
-                records[point.key] = record
-                ran += 1
-                write_table()
-                done, failed = counts()
-                bar.set_postfix(done=done, failed=failed, skipped=skipped, refresh=False)
-                bar.update(1)
-            write_table()
+        with _sigterm_as_interrupt(), watcher:
+            launch(run_dir, todo, launcher, launcher_overrides, configs_dir)
     except KeyboardInterrupt as exc:
-        bar.close()
-        done, failed = counts()
-        cmd = shlex.join(["convexdual", "sweep", "--config", str(plan.config_path), "--out", str(run_dir),
-                          *plan.overrides])
+        done, failed = watcher.counts()
         what = "terminated" if isinstance(exc, _Terminated) else "interrupted"
         print(f"{what}: {done} of {len(plan.points)} points done ({failed} failed) in {run_dir}; "
               f"resume with: {cmd}", file=sys.stderr, flush=True)
         raise SystemExit(143 if isinstance(exc, _Terminated) else 130) from None
-    bar.close()
+    write_table(run_dir)
     atomic_write_text(manifest_path, dumps(manifest(plan, created or _now())) + "\n", overwrite=True)
-    done, failed = counts()
-    return SweepSummary(run_dir, done, skipped, failed, table_path, total=len(plan.points), ran=ran)
+    after = statuses()
+    missing = [plan.points[i] for i in todo if after[i] is None]
+    for p in missing:
+        log.warning("point %s has no result file: its job died, timed out or was preempted", _describe(p))
+    for i in todo:
+        if after[i] == "failed":
+            rec = read_record(points_dir / f"{plan.points[i].key}.json") or {}
+            log.warning("point %s failed: %s", _describe(plan.points[i]), rec.get("error"))
+    return SweepSummary(run_dir, after.count("ok"), skipped, after.count("failed") + len(missing), table_path,
+                        total=len(plan.points), ran=len(todo))
+
+
+class _Progress:
+    """A progress bar fed by polling the point files (works for every launcher)."""
+
+    def __init__(self, statuses: Any, total: int, skipped: int, name: str, enabled: bool) -> None:
+        self.statuses, self.total, self.skipped = statuses, total, skipped
+        self.bar = _progress_bar(total, skipped, name, enabled)
+        self.enabled = enabled
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._poll, daemon=True)
+
+    def counts(self) -> tuple[int, int]:
+        st = self.statuses()
+        return st.count("ok"), st.count("failed")
+
+    def _refresh(self) -> None:
+        done, failed = self.counts()
+        self.bar.n = done + failed
+        self.bar.set_postfix(done=done, failed=failed, skipped=self.skipped)
+
+    def _poll(self) -> None:
+        while not self.stop.wait(0.5):
+            self._refresh()
+
+    def __enter__(self) -> "_Progress":
+        if self.enabled:
+            self.thread.start()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.stop.set()
+        if self.enabled:
+            self.thread.join()
+            self._refresh()
+        self.bar.close()
+
+
+def run_planned_point(run_dir: Path, index: int) -> str:
+    """Solve point ``index`` of the manifest in ``run_dir`` unless done; write its file and the table.
+
+    This is what every launcher's job runs; it never raises for a failing solve.
+    """
+    man = read_record_json(run_dir / "sweep.json")
+    if man is None:
+        raise ConfigError(f"{run_dir}/sweep.json is missing or unreadable")
+    entry = man["points"][index]
+    path = run_dir / entry["file"]
+    on_disk = read_record(path)
+    if on_disk is not None and on_disk["status"] == "ok":
+        return "ok"
+    try:
+        point = Point(entry["overrides"], entry["args"], load_config(man["config"], entry["args"]), None)
+    except ConfigError as exc:
+        point = Point(entry["overrides"], entry["args"], None, f"ConfigError: {str(exc).splitlines()[0]}")
+    record = run_point(point, {"versions": versions(), "git_revision": git_revision()})
+    on_disk = read_record(path)
+    if on_disk is None or on_disk["status"] != "ok":  # never replace a result finished meanwhile elsewhere
+        atomic_write_text(path, dumps(record) + "\n", overwrite=path.exists())
+    write_table(run_dir)
+    return str(record["status"])
+
+
+def sweep_status(run_dir: Path) -> dict[str, Any]:
+    """Counts of done / failed / pending points, from the manifest and the point files only."""
+    man = read_record_json(run_dir / "sweep.json")
+    if man is None:
+        raise ConfigError(f"{run_dir}/sweep.json not found: is {run_dir} a sweep run directory?")
+    records = [(e, read_record(run_dir / e["file"])) for e in man["points"]]
+    failures = [{"overrides": e["overrides"], "error": r["error"]} for e, r in records
+                if r is not None and r["status"] == "failed"]
+    done = sum(1 for _, r in records if r is not None and r["status"] == "ok")
+    resume = shlex.join(["convexdual", "sweep", "--config", man["config"], "--out", str(run_dir), *man["overrides"]])
+    return {"total": len(records), "done": done, "failed": len(failures), "pending": len(records) - done - len(failures),
+            "failures": failures, "resume": resume}
+
+
+def write_table(run_dir: Path) -> None:
+    """Rewrite ``table.csv`` from the manifest's planned points that have a result file."""
+    man = read_record_json(run_dir / "sweep.json") or {"points": [], "axes": {}}
+    records = [r for r in (read_record(run_dir / e["file"]) for e in man["points"]) if r is not None]
+    atomic_write_text(run_dir / "table.csv", render_table(records, list(man["axes"])), overwrite=True)
 
 
 def read_record_json(path: Path) -> dict[str, Any] | None:

@@ -1,0 +1,116 @@
+"""The same sweep through every launcher (Hydra basic, joblib, submitit SLURM) gives the same table.
+
+The SLURM tests need a running SLURM (`.ci/run` starts a single-node cluster with
+scripts/slurm-start.sh); without one they are skipped with the reason.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from convexdual.errors import ConfigError
+from convexdual.launch import split_launcher_overrides
+from convexdual.sweep import run_sweep, sweep_status
+
+ROOT = Path(__file__).resolve().parent.parent
+CONFIG = ROOT / "configs" / "staircase.yaml"
+TWELVE = ["data.seed=range(0,4)"]  # 3 betas x 4 seeds
+
+
+def table(run_dir: Path) -> pd.DataFrame:
+    """The table without its timing column (the only one allowed to differ between launchers)."""
+    return pd.read_csv(run_dir / "table.csv").drop(columns=["time_s"])
+
+
+@pytest.fixture(scope="module")
+def baseline(tmp_path_factory) -> Path:
+    run = tmp_path_factory.mktemp("basic") / "run"
+    summary = run_sweep(CONFIG, TWELVE, run, progress=False)
+    assert (summary.total, summary.done, summary.failed) == (12, 12, 0)
+    return run
+
+
+def slurm_ready() -> str | None:
+    """None when a SLURM partition 'cpu' has a usable node, else the reason to skip."""
+    if shutil.which("sbatch") is None or shutil.which("sinfo") is None:
+        return "SLURM is not installed here (run scripts/slurm-start.sh as root)"
+    p = subprocess.run(["sinfo", "-h", "-p", "cpu", "-o", "%T"], capture_output=True, text=True)
+    if p.returncode != 0 or not any(s in p.stdout for s in ("idle", "mixed", "allocated")):
+        return f"no usable SLURM node in partition cpu: {(p.stderr or p.stdout).strip()[:200]}"
+    return None
+
+
+def test_launcher_settings_are_split_from_config_overrides():
+    mine, rest = split_launcher_overrides("slurm", ["partition=cpu", "timeout_min=30", "beta=0.1",
+                                                    "hydra.launcher.mem_gb=4"])
+    assert mine == ["hydra.launcher.partition=cpu", "hydra.launcher.timeout_min=30", "hydra.launcher.mem_gb=4"]
+    assert rest == ["beta=0.1"]
+
+
+def test_unknown_launcher_and_misplaced_jobs_are_clear_errors(tmp_path):
+    with pytest.raises(ConfigError, match="-j/--jobs goes with --launcher joblib"):
+        run_sweep(CONFIG, TWELVE, tmp_path / "x", progress=False, jobs=2)
+    assert not (tmp_path / "x").exists()
+
+
+def test_joblib_gives_the_same_table(baseline, tmp_path):
+    summary = run_sweep(CONFIG, TWELVE, tmp_path / "run", progress=False, launcher="joblib", jobs=2)
+    assert (summary.done, summary.failed) == (12, 0)
+    pd.testing.assert_frame_equal(table(baseline), table(tmp_path / "run"))
+
+
+def test_resubmission_runs_only_what_is_missing(baseline, tmp_path):
+    run = tmp_path / "run"
+    shutil.copytree(baseline, run)
+    files = sorted((run / "points").glob("*.json"))
+    for f in files[:2]:
+        f.unlink()  # as if two jobs had died without writing
+    st = sweep_status(run)
+    assert (st["done"], st["pending"], st["failed"]) == (10, 2, 0)
+    summary = run_sweep(CONFIG, TWELVE, run, progress=False)
+    assert (summary.ran, summary.skipped, summary.done) == (2, 10, 12)
+    pd.testing.assert_frame_equal(table(baseline), table(run))
+
+
+def test_slurm_job_array_gives_the_same_table(baseline, tmp_path):
+    reason = slurm_ready()
+    if reason:
+        pytest.skip(reason)
+    run = tmp_path / "run"
+    p = subprocess.run([sys.executable, "-m", "convexdual.cli", "sweep", "--config", str(CONFIG), "--out", str(run),
+                        *TWELVE, "--launcher", "slurm", "partition=cpu", "timeout_min=10", "--no-progress"],
+                       capture_output=True, text=True, timeout=900, cwd=ROOT)
+    assert p.returncode == 0, p.stderr[-2000:]
+    assert sweep_status(run)["done"] == 12
+    pd.testing.assert_frame_equal(table(baseline), table(run))
+    assert list((run / "hydra").glob(".submitit/*")), "no submitit job folder: was it really SLURM?"
+
+
+def test_slurm_cancelled_jobs_show_as_missing_and_are_resubmitted(baseline, tmp_path):
+    reason = slurm_ready()
+    if reason:
+        pytest.skip(reason)
+    run = tmp_path / "run"
+    cmd = [sys.executable, "-m", "convexdual.cli", "sweep", "--config", str(CONFIG), "--out", str(run), *TWELVE,
+           "--launcher", "slurm", "array_parallelism=1", "--no-progress"]
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 300
+    while time.time() < deadline and not list((run / "points").glob("*.json")):
+        time.sleep(0.5)
+    subprocess.run(["scancel", "--name", "convexdual"], check=False)  # the scheduler kills the rest
+    out, err = proc.communicate(timeout=600)
+    st = sweep_status(run)
+    assert proc.returncode == 1, err[-2000:]
+    assert st["done"] >= 1 and st["pending"] >= 1 and st["done"] + st["pending"] + st["failed"] == 12
+    again = subprocess.run(cmd[:-1] + ["array_parallelism=4", "--no-progress"], cwd=ROOT, capture_output=True,
+                           text=True, timeout=900)
+    assert again.returncode == 0, again.stderr[-2000:]
+    assert f"({st['done']} already on disk)" in again.stdout
+    pd.testing.assert_frame_equal(table(baseline), table(run))
