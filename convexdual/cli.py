@@ -207,6 +207,72 @@ def status(run_dir: str, as_json: bool) -> None:
         click.echo(f"  resume with: {st['resume']}")
 
 
+@main.command(context_settings={"ignore_unknown_options": True})
+@click.option("--config", "config_path", required=True, type=click.Path(dir_okay=False), help="YAML config file.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout and nothing else.")
+@click.option("-v", "--verbose", is_flag=True, help="Log progress to stderr.")
+@click.argument("overrides", nargs=-1, type=click.UNPROCESSED)
+@_errors_to_exit
+def uniqueness(config_path: str, as_json: bool, verbose: bool, overrides: tuple[str, ...]) -> None:
+    """Is the optimal (e.g. minimum-norm interpolating) function unique? Answer with the proof."""
+    from .config import load_config
+    from .pipeline import solve as run
+    from .results import dumps
+    from .uniqueness import analyse
+
+    _setup_logging(verbose)
+    cfg = load_config(config_path, overrides)
+    result = run(cfg)
+    u = analyse(result)
+    if as_json:
+        click.echo(dumps({"name": cfg.name, "p_star": result.p_star, **u.as_dict()}))
+        return
+    verdict = "UNIQUE" if u.unique else "NOT UNIQUE"
+    click.echo(f"{cfg.name}: {cfg.problem}, bias={cfg.data.bias}, skip={cfg.skip}: the optimal function is {verdict}")
+    click.echo(f"  optimal polytope dimension {u.polytope_dim}; dimension of the set of optimal functions {u.function_dim}")
+    for k, net in enumerate(u.networks):
+        click.echo(f"  network {k + 1}: width {net['width']}, objective {net['objective']:.12g}, "
+                   f"max residual on data {net['max_residual_on_data']:.1e}")
+    where = u.evaluation
+    span = where.get("interval", [where.get("low"), where.get("high")])
+    click.echo(f"  largest difference between two optimal functions on {where['kind']} {span}: "
+               f"{u.max_function_difference:.6g}")
+    p = u.perturbation
+    click.echo(f"  check: moving {p['moved']:.3g} inside P* changes the fit by {p['fit_change']:.1e} and the "
+               f"objective by {p['objective_change']:.1e}")
+
+
+@main.command()
+@click.option("--n", "n", type=int, required=True, help="Number of data points.")
+@click.option("--d", "d", type=int, required=True, help="Input dimension (before the bias column).")
+@click.option("--bias/--no-bias", default=True, show_default=True, help="Penalized bias.")
+@click.option("--skip/--no-skip", default=False, show_default=True, help="Free skip connection.")
+@click.option("--trials", type=int, default=200, show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--save", "save_dir", type=click.Path(file_okay=False), default=None,
+              help="Write each non-unique instance found as a config here (never overwrites).")
+@_errors_to_exit
+def search(n: int, d: int, bias: bool, skip: bool, trials: int, seed: int, save_dir: str | None) -> None:
+    """Search data sets for non-unique minimum-norm interpolators (in function space)."""
+    from .results import atomic_write_text
+    from .uniqueness import search as run_search
+
+    found, counts = run_search(n, d, bias, skip, trials, seed)
+    click.echo(f"n={n} d={d} bias={bias} skip={skip}: tried {counts['tried']}, unique {counts['unique']} "
+               f"({counts['parametric_only']} with a non-singleton P* realizing one function), non-unique "
+               f"{counts['non_unique']}, no interpolating network {counts['infeasible']}, not certified {counts['failed']}")
+    for k, f in enumerate(sorted(found, key=lambda f: -f.max_function_difference)):
+        click.echo(f"  [{k}] dim P* {f.polytope_dim}, function dim {f.function_dim}, max difference "
+                   f"{f.max_function_difference:.4g} ({f.source}): X={f.X} y={f.y}")
+        if save_dir:
+            import yaml
+
+            path = Path(save_dir) / f"nonunique_n{n}_d{d}_{'bias' if bias else 'nobias'}_{'skip' if skip else 'noskip'}_{k}.yaml"
+            text = yaml.safe_dump({"name": path.stem, "problem": "interpolation", "model": {"skip": skip},
+                                   "data": {"kind": "points", "X": f.X, "y": f.y, "bias": bias}}, sort_keys=False)
+            click.echo(f"      saved {atomic_write_text(path, text)}")
+
+
 def _configs_dir() -> Path:
     """The repository's configs/ folder (next to the package in a checkout)."""
     here = Path(__file__).resolve().parent.parent / "configs"

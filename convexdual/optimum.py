@@ -85,12 +85,16 @@ def certified_optimum(
         if violators:
             work |= violators
             continue
-        if not final:
+        if not final and problem == "regression":
             # Near-active inactive blocks carry interior-point mass ~ mu / (beta - value) that biases
             # y_hat; the final (polished) solve runs on the blocks that are not clearly inactive.
+            # (Interpolation fits y exactly, and its dual optimum is not unique: shrinking the
+            # working set there would only move nu around the dual optimal face.)
             work, final = _blocks_above(values.values, bound * (1 - margin_tol)), True
             continue
         active = active_set(values, bound, active_tol, margin_tol, margin_ratio)
+        if problem == "interpolation":
+            break
         if set(active.blocks) == work:
             break
         work = set(active.blocks)

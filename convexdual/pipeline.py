@@ -80,6 +80,7 @@ class Result:
     network: Network
     certificates: dict[str, float]
     staircase: list[dict[str, Any]] | None = None
+    fit_target: np.ndarray | None = None  # y_hat* (regression) or y (interpolation)
     timing: dict[str, float] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -177,7 +178,7 @@ def solve(cfg: Config) -> Result:
     steps = width_phases(cfg, data, patterns, poly, widths, p_star, solver)
     timing["staircase_s"] = time.perf_counter() - t
     timing["total_s"] = time.perf_counter() - t0
-    return Result(cfg, data, patterns, opt, feats, poly, widths, p_star, net, certs, steps, timing)
+    return Result(cfg, data, patterns, opt, feats, poly, widths, p_star, net, certs, steps, target, timing)
 
 
 def width_phases(cfg: Config, data: Dataset, patterns: Patterns, poly: Polytope, widths: CriticalWidths,
