@@ -17,7 +17,12 @@ shows as missing, whatever the scheduler says.
 
 from __future__ import annotations
 
+import _thread
+import hashlib
 import logging
+import subprocess
+import threading
+import time
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -90,11 +95,23 @@ def launch(run_dir: Path, indices: Sequence[int], launcher: str, launcher_overri
     if not (configs_dir / "hydra" / "launcher").is_dir():
         raise ConfigError(f"launcher presets not found in {configs_dir}/hydra/launcher")
     overrides.append(f"hydra.searchpath=[file://{configs_dir.resolve()}]")
+    job_name = "convexdual-" + hashlib.sha256(str(run_dir.resolve()).encode()).hexdigest()[:8]
+    if launcher == "slurm":
+        overrides.append(f"hydra.launcher.name={job_name}")
+    watchdog = _QueueWatchdog(job_name) if launcher == "slurm" else None
     GlobalHydra.instance().clear()
     try:
         hydra = Hydra.create_main_hydra2(task_name="convexdual", config_search_path=create_config_search_path(
             str(JOB_CONF_DIR)))
+        if watchdog:
+            watchdog.start()
         hydra.multirun(config_name="job", task_function=run_job, overrides=overrides)
+    except KeyboardInterrupt:
+        if watchdog and watchdog.fired:
+            log.warning("the SLURM queue has no job of this sweep left but submitit is still waiting: jobs were "
+                        "cancelled or lost; their points are missing")
+            return
+        raise
     except ConfigError:
         raise
     except Exception as exc:  # a launcher that cannot start (bad preset, sbatch refused, ...)
@@ -104,7 +121,48 @@ def launch(run_dir: Path, indices: Sequence[int], launcher: str, launcher_overri
             return
         raise ConfigError(f"launcher {launcher!r} failed: {first}") from None
     finally:
+        if watchdog:
+            watchdog.stop.set()
         GlobalHydra.instance().clear()
+
+
+class _QueueWatchdog(threading.Thread):
+    """Stops submitit's wait when SLURM no longer lists any job of the sweep.
+
+    submitit reads job states from ``sacct``; array tasks cancelled while pending may never be
+    reported there, and it would wait forever. When ``squeue`` shows no job named ``name`` for
+    ``grace_s`` seconds, the main thread is interrupted; the points without a result file are then
+    reported as missing.
+    """
+
+    def __init__(self, name: str, poll_s: float = 5.0, grace_s: float = 20.0) -> None:
+        super().__init__(daemon=True)
+        self.name, self.poll_s, self.grace_s = name, poll_s, grace_s
+        self.stop = threading.Event()
+        self.fired = False
+
+    def _queued(self) -> bool | None:
+        try:
+            out = subprocess.run(["squeue", "-h", "-n", self.name, "-o", "%i"], capture_output=True, text=True,
+                                 timeout=30)
+        except (OSError, subprocess.SubprocessError):
+            return None
+        return bool(out.stdout.strip()) if out.returncode == 0 else None
+
+    def run(self) -> None:
+        empty_since = None
+        while not self.stop.wait(self.poll_s):
+            queued = self._queued()
+            if queued is False:
+                # sbatch runs within a second or two of the start, so an empty queue for grace_s
+                # (counted from the start at the earliest) means no job of this sweep is left.
+                empty_since = empty_since or time.monotonic()
+                if time.monotonic() - empty_since >= self.grace_s and not self.stop.is_set():
+                    self.fired = True
+                    _thread.interrupt_main()
+                    return
+            else:
+                empty_since = None
 
 
 def run_job(cfg: Any) -> str:

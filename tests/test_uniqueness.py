@@ -18,13 +18,15 @@ from convexdual.uniqueness import analyse, search
 CONFIGS = Path(__file__).resolve().parent.parent / "configs" / "uniqueness"
 
 
-def test_two_dimensional_inputs_with_skip_and_bias_are_not_unique():
-    u = analyse(solve(load_config(CONFIGS / "d2_skip_bias.yaml")))
+@pytest.mark.parametrize("name", ["d2_skip_bias", "d2_skip_nobias"])
+def test_two_dimensional_inputs_with_skip_are_not_unique(name):
+    """Proposition 1, with bias (SB) and without (SNB), on instances found by `convexdual search`."""
+    u = analyse(solve(load_config(CONFIGS / f"{name}.yaml")))
     assert not u.unique and u.function_dim >= 1 and u.polytope_dim >= 1
     first, second = u.networks
     assert first["max_residual_on_data"] <= 1e-9 and second["max_residual_on_data"] <= 1e-9
     assert first["objective"] == pytest.approx(second["objective"], abs=1e-9)
-    assert u.max_function_difference >= 1.0
+    assert u.max_function_difference >= 0.5  # measured: 6.7 (SB) and 0.99 (SNB)
     # independent check: a point moved inside P*, rebuilt from its weights, still interpolates with the same norm
     assert u.perturbation["moved"] > 0.1
     assert u.perturbation["fit_change"] <= 1e-9 and u.perturbation["objective_change"] <= 1e-9
