@@ -464,6 +464,9 @@ def run_sweep(config_path: Path, overrides: list[str], out_dir: Path | None, pro
             raise ConfigError("-j/--jobs goes with --launcher joblib")
         launcher_overrides.append(f"hydra.launcher.n_jobs={jobs}")
     plan = plan_sweep(Path(config_path), overrides)
+    if plan.points and all(p.config is None for p in plan.points):
+        # Every point is invalid: a typo or bad value for the whole sweep, not a failing point.
+        raise ConfigError(plan.points[0].error.split(": ", 1)[-1] if plan.points[0].error else "invalid sweep")
     run_dir = Path(out_dir) if out_dir is not None else Path("outputs") / plan.name
     points_dir, table_path, manifest_path = run_dir / "points", run_dir / "table.csv", run_dir / "sweep.json"
     points_dir.mkdir(parents=True, exist_ok=True)

@@ -133,3 +133,10 @@ def test_sweep_then_plot(tmp_path):
 def test_plot_of_a_missing_run_is_one_line_error(tmp_path):
     p = cli("plot", str(tmp_path / "nothing"))
     assert p.returncode == 2 and len(p.stderr.strip().splitlines()) == 1 and "table.csv" in p.stderr
+
+
+def test_sweep_with_a_typo_for_every_point_is_one_line_error_and_writes_nothing(tmp_path):
+    run = tmp_path / "run"
+    p = cli("sweep", "--config", EXAMPLE, "--out", str(run), "partiton=cpu", "beta=0.1,0.2")
+    assert p.returncode == 2 and len(p.stderr.strip().splitlines()) == 1 and "partiton" in p.stderr
+    assert not run.exists()
