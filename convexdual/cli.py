@@ -131,7 +131,7 @@ def solvers(as_json: bool) -> None:
 
 @main.command()
 @click.option("--out", "out_dir", type=click.Path(file_okay=False), default="outputs/figures", show_default=True)
-@click.option("--only", type=click.Choice(["example1", "staircase", "value", "phase"]), multiple=True,
+@click.option("--only", type=click.Choice(["example1", "staircase", "value", "phase", "uniqueness"]), multiple=True,
               help="Regenerate only these figures (default: all).")
 @click.option("-v", "--verbose", is_flag=True, help="Log progress to stderr.")
 @_errors_to_exit

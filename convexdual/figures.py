@@ -342,6 +342,8 @@ def regenerate_all(out_dir: Path, configs_dir: Path, only: set[str] | None = Non
         written += _value_figure(figs, out_dir, solved)
     if wanted("phase"):
         written += _phase_figures(figs, out_dir)
+    if wanted("uniqueness"):
+        written += _uniqueness_figure(configs_dir / "uniqueness", out_dir)
     return written
 
 
@@ -414,3 +416,66 @@ def _phase_figures(figs: Path, out_dir: Path) -> list[Path]:
         "standardized features plus a bias, so exact enumeration stays small): m*, M*, dim P*, connectivity "
         "width against beta. Config: configs/figures/phase_diabetes.yaml."))
     return written
+
+
+def _uniqueness_panel(ax: Any, result: Any, title: str) -> str:
+    """Two optimal networks (vertices of P*): their functions (1-D) or their difference (2-D)."""
+    from .uniqueness import analyse, evaluation_inputs, function_of
+
+    u = analyse(result)
+    X, y = result.data.X, result.data.y
+    raw = X[:, :-1] if result.data.bias else X
+    V = result.polytope.vertices
+    first, second = V[0], V[-1]
+    if len(V) > 1:  # the pair that differs most
+        G, _ = evaluation_inputs(result)
+        funcs = np.array([function_of(result, v).predict(G) for v in V[:50]])
+        i, j = np.unravel_index(np.argmax(np.abs(funcs[:, None] - funcs[None]).max(axis=2)), (len(funcs),) * 2)
+        first, second = V[i], V[j]
+    verdict = "unique" if u.unique else "NOT unique"
+    if raw.shape[1] == 1:
+        G, where = evaluation_inputs(result)
+        for c, style, label in ((first, "-", "optimal network A"), (second, "--", "optimal network B")):
+            net = function_of(result, c)
+            obj = 0.5 * (float(np.sum(net.W ** 2)) + float(np.sum(net.a ** 2)))
+            ax.plot(G[:, 0], net.predict(G), style, lw=2, label=f"{label}: norm {obj:.6f}")
+        ax.scatter(raw[:, 0], y, color="black", zorder=3, label="data")
+        ax.set_xlabel("input x")
+        ax.set_ylabel("f(x)")
+    else:
+        lo, hi = raw.min(axis=0) - 2, raw.max(axis=0) + 2
+        g1, g2 = np.meshgrid(np.linspace(lo[0], hi[0], 160), np.linspace(lo[1], hi[1], 160))
+        P = np.column_stack([g1.ravel(), g2.ravel()])
+        if result.data.bias:
+            P = np.hstack([P, np.ones((len(P), 1))])
+        diff = (function_of(result, first).predict(P) - function_of(result, second).predict(P)).reshape(g1.shape)
+        m = max(float(np.abs(diff).max()), 1e-12)
+        im = ax.pcolormesh(g1, g2, diff, cmap="RdBu_r", vmin=-m, vmax=m, shading="auto")
+        ax.figure.colorbar(im, ax=ax, label="f_A(x) - f_B(x)")
+        ax.scatter(raw[:, 0], raw[:, 1], color="black", zorder=3, label="data (both interpolate)")
+        ax.set_xlabel("input x_1")
+        ax.set_ylabel("input x_2")
+    ax.set_title(f"{title}\n{verdict}: dim P* = {u.polytope_dim}, dim of optimal functions = {u.function_dim}",
+                 fontsize=10)
+    ax.legend(fontsize=7, loc="best")
+    return f"{title}: {verdict}, dim P* = {u.polytope_dim}, function dim = {u.function_dim}, " \
+           f"largest difference {u.max_function_difference:.3g}"
+
+
+def _uniqueness_figure(configs: Path, out_dir: Path) -> list[Path]:
+    """One panel per setting: 1-D bias + skip (unique), 2-D skip with and without bias (not unique)."""
+    from .config import load_config
+    from .pipeline import solve
+
+    plt = _plt()
+    settings = [("d1_bias_skip_unique", "1-D inputs, bias, skip"), ("d2_skip_bias", "2-D inputs, bias, skip (SB)"),
+                ("d2_skip_nobias", "2-D inputs, no bias, skip (SNB)")]
+    fig, axes = plt.subplots(1, 3, figsize=(17, 4.8))
+    lines = [_uniqueness_panel(ax, solve(load_config(configs / f"{name}.yaml")), title)
+             for ax, (name, title) in zip(axes, settings)]
+    fig.suptitle("Minimum-norm interpolation: is the optimal function unique? (two optimal networks A, B = vertices "
+                 "of P*, equal norm)", fontsize=11)
+    fig.tight_layout()
+    return save_figure(fig, out_dir, "uniqueness_settings", (
+        "Uniqueness of minimum-norm interpolators per setting, decided in function space. " + "; ".join(lines)
+        + ". Configs: configs/uniqueness/."))

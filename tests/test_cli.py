@@ -100,11 +100,11 @@ def test_solvers_command_reports_license_state():
 
 
 def test_figures_writes_result_and_images(tmp_path):
-    p = cli("figures", "--only", "example1", "--out", str(tmp_path / "figs"))
+    p = cli("figures", "--only", "example1", "--only", "uniqueness", "--out", str(tmp_path / "figs"))
     assert p.returncode == 0, p.stderr
     result = json.loads((tmp_path / "figs" / "example1_result.json").read_text())
     assert (result["m_star"], result["M_star"]) == (1, 2)
-    for stem in ("example1_optimal_set", "figure2_example1"):
+    for stem in ("example1_optimal_set", "figure2_example1", "uniqueness_settings"):
         png = tmp_path / "figs" / f"{stem}.png"
         assert png.stat().st_size > 10_000 and png.read_bytes()[:4] == b"\x89PNG"
         assert (tmp_path / "figs" / f"{stem}.pdf").exists() and (tmp_path / "figs" / f"{stem}.txt").exists()
