@@ -260,7 +260,8 @@ def search(n: int, d: int, bias: bool, skip: bool, trials: int, seed: int, save_
     found, counts = run_search(n, d, bias, skip, trials, seed)
     click.echo(f"n={n} d={d} bias={bias} skip={skip}: tried {counts['tried']}, unique {counts['unique']} "
                f"({counts['parametric_only']} with a non-singleton P* realizing one function), non-unique "
-               f"{counts['non_unique']}, no interpolating network {counts['infeasible']}, not certified {counts['failed']}")
+               f"{counts['non_unique']}, unclear (difference below 1e-3 of |y|) {counts['unclear']}, "
+               f"no interpolating network {counts['infeasible']}, not certified {counts['failed']}")
     for k, f in enumerate(sorted(found, key=lambda f: -f.max_function_difference)):
         click.echo(f"  [{k}] dim P* {f.polytope_dim}, function dim {f.function_dim}, max difference "
                    f"{f.max_function_difference:.4g} ({f.source}): X={f.X} y={f.y}")

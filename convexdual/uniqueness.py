@@ -21,6 +21,8 @@ import numpy as np
 from .pipeline import Network, Result, network_from_coefficients, objective, skip_weights
 
 DIFFERENCE_TOL = 1e-6  # relative to the scale of y: sup-norm differences below this count as equal
+CLEAR_DIFFERENCE = 1e-3  # relative: search reports smaller differences as "unclear" (near-duplicate
+# directions at a data-point kink, 1e-6 apart, produced a 5e-5 "difference" on random 1-D data)
 
 
 @dataclass(frozen=True)
@@ -196,7 +198,8 @@ def search(n: int, d: int, bias: bool, skip: bool, trials: int, seed: int = 0,
     from .pipeline import solve
 
     found: list[Found] = []
-    counts = {"tried": 0, "unique": 0, "non_unique": 0, "parametric_only": 0, "infeasible": 0, "failed": 0}
+    counts = {"tried": 0, "unique": 0, "non_unique": 0, "unclear": 0, "parametric_only": 0, "infeasible": 0,
+              "failed": 0}
     for X, y, source in candidate_sets(n, d, trials, seed):
         raw = {"problem": problem, "model": {"skip": skip},
                "data": {"kind": "points", "X": X.tolist(), "y": y.tolist(), "bias": bias}}
@@ -209,6 +212,9 @@ def search(n: int, d: int, bias: bool, skip: bool, trials: int, seed: int = 0,
         if u.unique:
             counts["unique"] += 1
             counts["parametric_only"] += int(u.polytope_dim > 0)
+            continue
+        if u.max_function_difference < CLEAR_DIFFERENCE * max(1.0, float(abs(y).max())):
+            counts["unclear"] += 1
             continue
         counts["non_unique"] += 1
         found.append(Found(X.tolist(), y.tolist(), u.polytope_dim, u.function_dim, u.max_function_difference, source))
