@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import os
 import sys
+import time
+from collections import deque
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -191,9 +193,6 @@ def pivot_vertices(
     basic solution is recomputed from scratch (no accumulated round-off). Returns None when more
     than ``max_bases`` bases or ``time_limit_s`` would be needed.
     """
-    import time as _time
-    from collections import deque
-
     U, s, Vt = np.linalg.svd(A, full_matrices=False)
     r = int((s > s.max() * 1e-9).sum())
     Ar, tr = U[:, :r].T @ A, U[:, :r].T @ t  # r independent equations
@@ -203,9 +202,9 @@ def pivot_vertices(
     seen = {frozenset(B0)}
     queue = deque([B0])
     found: dict[frozenset, np.ndarray] = {}
-    t0 = _time.perf_counter()
+    t0 = time.perf_counter()
     while queue:
-        if len(seen) > max_bases or _time.perf_counter() - t0 > time_limit_s:
+        if len(seen) > max_bases or time.perf_counter() - t0 > time_limit_s:
             return None
         B = queue.popleft()
         lu = np.linalg.inv(Ar[:, B])

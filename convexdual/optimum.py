@@ -18,7 +18,7 @@ import numpy as np
 
 from .dual import ActiveSet, DualValues, active_set, dual_values
 from .errors import CertificateError, SolverError
-from .program import ConvexSolution, solve_convex
+from .program import ConvexSolution, solve_convex, split_blocks
 from .solvers import SolveStats
 
 log = logging.getLogger("convexdual")
@@ -36,12 +36,6 @@ class Optimum:
     active: ActiveSet
     bound: float  # beta (regression) or 1 (interpolation)
     solves: list[SolveStats]
-
-
-def _split(D: np.ndarray, blocks: set[tuple[int, int]]) -> tuple[np.ndarray, np.ndarray, list[int], list[int]]:
-    plus = sorted(i for i, s in blocks if s == 1)
-    minus = sorted(i for i, s in blocks if s == -1)
-    return D[:, plus], D[:, minus], plus, minus
 
 
 def _blocks_above(values: np.ndarray, threshold: float) -> set[tuple[int, int]]:
@@ -75,7 +69,7 @@ def certified_optimum(
     work = _blocks_above(values.values, bound * (1 - CANDIDATE_BAND))
     final = False
     for _ in range(MAX_ROUNDS):
-        Dp, Dm, _, _ = _split(D, work)
+        Dp, Dm = split_blocks(D, work)
         solution = _solve_polished(X, y, Dp, Dm, kw, polish_tol) if final else solve_convex(X, y, Dp, Dm, **kw)
         solves.append(solution.stats)
         values = dual_values(X, D, solution.nu)

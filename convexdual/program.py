@@ -12,6 +12,7 @@ The whole program is a handful of matrix expressions; there is no Python loop ov
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Iterable
 
 import numpy as np
 
@@ -90,6 +91,14 @@ def solve_convex(
     return ConvexSolution(U=Uv, V=Vv, z=zv, y_hat=y_hat, objective=float(prob.value), nu=nu, stats=stats)
 
 
+def split_blocks(D: np.ndarray, blocks: Iterable[tuple[int, int]]) -> tuple[np.ndarray, np.ndarray]:
+    """Pattern columns of the positive and of the negative (pattern, sign) blocks, in pattern order."""
+    blocks = list(blocks)
+    plus = sorted(i for i, s in blocks if s == 1)
+    minus = sorted(i for i, s in blocks if s == -1)
+    return D[:, plus], D[:, minus]
+
+
 def best_value_with_blocks(
     X: np.ndarray, y: np.ndarray, D: np.ndarray, m: int, *, beta: float, skip: bool, solver: str, tol: float,
     budget: int = 400,
@@ -105,9 +114,7 @@ def best_value_with_blocks(
         return None
     best = np.inf
     for subset in combinations(blocks, m):
-        plus = [i for i, s in subset if s == 1]
-        minus = [i for i, s in subset if s == -1]
-        sol = solve_convex(X, y, D[:, plus], D[:, minus], problem="regression", beta=beta, skip=skip,
+        sol = solve_convex(X, y, *split_blocks(D, subset), problem="regression", beta=beta, skip=skip,
                            solver=solver, tol=tol)
         best = min(best, sol.objective)
     return float(best)

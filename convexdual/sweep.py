@@ -322,11 +322,8 @@ def run_point(point: Point, provenance: dict[str, Any]) -> dict[str, Any]:
 
 def read_record(path: Path) -> dict[str, Any] | None:
     """A point file's record, or None when it is missing or unreadable."""
-    try:
-        record = json.loads(path.read_text())
-    except (OSError, ValueError):
-        return None
-    return record if isinstance(record, dict) and record.get("status") in ("ok", "failed") else None
+    record = read_record_json(path)
+    return record if record is not None and record.get("status") in ("ok", "failed") else None
 
 
 def connectivity_width(staircase: list[dict[str, Any]] | None) -> int | None:
@@ -474,8 +471,20 @@ def run_sweep(config_path: Path, overrides: list[str], out_dir: Path | None, pro
     created = old.get("created") if old and old.get("config") == str(plan.config_path.resolve()) else None
     atomic_write_text(manifest_path, dumps(manifest(plan, created or _now())) + "\n", overwrite=True)
 
+    seen: dict[Path, tuple[int, str | None]] = {}  # path -> (mtime_ns, status): the progress bar polls
+
+    def status_of(path: Path) -> str | None:
+        """A point's status, re-parsing its (possibly large) file only when it has changed."""
+        try:
+            mtime = path.stat().st_mtime_ns
+        except OSError:
+            return None
+        if path not in seen or seen[path][0] != mtime:
+            seen[path] = (mtime, (read_record(path) or {}).get("status"))
+        return seen[path][1]
+
     def statuses() -> list[str | None]:
-        return [(read_record(points_dir / f"{p.key}.json") or {}).get("status") for p in plan.points]
+        return [status_of(points_dir / f"{p.key}.json") for p in plan.points]
 
     before = statuses()
     todo = [i for i, st in enumerate(before) if st != "ok"]
