@@ -463,16 +463,18 @@ def _uniqueness_panel(ax: Any, result: Any, title: str) -> str:
 
 
 def _uniqueness_figure(configs: Path, out_dir: Path) -> list[Path]:
-    """One panel per setting: 1-D bias + skip (unique), 2-D skip with and without bias (not unique)."""
+    """One panel per setting: 1-D bias + skip (unique), 1-D bias without skip (n = 5; unique on every
+    instance convexdual has found), 2-D skip with and without bias (not unique)."""
     from .config import load_config
     from .pipeline import solve
 
     plt = _plt()
-    settings = [("d1_bias_skip_unique", "1-D inputs, bias, skip"), ("d2_skip_bias", "2-D inputs, bias, skip (SB)"),
-                ("d2_skip_nobias", "2-D inputs, no bias, skip (SNB)")]
-    fig, axes = plt.subplots(1, 3, figsize=(17, 4.8))
+    settings = [("d1_bias_skip_unique", "1-D inputs, bias, skip"),
+                ("d1_bias_noskip_n5", "1-D inputs, bias, no skip (n = 5, the setting of Example 2)"),
+                ("d2_skip_bias", "2-D inputs, bias, skip (SB)"), ("d2_skip_nobias", "2-D inputs, no bias, skip (SNB)")]
+    fig, axes = plt.subplots(2, 2, figsize=(13, 10))
     lines = [_uniqueness_panel(ax, solve(load_config(configs / f"{name}.yaml")), title)
-             for ax, (name, title) in zip(axes, settings)]
+             for ax, (name, title) in zip(axes.ravel(), settings)]
     fig.suptitle("Minimum-norm interpolation: is the optimal function unique? (two optimal networks A, B = vertices "
                  "of P*, equal norm)", fontsize=11)
     fig.tight_layout()

@@ -40,6 +40,16 @@ def test_skip_connection_makes_parametric_non_uniqueness_functionally_trivial():
     assert u.perturbation["moved"] > 0.1 and u.perturbation["fit_change"] <= 1e-9
 
 
+def test_one_dimensional_bias_without_skip_instance_is_unique_as_a_function():
+    """The paper's Example 2 setting (n = 5, bias, no skip): on the stored zigzag P* is a segment, yet one
+    function; the independent perturbation moves inside P* without changing the fit or the norm."""
+    u = analyse(solve(load_config(CONFIGS / "d1_bias_noskip_n5.yaml")))
+    assert u.unique and u.polytope_dim == 1 and u.function_dim == 0
+    assert u.max_function_difference <= 1e-9
+    assert u.perturbation["moved"] > 0.1 and u.perturbation["fit_change"] <= 1e-9
+    assert u.perturbation["objective_change"] <= 1e-9
+
+
 def test_one_dimensional_bias_and_skip_is_always_unique():
     """Boursier & Flammarion: 1-D inputs, penalized bias, free skip -> unique interpolating function."""
     found, counts = search(n=5, d=1, bias=True, skip=True, trials=60, seed=0)
