@@ -60,7 +60,12 @@ DEFAULTS: dict[str, Any] = {
     "polytope": {"max_enum_dim": 24, "enum_timeout_s": 60.0, "milp_time_limit_s": 60.0},
     "value_search_budget": 400,
     "sweep": {},
+    "train": {"optimizer": "adam", "lr": 0.01, "max_iter": 20000, "adam_iter": 5000, "grad_tol": 1e-10,
+              "init_scale": 1.0},
+    "certify": {"gap": 1e-6, "stationary": 1e-6},
 }
+
+OPTIMIZERS = ("adam", "gd")
 
 PATTERN_DEFAULTS = {"mode": "exact", "n_samples": 10000, "seed": 0}
 
@@ -110,6 +115,28 @@ class Tolerances:
 
 
 @dataclass(frozen=True)
+class TrainSettings:
+    """How `convexdual train` trains (P_m) (see training.py). ``init_scale``: W ~ N(0, init_scale^2/d),
+    a ~ N(0, init_scale^2/m). ``adam_iter``: Adam steps before backtracking gradient descent finishes."""
+
+    optimizer: str = "adam"
+    lr: float = 0.01
+    max_iter: int = 20000
+    adam_iter: int = 5000
+    grad_tol: float = 1e-10
+    init_scale: float = 1.0
+
+
+@dataclass(frozen=True)
+class CertifyTolerances:
+    """gap: a network is a global optimum when L - p* <= gap * max(1, p*); stationary: a non-global
+    network is stationary when L - (restricted optimum) <= stationary * max(1, L)."""
+
+    gap: float = 1e-6
+    stationary: float = 1e-6
+
+
+@dataclass(frozen=True)
 class Config:
     """A fully validated experiment description."""
 
@@ -127,6 +154,8 @@ class Config:
     milp_time_limit_s: float = 60.0
     value_search_budget: int = 400
     sweep: dict[str, Any] = field(default_factory=dict)  # axes of a sweep (not part of the identity)
+    train: TrainSettings = field(default_factory=TrainSettings)  # not part of the solve's identity
+    certify: CertifyTolerances = field(default_factory=CertifyTolerances)  # nor this
     source: str | None = None  # the file it came from (not part of the identity)
 
     def resolved(self) -> dict[str, Any]:
@@ -337,7 +366,21 @@ def validate(cfg: dict[str, Any], source: str | None, default_name: str) -> Conf
         milp_time_limit_s=_positive_float("polytope.milp_time_limit_s", poly["milp_time_limit_s"]),
         value_search_budget=_nonneg_int("value_search_budget", cfg["value_search_budget"]),
         sweep=_sweep_axes(cfg["sweep"]),
+        train=_train(cfg["train"]),
+        certify=CertifyTolerances(gap=_positive_float("certify.gap", cfg["certify"]["gap"]),
+                                  stationary=_positive_float("certify.stationary", cfg["certify"]["stationary"])),
         source=source,
+    )
+
+
+def _train(t: dict[str, Any]) -> TrainSettings:
+    return TrainSettings(
+        optimizer=_choice("train.optimizer", t["optimizer"], OPTIMIZERS),
+        lr=_positive_float("train.lr", t["lr"]),
+        max_iter=_positive_int("train.max_iter", t["max_iter"]),
+        adam_iter=_nonneg_int("train.adam_iter", t["adam_iter"]),
+        grad_tol=_positive_float("train.grad_tol", t["grad_tol"]),
+        init_scale=_positive_float("train.init_scale", t["init_scale"]),
     )
 
 

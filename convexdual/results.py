@@ -78,3 +78,65 @@ def git_revision() -> str | None:
         return rev.stdout.strip() + ("+dirty" if dirty.stdout.strip() else "")
     except (OSError, subprocess.SubprocessError):
         return None
+
+
+# ----------------------------------------------------------------------------- network weights
+
+WEIGHTS_LAYOUT = ("W: (m, d) first-layer weights, acting on the inputs with the bias column appended (last "
+                  "column = 1) when data.bias is true; a: (m,) output weights; z: (d,) skip-connection weights "
+                  "(only with model.skip); config_hash: the 12-character hash of the config it belongs to")
+
+
+def save_network(path: str | Path, W: np.ndarray, a: np.ndarray, z: np.ndarray | None, config_hash: str,
+                 **extra: Any) -> Path:
+    """Write a network as .npz (layout: WEIGHTS_LAYOUT) atomically; never overwrites."""
+    path = Path(path)
+    if path.exists():
+        raise FileExistsError(f"{path} exists; refusing to overwrite it")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    arrays: dict[str, Any] = {"W": np.asarray(W, float), "a": np.asarray(a, float), "config_hash": np.array(config_hash)}
+    if z is not None:
+        arrays["z"] = np.asarray(z, float)
+    arrays.update({k: np.asarray(v) for k, v in extra.items()})
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp.npz", dir=path.parent)
+    os.close(fd)
+    try:
+        np.savez(tmp, **arrays)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def load_network(path: str | Path, d: int, skip: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, str | None]:
+    """Read and check a network file: (W, a, z, config_hash). Raises ConfigError on a bad file."""
+    from .errors import ConfigError
+
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"weights file not found: {path}")
+    try:
+        with np.load(path, allow_pickle=False) as f:
+            arrays = {k: f[k] for k in f.files}
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"{path}: not a readable .npz file ({exc})") from None
+    for key in ("W", "a"):
+        if key not in arrays:
+            raise ConfigError(f"{path}: missing array '{key}' (layout: {WEIGHTS_LAYOUT})")
+    W, a = np.asarray(arrays["W"], float), np.asarray(arrays["a"], float)
+    if W.ndim != 2 or a.ndim != 1 or W.shape[0] != a.shape[0]:
+        raise ConfigError(f"{path}: W must be (m, d) and a (m,), got {W.shape} and {a.shape}")
+    if W.shape[1] != d:
+        raise ConfigError(f"{path}: W has {W.shape[1]} input columns but the config's data have d = {d}"
+                          " (bias column included)")
+    z = np.asarray(arrays["z"], float) if "z" in arrays else None
+    if skip and (z is None or z.shape != (d,)):
+        raise ConfigError(f"{path}: the config has a skip connection; the file needs z of shape ({d},)")
+    if not skip and z is not None and np.any(z != 0):
+        raise ConfigError(f"{path}: the file has skip weights z but the config has no skip connection")
+    for name, arr in (("W", W), ("a", a), ("z", z)):
+        if arr is not None and not np.all(np.isfinite(arr)):
+            raise ConfigError(f"{path}: {name} contains NaN or infinite values")
+    h = str(arrays["config_hash"]) if "config_hash" in arrays else None
+    return W, a, (z if skip else None), h

@@ -1,0 +1,99 @@
+"""Is a given network of (P_m) a global optimum, a non-global stationary point, or neither?
+
+For a network with residual nu = y - f(X) (regression, THEORY.md Sec. 1):
+
+- ``gap`` = L(network) - p*, with p* certified by duality on the convex side;
+- ``dual_max`` = max over all (pattern, sign) blocks of max_{u in K_i, ||u|| <= 1} s nu^T D_i X u
+  (exact cone projections); ``dual_violation`` = max(0, dual_max / beta - 1), relative to beta;
+  ``violating_direction`` = the maximizing unit u, its sign and value when dual_max > beta;
+- classification: ``global_optimum`` when gap <= gap_tol * max(1, p*); otherwise
+  ``stationary_not_global`` when the network attains the optimum of (C) restricted to the
+  (pattern, sign) blocks its own neurons realize (THEORY.md Sec. 3), within stationary_tol;
+  otherwise ``not_stationary``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from .config import CertifyTolerances
+from .dual import dual_values
+from .pipeline import Network, objective
+from .program import solve_convex
+
+
+@dataclass(frozen=True)
+class Certificate:
+    """The verdict on one network, with the numbers behind it."""
+
+    objective: float
+    p_star: float
+    gap: float
+    dual_max: float
+    dual_violation: float
+    violating_direction: dict[str, Any] | None
+    classification: str
+    restricted_objective: float | None  # optimum of (C) over the network's own blocks
+    gradient_norm: float
+    neurons: int  # neurons with nonzero input and output weights
+    tolerances: dict[str, float]
+
+    def as_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+def neuron_blocks(net: Network, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Pattern columns diag(1[X w_j >= 0]) of the live neurons, split by the sign of a_j
+    (duplicates removed: neurons sharing a block are one variable of (C))."""
+    live = (np.linalg.norm(net.W, axis=1) > 0) & (net.a != 0)
+    D = (X @ net.W[live].T >= 0).astype(float)
+    signs = np.sign(net.a[live])
+    plus = np.unique(D[:, signs > 0].T, axis=0).T if np.any(signs > 0) else np.zeros((X.shape[0], 0))
+    minus = np.unique(D[:, signs < 0].T, axis=0).T if np.any(signs < 0) else np.zeros((X.shape[0], 0))
+    return plus, minus
+
+
+def most_violating(X: np.ndarray, D: np.ndarray, nu: np.ndarray) -> tuple[float, dict[str, Any] | None]:
+    """max over blocks of the dual constraint at nu, and where it is attained."""
+    dv = dual_values(X, D, nu)
+    if dv.values.size == 0:
+        return 0.0, None
+    i, k = np.unravel_index(int(np.argmax(dv.values)), dv.values.shape)
+    return float(dv.values[i, k]), {"w": dv.directions[i, k], "sign": 1 if k == 0 else -1,
+                                    "value": float(dv.values[i, k]), "pattern": D[:, i].astype(int)}
+
+
+def certify(net: Network, X: np.ndarray, y: np.ndarray, D: np.ndarray, *, beta: float, skip: bool, p_star: float,
+            solver: str, tol: CertifyTolerances = CertifyTolerances(), solver_tol: float = 1e-10) -> Certificate:
+    """Classify a network of (P_m) against the certified optimum p* (regression)."""
+    from .training import loss_and_grad
+
+    obj = objective(net, X, y, "regression", beta)
+    nu = y - net.predict(X)
+    dual_max, where = most_violating(X, D, nu)
+    gap = obj - p_star
+    _, grad = loss_and_grad(net, X, y, beta)
+    gnorm = float(np.sqrt(np.sum(grad.W**2) + np.sum(grad.a**2) + (np.sum(grad.z**2) if grad.z is not None else 0.0)))
+    restricted = None
+    if gap <= tol.gap * max(1.0, abs(p_star)):
+        verdict = "global_optimum"
+    else:
+        plus, minus = neuron_blocks(net, X)
+        if plus.shape[1] + minus.shape[1] == 0 and not skip:
+            restricted = 0.5 * float(y @ y)  # the zero network: (C) over no blocks
+        else:
+            restricted = solve_convex(X, y, plus, minus, problem="regression", beta=beta, skip=skip, solver=solver,
+                                      tol=solver_tol).objective
+        stationary = obj - restricted <= tol.stationary * max(1.0, abs(obj))
+        verdict = "stationary_not_global" if stationary else "not_stationary"
+    live = int(np.sum((np.linalg.norm(net.W, axis=1) > 0) & (net.a != 0)))
+    return Certificate(
+        objective=obj, p_star=p_star, gap=gap, dual_max=dual_max,
+        dual_violation=max(0.0, dual_max / beta - 1.0),
+        violating_direction=where if dual_max > beta else None,
+        classification=verdict, restricted_objective=restricted, gradient_norm=gnorm, neurons=live,
+        tolerances={"gap": tol.gap, "stationary": tol.stationary, "solver": solver_tol},
+    )
