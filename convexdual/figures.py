@@ -321,7 +321,7 @@ def plot_run(run_dir: Path) -> list[Path]:
 
 def regenerate_all(out_dir: Path, configs_dir: Path, only: set[str] | None = None) -> list[Path]:
     """Solve the figure configs, run the figure sweeps (resumable), and draw every figure
-    (or those named in ``only``: example1, staircase, value, phase)."""
+    (or those named in ``only``: example1, staircase, value, phase, uniqueness, train, paths)."""
     from .config import load_config
     from .pipeline import solve
 
@@ -344,6 +344,13 @@ def regenerate_all(out_dir: Path, configs_dir: Path, only: set[str] | None = Non
         written += _phase_figures(figs, out_dir)
     if wanted("uniqueness"):
         written += _uniqueness_figure(configs_dir / "uniqueness", out_dir)
+    if wanted("train") or wanted("paths"):
+        from .nonconvex_figures import path_figures, training_figures
+
+        if wanted("train"):
+            written += training_figures(configs_dir, out_dir)
+        if wanted("paths"):
+            written += path_figures(configs_dir, out_dir)
     return written
 
 

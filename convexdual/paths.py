@@ -37,6 +37,7 @@ from .pipeline import Network, objective, skip_weights
 from .program import solve_convex
 
 SAMPLES_PER_MOVE = 25
+INSIDE_MOVES = ("merge", "reduce", "edge", "permute")  # moves between exact points of P* (not "snap")
 TIE = 1e-10  # relative: coefficients this small after a reduction step are zero (they hit zero together)
 
 
@@ -66,6 +67,9 @@ class PathResult:
             "max_objective_minus_p_star": float(obj.max() - p_star),
             "min_objective_minus_p_star": float(obj.min() - p_star),
             "max_increase": float(np.max(np.diff(obj), initial=0.0)),
+            "max_objective_minus_p_star_inside": float(max(
+                (max(self.objective[m["first"]: m["last"] + 1]) for m in self.moves
+                 if m["kind"] in INSIDE_MOVES), default=p_star) - p_star),
         }
 
 
@@ -171,23 +175,41 @@ def match_features(land: Landscape, net: Network, rel_tol: float = 1e-4) -> Slot
         k = int(np.argmax(cos)) if cos.size else -1
         if k < 0 or cos[k] < 1 - rel_tol:
             raise ConfigError(f"neuron {j} does not realize an optimal direction: the network is not a global optimum")
-        feat[j], coef[j] = k, cj * nh / max(np.linalg.norm(H[:, k]), 1e-300)
+        feat[j], coef[j] = k, cj
     return Slots(feat, coef)
 
 
 def snap(land: Landscape, s: Slots) -> Slots:
-    """The nearest point of P* on the same support (least-squares correction), spread over slots."""
+    """The nearest point of P* using only the network's features (a small QP), spread over its slots
+    in proportion; a feature whose coefficient drops to zero frees its slots."""
+    import cvxpy as cp
+
+    from .solvers import solve as solve_problem
+
     K = land.features.H.shape[1]
     c = s.aggregate(K)
     S = np.flatnonzero(c > 0)
     A = land.polytope.A
-    corr = np.linalg.lstsq(A[:, S], land.polytope.target - A @ c, rcond=None)[0]
-    new = c.copy()
-    new[S] = np.maximum(c[S] + corr, 0.0)
+    x = cp.Variable(S.size)
+    prob = cp.Problem(cp.Minimize(cp.sum_squares(x - c[S])), [A[:, S] @ x == land.polytope.target, x >= 0])
+    solve_problem(prob, land.solver, land.solver_tol)
+    if x.value is None:
+        raise ConfigError("the network's neurons cannot be moved onto the optimal set: it is not a global optimum")
+    new = np.zeros(K)
+    new[S] = np.maximum(np.asarray(x.value).ravel(), 0.0)
     new[new <= 1e-9 * max(float(new.sum()), 1e-300)] = 0.0
+    new[S] = _exact_on_support(A, land.polytope.target, new)[S]
     ratio = np.where(c > 0, new / np.where(c > 0, c, 1.0), 0.0)
     coef = np.where(s.feat >= 0, s.coef * ratio[np.maximum(s.feat, 0)], 0.0)
     return _clean(Slots(s.feat.copy(), coef))
+
+
+def _exact_on_support(A: np.ndarray, target: np.ndarray, c: np.ndarray) -> np.ndarray:
+    """Remove the solver's residual: least-squares correction of c on its own support."""
+    S = np.flatnonzero(c > 0)
+    out = c.copy()
+    out[S] = np.maximum(c[S] + np.linalg.lstsq(A[:, S], target - A @ c, rcond=None)[0], 0.0)
+    return out
 
 
 # ----------------------------------------------------------------------------- moves inside P*
@@ -387,7 +409,8 @@ def descent_path(land: Landscape, start: Network, goal: Network, max_rounds: int
         b, z = _restricted_descent(land, b, z, path)
         nu = land.y - blocks_network(land, b, z).predict(land.X)
         dv = dual_values(land.X, land.D, nu)
-        if dv.max_value <= land.beta * (1 + 1e-7):
+        at_optimum = land.L(blocks_network(land, b, z)) - land.p_star <= 1e-10 * max(1.0, abs(land.p_star))
+        if at_optimum or dv.max_value <= land.beta * (1 + 1e-7):
             break
         b = _drop_dependent(land, b, z, path)
         b = _add_violator(land, b, z, dv, path)
