@@ -164,7 +164,7 @@ def match_features(land: Landscape, net: Network, rel_tol: float = 1e-4) -> Slot
     Hn = H / np.maximum(np.linalg.norm(H, axis=0), 1e-300)
     m = net.a.shape[0]
     feat, coef = -np.ones(m, dtype=int), np.zeros(m)
-    scale = max(float(np.max(np.linalg.norm(net.W, axis=1) * np.abs(net.a), initial=0.0)), 1e-300)
+    scale = max(1.0, float(land.polytope.c0.sum()))  # neurons below 1e-9 of this are dead (solver round-off)
     for j in range(m):
         cj = float(np.linalg.norm(net.W[j]) * abs(net.a[j]))
         if cj <= 1e-9 * scale:
@@ -189,6 +189,8 @@ def snap(land: Landscape, s: Slots) -> Slots:
     K = land.features.H.shape[1]
     c = s.aggregate(K)
     S = np.flatnonzero(c > 0)
+    if S.size == 0:  # the zero network (optimal when no feature is active)
+        return _clean(s)
     A = land.polytope.A
     x = cp.Variable(S.size)
     prob = cp.Problem(cp.Minimize(cp.sum_squares(x - c[S])), [A[:, S] @ x == land.polytope.target, x >= 0])
@@ -451,7 +453,7 @@ def _balance(land: Landscape, net: Network, path: PathResult) -> Network:
 
 def _as_blocks(land: Landscape, net: Network) -> tuple[Blocks, Any]:
     norms = np.linalg.norm(net.W, axis=1)
-    U = net.W * (np.abs(net.a) / 1.0)[:, None]  # balanced: u = |a| w, ||u|| = ||w|| |a|
+    U = net.W * np.abs(net.a)[:, None]  # balanced: u = |a| w, ||u|| = ||w|| |a|
     P = (land.X @ net.W.T >= 0).astype(float)
     s = np.where(net.a < 0, -1.0, 1.0)
     U[norms == 0] = 0.0
@@ -517,9 +519,9 @@ def _add_violator(land: Landscape, b: Blocks, z: Any, dv: Any, path: PathResult)
     """Put the most violating direction in a spare slot, scaled by the exact line search."""
     i, k = np.unravel_index(int(np.argmax(dv.values)), dv.values.shape)
     u, s = dv.directions[i, k], 1.0 if k == 0 else -1.0
-    h = s * land.D[:, i] * (land.X @ u)
-    if land.skip:  # the skip absorbs the part of h in range(X): only the rest changes the fit
-        h = h - land.X @ np.linalg.lstsq(land.X, h, rcond=None)[0]
+    h_raw = s * land.D[:, i] * (land.X @ u)
+    z_shift = np.linalg.lstsq(land.X, h_raw, rcond=None)[0] if land.skip else None
+    h = h_raw - land.X @ z_shift if land.skip else h_raw  # the skip absorbs the part of h in range(X)
     gamma = (float(dv.values[i, k]) - land.beta) / max(float(h @ h), 1e-300)
     spare = np.flatnonzero(np.linalg.norm(b.U, axis=1) == 0)
     if spare.size == 0:
@@ -530,8 +532,6 @@ def _add_violator(land: Landscape, b: Blocks, z: Any, dv: Any, path: PathResult)
     start = Blocks(U.copy(), P, sg)
     U[j] = gamma * u
     new = Blocks(U, P, sg)
-    z1 = None
-    if z is not None:  # keep z optimal for the new fit along the way (least squares is linear in gamma)
-        z1 = z - np.linalg.lstsq(land.X, s * land.D[:, i] * (land.X @ u) * gamma - h * gamma, rcond=None)[0]
-    _block_segment(land, start, new, z, z1 if z is not None else None, path, "add violating direction")
+    z1 = z - gamma * z_shift if z is not None else None  # z stays optimal: linear in gamma
+    _block_segment(land, start, new, z, z1, path, "add violating direction")
     return new

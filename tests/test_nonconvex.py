@@ -192,3 +192,31 @@ def test_certify_rejects_a_wrong_shape(tmp_path):
     r = CliRunner().invoke(main, ["certify", "--config", str(CONFIGS / "example1.yaml"), "--weights",
                                   str(tmp_path / "bad.npz")])
     assert r.exit_code == 2 and "input columns" in r.output
+
+
+def test_bad_training_settings_are_one_line_errors(tmp_path):
+    cfg = str(CONFIGS / "example1.yaml")
+    r = CliRunner().invoke(main, ["train", "--config", cfg, "--width", "2", "--out", str(tmp_path / "r"),
+                                  "train.optimizer=sgd"])
+    assert r.exit_code == 2 and "train.optimizer" in r.output and not (tmp_path / "r").exists()
+    r = CliRunner().invoke(main, ["train", "--config", cfg, "--width", "two", "--out", str(tmp_path / "r")])
+    assert r.exit_code == 2 and "--width" in r.output
+
+
+def test_descent_with_a_skip_connection_is_nonincreasing():
+    """The skip branch of the descent (z re-optimized along the added direction) on a 1-D set with bias."""
+    res = solve(load_config(CONFIGS / "line5_bias.yaml", ["model.skip=true", "beta=0.01"]))
+    assert res.features.H.shape[1] >= 2  # a non-trivial optimum (with beta = 0.1 the skip alone is optimal)
+    m = res.data.n + 1
+    goal_c = res.widths.m_star_vertex
+    from convexdual.pipeline import network_from_coefficients, skip_weights
+
+    base = network_from_coefficients(res.features, goal_c, None)
+    W = np.zeros((m, base.W.shape[1]))
+    a = np.zeros(m)
+    W[: base.width], a[: base.width] = base.W, base.a
+    goal = Network(W, a, skip_weights(res.data.X, res.fit_target, res.features.H, goal_c))
+    start = initial_network(m, res.data.X.shape[1], 4, 1.0, True)
+    path = descent_path(landscape(res), start, goal)
+    obj = np.array(path.objective)
+    assert np.max(np.diff(obj)) <= 1e-9 and obj[-1] == pytest.approx(res.p_star, abs=1e-9)
