@@ -63,7 +63,10 @@ DEFAULTS: dict[str, Any] = {
     "train": {"optimizer": "adam", "lr": 0.01, "max_iter": 20000, "adam_iter": 5000, "grad_tol": 1e-10,
               "init_scale": 1.0},
     "certify": {"gap": 1e-6, "stationary": 1e-6},
+    "working_set": "auto",
 }
+
+WORKING_SET_MODES = ("auto", "always", "never")
 
 OPTIMIZERS = ("adam", "gd")
 
@@ -156,6 +159,7 @@ class Config:
     sweep: dict[str, Any] = field(default_factory=dict)  # axes of a sweep (not part of the identity)
     train: TrainSettings = field(default_factory=TrainSettings)  # not part of the solve's identity
     certify: CertifyTolerances = field(default_factory=CertifyTolerances)  # nor this
+    working_set: str = "auto"  # how (C) is solved; the answer does not depend on it (not in the identity)
     source: str | None = None  # the file it came from (not part of the identity)
 
     def resolved(self) -> dict[str, Any]:
@@ -367,6 +371,7 @@ def validate(cfg: dict[str, Any], source: str | None, default_name: str) -> Conf
         value_search_budget=_nonneg_int("value_search_budget", cfg["value_search_budget"]),
         sweep=_sweep_axes(cfg["sweep"]),
         train=_train(cfg["train"]),
+        working_set=_choice("working_set", cfg["working_set"], WORKING_SET_MODES),
         certify=CertifyTolerances(gap=_positive_float("certify.gap", cfg["certify"]["gap"]),
                                   stationary=_positive_float("certify.stationary", cfg["certify"]["stationary"])),
         source=source,

@@ -29,31 +29,50 @@ def cone_projection(g: np.ndarray, A: np.ndarray) -> np.ndarray:
 
 @dataclass(frozen=True)
 class DualValues:
-    """values[i, k] = max over unit u in K_i of sign_k * nu^T D_i X u, and its maximizer."""
+    """values[i, k] = max over unit u in K_i of sign_k * nu^T D_i X u, and its maximizer.
+
+    With screening, a block whose upper bound ||X^T D_i nu|| is at most the screening level keeps
+    that bound as its value (``exact`` False, direction zero): its true value is no larger."""
 
     values: np.ndarray  # (P, 2): column 0 for sign +1, column 1 for sign -1
-    directions: np.ndarray  # (P, 2, d) unit maximizers (zero where the value is 0)
+    directions: np.ndarray  # (P, 2, d) unit maximizers (zero where the value is 0 or only bounded)
+    exact: np.ndarray | None = None  # (P, 2) False where the value is the screening bound
 
     @property
     def max_value(self) -> float:
         return float(self.values.max()) if self.values.size else 0.0
 
 
-def dual_values(X: np.ndarray, D: np.ndarray, nu: np.ndarray) -> DualValues:
-    """Evaluate the dual constraint of every (pattern, sign) block exactly."""
-    P = D.shape[1]
+def dual_values(X: np.ndarray, D: np.ndarray, nu: np.ndarray, screen: float | None = None) -> DualValues:
+    """Evaluate the dual constraint of every (pattern, sign) block: exactly, except blocks whose
+    bound ||X^T D_i nu|| <= ``screen`` (then the bound). When s g already lies in K_i the
+    projection is g itself (no NNLS); otherwise one NNLS per block."""
+    P, d = D.shape[1], X.shape[1]
     G = (D * nu[:, None]).T @ X  # (P, d): row i is X^T D_i nu
+    norms = np.linalg.norm(G, axis=1)
+    S = (2.0 * D - 1.0) * (X @ G.T)  # (n, P): column i is A_i g_i
+    inside = np.stack([np.all(S >= 0, axis=0), np.all(S <= 0, axis=0)], axis=1)  # s g_i in K_i
     values = np.zeros((P, 2))
-    directions = np.zeros((P, 2, X.shape[1]))
-    for i in range(P):
-        A = (2.0 * D[:, i] - 1.0)[:, None] * X
-        for k, s in enumerate(SIGNS):
+    directions = np.zeros((P, 2, d))
+    exact = np.ones((P, 2), dtype=bool)
+    for k, s in enumerate(SIGNS):
+        cone = inside[:, k] & (norms > 0)
+        values[cone, k] = norms[cone]
+        directions[cone, k] = s * G[cone] / norms[cone, None]
+        rest = ~inside[:, k] & (norms > 0)
+        if screen is not None:
+            bounded = rest & (norms <= screen)
+            values[bounded, k] = norms[bounded]
+            exact[bounded, k] = False
+            rest &= ~bounded
+        for i in np.flatnonzero(rest):
+            A = (2.0 * D[:, i] - 1.0)[:, None] * X
             proj = cone_projection(s * G[i], A)
             norm = float(np.linalg.norm(proj))
             values[i, k] = norm
             if norm > 0:
                 directions[i, k] = proj / norm
-    return DualValues(values=values, directions=directions)
+    return DualValues(values=values, directions=directions, exact=exact)
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .dual import ActiveSet, DualValues, active_set, dual_values
+from .dual import SIGNS, ActiveSet, DualValues, active_set, dual_values
 from .errors import CertificateError, SolverError
 from .program import ConvexSolution, solve_convex, split_blocks
 from .solvers import SolveStats
@@ -25,6 +25,8 @@ log = logging.getLogger("convexdual")
 
 CANDIDATE_BAND = 1e-3  # blocks with value >= bound * (1 - band) enter the refined program
 MAX_ROUNDS = 10
+WORKING_SET_MIN_BLOCKS = 2000  # "auto": more (pattern, sign) blocks than this start from a working set
+MAX_GROW_ROUNDS = 200
 
 
 @dataclass(frozen=True)
@@ -57,22 +59,29 @@ def certified_optimum(
     active_tol: float,
     margin_tol: float,
     margin_ratio: float = 1e3,
+    working_set: str = "auto",
 ) -> Optimum:
-    """Solve (C) over all patterns D, refine on candidate blocks, and certify the active set."""
+    """Solve (C) over all patterns D (or grow a working set of blocks when there are many), refine
+    on candidate blocks, and certify the active set."""
     bound = beta if problem == "regression" else 1.0
     kw = dict(problem=problem, beta=beta, skip=skip, solver=solver, tol=tol)
-    full = solve_convex(X, y, D, D, **kw)
-    solves = [full.stats]
-    values = dual_values(X, D, full.nu)
-    log.info("full solve: %s in %.2fs, max dual value / bound = %.3e", full.stats.status, full.stats.time_s,
-             values.max_value / bound)
+    screen = bound * (1 - CANDIDATE_BAND)  # blocks whose bound ||X^T D_i nu|| is below this are not projected
+    use_ws = working_set == "always" or (working_set == "auto" and 2 * D.shape[1] > WORKING_SET_MIN_BLOCKS)
+    if use_ws:
+        work, solves, values = _grow_working_set(X, y, D, kw, bound, active_tol, screen)
+    else:
+        full = solve_convex(X, y, D, D, **kw)
+        solves = [full.stats]
+        values = dual_values(X, D, full.nu, screen=screen)
+        log.info("full solve: %s in %.2fs, max dual value / bound = %.3e", full.stats.status, full.stats.time_s,
+                 values.max_value / bound)
     work = _blocks_above(values.values, bound * (1 - CANDIDATE_BAND))
     final = False
     for _ in range(MAX_ROUNDS):
         Dp, Dm = split_blocks(D, work)
         solution = _solve_polished(X, y, Dp, Dm, kw, polish_tol) if final else solve_convex(X, y, Dp, Dm, **kw)
         solves.append(solution.stats)
-        values = dual_values(X, D, solution.nu)
+        values = dual_values(X, D, solution.nu, screen=screen)
         violators = _blocks_above(values.values, bound * (1 + active_tol)) - work
         log.info("solve on %d blocks: max dual value / bound - 1 = %.2e, %d violators",
                  len(work), values.max_value / bound - 1, len(violators))
@@ -95,6 +104,32 @@ def certified_optimum(
     else:
         raise CertificateError(f"the working set did not settle in {MAX_ROUNDS} rounds")
     return Optimum(solution=solution, values=values, active=active, bound=bound, solves=solves)
+
+
+def _grow_working_set(X: np.ndarray, y: np.ndarray, D: np.ndarray, kw: dict, bound: float, active_tol: float,
+                      screen: float) -> tuple[set[tuple[int, int]], list[SolveStats], DualValues]:
+    """Start from the patterns most correlated with y (largest ||X^T D_i y||, both signs), solve (C)
+    on the working set, check dual feasibility on every block (screened, then exact projections),
+    add the most violating blocks, and repeat until no block violates: nu is then dual feasible
+    for the full program, so the working-set solution is optimal for it (certified by duality)."""
+    n = X.shape[0]
+    per_round = max(50, 4 * n)
+    order = np.argsort(-np.linalg.norm((D * y[:, None]).T @ X, axis=1))
+    work = {(int(i), s) for i in order[:per_round] for s in SIGNS}
+    solves: list[SolveStats] = []
+    for rnd in range(MAX_GROW_ROUNDS):
+        sol = solve_convex(X, y, *split_blocks(D, work), **kw)
+        solves.append(sol.stats)
+        values = dual_values(X, D, sol.nu, screen=screen)
+        idx = np.argwhere(values.values > bound * (1 + active_tol))
+        new = [(int(i), SIGNS[int(k)]) for i, k in idx if (int(i), SIGNS[int(k)]) not in work]
+        log.info("working set round %d: %d blocks, %d violators, max dual value / bound - 1 = %.2e", rnd, len(work),
+                 len(new), values.max_value / bound - 1)
+        if not new:
+            return work, solves, values
+        new.sort(key=lambda b: -values.values[b[0], 0 if b[1] == 1 else 1])
+        work |= set(new[:per_round])
+    raise CertificateError(f"the working set did not converge in {MAX_GROW_ROUNDS} rounds")
 
 
 def _solve_polished(X, y, Dp, Dm, kw: dict, polish_tol: float) -> ConvexSolution:

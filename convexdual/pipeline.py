@@ -153,7 +153,7 @@ def solve(cfg: Config) -> Result:
     opt = certified_optimum(
         X, y, patterns.D, problem=cfg.problem, beta=cfg.beta, skip=cfg.skip, solver=solver,
         tol=cfg.tol.solver, polish_tol=cfg.tol.polish, active_tol=cfg.tol.active, margin_tol=cfg.tol.margin,
-        margin_ratio=cfg.tol.margin_ratio,
+        margin_ratio=cfg.tol.margin_ratio, working_set=cfg.working_set,
     )
     timing["optimum_s"] = time.perf_counter() - t
 
