@@ -425,6 +425,40 @@ def path(config_path: str, from_path: str, to_path: str | None, out_dir: str | N
         click.echo(f"  {f}")
 
 
+@main.command()
+@click.option("--d", "d_text", default="2,3", show_default=True, help="Input dimensions.")
+@click.option("--n", "n_text", default="10,20,40,80,160,200", show_default=True, help="Numbers of points.")
+@click.option("--beta", type=float, default=0.05, show_default=True)
+@click.option("--timeout", "timeout_s", type=float, default=240.0, show_default=True,
+              help="Seconds per (pipeline, instance); a pipeline that hits it skips larger n.")
+@click.option("--polytope-limit", "limits", type=float, default=10.0, show_default=True,
+              help="Time limit (s) of the vertex search and of the m* MILP (bounds are reported beyond it).")
+@click.option("--pipelines", default="baseline,convexdual", show_default=True)
+@click.option("--out", "out_dir", type=click.Path(file_okay=False), default=None,
+              help="Directory for table.csv, bench.json and the figure (default outputs/bench/<time>).")
+@_errors_to_exit
+def bench(d_text: str, n_text: str, beta: float, timeout_s: float, limits: float, pipelines: str,
+          out_dir: str | None) -> None:
+    """Time convexdual against the standard pipeline on gaussian instances (per stage, peak memory, ratios)."""
+    import time as _time
+
+    from .bench import bench_figure, machine, run_bench
+    from .trainrun import parse_range
+
+    pipes = [p.strip() for p in pipelines.split(",") if p.strip()]
+    if not pipes or any(p not in ("baseline", "convexdual") for p in pipes):
+        raise ConfigError(f"--pipelines: choose from baseline, convexdual (got {pipelines!r})")
+    out = Path(out_dir) if out_dir else Path("outputs") / "bench" / _time.strftime("%Y%m%d-%H%M%S")
+    if out.exists() and any(out.iterdir()):
+        raise ConfigError(f"{out} exists and is not empty; refusing to overwrite it")
+    m = machine()
+    click.echo(f"machine: {m['cpu']}, {m['cores']} cores, Python {m['python']}; results in {out}")
+    rows = run_bench(parse_range(d_text, "--d"), parse_range(n_text, "--n"), beta, timeout_s, limits, out, pipes,
+                     echo=click.echo)
+    for path in bench_figure(rows, out):
+        click.echo(f"  {path}")
+
+
 def _configs_dir() -> Path:
     """The repository's configs/ folder (next to the package in a checkout)."""
     here = Path(__file__).resolve().parent.parent / "configs"
