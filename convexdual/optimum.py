@@ -66,9 +66,11 @@ def certified_optimum(
     bound = beta if problem == "regression" else 1.0
     kw = dict(problem=problem, beta=beta, skip=skip, solver=solver, tol=tol)
     screen = bound * (1 - CANDIDATE_BAND)  # blocks whose bound ||X^T D_i nu|| is below this are not projected
-    use_ws = working_set == "always" or (working_set == "auto" and 2 * D.shape[1] > WORKING_SET_MIN_BLOCKS)
+    # (interpolation stays direct under "auto": a small working set may not be able to fit y at all)
+    use_ws = working_set == "always" or (working_set == "auto" and problem == "regression"
+                                         and 2 * D.shape[1] > WORKING_SET_MIN_BLOCKS)
     if use_ws:
-        work, solves, values = _grow_working_set(X, y, D, kw, bound, active_tol, screen)
+        solves, values = _grow_working_set(X, y, D, kw, bound, active_tol, screen)
     else:
         full = solve_convex(X, y, D, D, **kw)
         solves = [full.stats]
@@ -107,7 +109,7 @@ def certified_optimum(
 
 
 def _grow_working_set(X: np.ndarray, y: np.ndarray, D: np.ndarray, kw: dict, bound: float, active_tol: float,
-                      screen: float) -> tuple[set[tuple[int, int]], list[SolveStats], DualValues]:
+                      screen: float) -> tuple[list[SolveStats], DualValues]:
     """Start from the patterns most correlated with y (largest ||X^T D_i y||, both signs), solve (C)
     on the working set, check dual feasibility on every block (screened, then exact projections),
     add the most violating blocks, and repeat until no block violates: nu is then dual feasible
@@ -126,7 +128,7 @@ def _grow_working_set(X: np.ndarray, y: np.ndarray, D: np.ndarray, kw: dict, bou
         log.info("working set round %d: %d blocks, %d violators, max dual value / bound - 1 = %.2e", rnd, len(work),
                  len(new), values.max_value / bound - 1)
         if not new:
-            return work, solves, values
+            return solves, values
         new.sort(key=lambda b: -values.values[b[0], 0 if b[1] == 1 else 1])
         work |= set(new[:per_round])
     raise CertificateError(f"the working set did not converge in {MAX_GROW_ROUNDS} rounds")
