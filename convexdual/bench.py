@@ -304,7 +304,8 @@ def bench_figure(rows: list[dict[str, Any]], out_dir: Path) -> list[Path]:
                 ax.loglog(x, t, marker=marker, color=color, ls="-" if d == 2 else "--", label=f"{label}, d = {d}")
             out = [r["n"] for r in rows if r["pipeline"] == pipe and r["d"] == d and not r.get("total_s")]
             for n in out:
-                ax.annotate("time limit", (n, ax.get_ylim()[1]), color=color, fontsize=7, ha="center")
+                ax.annotate(f"time limit (d = {d})", (n, ax.get_ylim()[1]), color=color, fontsize=7, ha="center",
+                            va="top")
     ax.set_xlabel("number of points n (gaussian data)")
     ax.set_ylabel("end-to-end time to m*, M* and the staircase (s)")
     ax.grid(True, which="both", alpha=0.3)
