@@ -27,6 +27,7 @@ CANDIDATE_BAND = 1e-3  # blocks with value >= bound * (1 - band) enter the refin
 MAX_ROUNDS = 10
 WORKING_SET_MIN_BLOCKS = 2000  # "auto": more (pattern, sign) blocks than this start from a working set
 MAX_GROW_ROUNDS = 200
+DROP_BELOW = 0.5  # working-set blocks whose dual value is below this fraction of the bound are dropped
 
 
 @dataclass(frozen=True)
@@ -115,7 +116,7 @@ def _grow_working_set(X: np.ndarray, y: np.ndarray, D: np.ndarray, kw: dict, bou
     add the most violating blocks, and repeat until no block violates: nu is then dual feasible
     for the full program, so the working-set solution is optimal for it (certified by duality)."""
     n = X.shape[0]
-    per_round = max(50, 4 * n)
+    per_round = max(20, n)
     order = np.argsort(-np.linalg.norm((D * y[:, None]).T @ X, axis=1))
     work = {(int(i), s) for i in order[:per_round] for s in SIGNS}
     solves: list[SolveStats] = []
@@ -129,9 +130,26 @@ def _grow_working_set(X: np.ndarray, y: np.ndarray, D: np.ndarray, kw: dict, bou
                  len(new), values.max_value / bound - 1)
         if not new:
             return solves, values
-        new.sort(key=lambda b: -values.values[b[0], 0 if b[1] == 1 else 1])
-        work |= set(new[:per_round])
+        # blocks far below the bound carry no weight in this solution (complementary slackness): drop them
+        work = {b for b in work if values.values[b[0], 0 if b[1] == 1 else 1] >= DROP_BELOW * bound}
+        work |= set(_distinct_most_violating(new, values, per_round))
     raise CertificateError(f"the working set did not converge in {MAX_GROW_ROUNDS} rounds")
+
+
+def _distinct_most_violating(blocks: list[tuple[int, int]], values: DualValues, k: int) -> list[tuple[int, int]]:
+    """The k most violating blocks, one per maximizing direction (neighbouring cells often share it)."""
+    col = {1: 0, -1: 1}
+    blocks = sorted(blocks, key=lambda b: -values.values[b[0], col[b[1]]])
+    seen: set[tuple[float, ...]] = set()
+    out = []
+    for i, s in blocks:
+        key = (s, *np.round(values.directions[i, col[s]], 6))
+        if key not in seen:
+            seen.add(key)
+            out.append((i, s))
+            if len(out) == k:
+                break
+    return out
 
 
 def _solve_polished(X, y, Dp, Dm, kw: dict, polish_tol: float) -> ConvexSolution:
