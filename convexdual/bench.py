@@ -122,11 +122,10 @@ def run_baseline(inst: Instance, limits: float) -> dict[str, Any]:
     from .data import load_data
     from .dual import DualValues
     from .optimal_set import active_features, build_polytope
-    from .patterns import lp_cell_search
+    from .patterns import Patterns, lp_cell_search
     from .pipeline import width_phases
     from .solvers import resolve_solver
     from .widths import critical_widths
-    from .patterns import Patterns
 
     cfg = _config(inst, limits)
     data = load_data(cfg.data)
@@ -134,7 +133,7 @@ def run_baseline(inst: Instance, limits: float) -> dict[str, Any]:
     solver = resolve_solver("auto")
     times: dict[str, float] = {}
     t = time.perf_counter()
-    D = lp_cell_search(X).astype(float)
+    D = lp_cell_search(X)
     times["cells"] = time.perf_counter() - t
     t = time.perf_counter()
     nu, p_solve, solve_solver_s = baseline_solve(X, y, D, inst.beta)
@@ -158,7 +157,7 @@ def run_baseline(inst: Instance, limits: float) -> dict[str, Any]:
     widths = critical_widths(poly, cfg.milp_time_limit_s)
     times["widths"] = time.perf_counter() - t
     t = time.perf_counter()
-    pats = Patterns(D=D.astype(bool), mode="exact", n_samples=None, seed=None)
+    pats = Patterns(D=D, mode="exact")
     width_phases(cfg, data, pats, poly, widths, p_solve, solver)
     times["staircase"] = time.perf_counter() - t
     return {**out, "stage_s": times, "total_s": sum(times.values()), "p_star": p_solve, "m_star": widths.m_star,

@@ -14,7 +14,7 @@ For a network with residual nu = y - f(X) (regression, THEORY.md Sec. 1):
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
@@ -42,13 +42,18 @@ class Certificate:
     tolerances: dict[str, float]
 
     def as_dict(self) -> dict[str, Any]:
-        return dict(self.__dict__)
+        return asdict(self)
+
+
+def live_neurons(net: Network) -> np.ndarray:
+    """Neurons that contribute: nonzero input weights and nonzero output weight."""
+    return (np.linalg.norm(net.W, axis=1) > 0) & (net.a != 0)
 
 
 def neuron_blocks(net: Network, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Pattern columns diag(1[X w_j >= 0]) of the live neurons, split by the sign of a_j
     (duplicates removed: neurons sharing a block are one variable of (C))."""
-    live = (np.linalg.norm(net.W, axis=1) > 0) & (net.a != 0)
+    live = live_neurons(net)
     D = (X @ net.W[live].T >= 0).astype(float)
     signs = np.sign(net.a[live])
     plus = np.unique(D[:, signs > 0].T, axis=0).T if np.any(signs > 0) else np.zeros((X.shape[0], 0))
@@ -69,14 +74,14 @@ def most_violating(X: np.ndarray, D: np.ndarray, nu: np.ndarray) -> tuple[float,
 def certify(net: Network, X: np.ndarray, y: np.ndarray, D: np.ndarray, *, beta: float, skip: bool, p_star: float,
             solver: str, tol: CertifyTolerances = CertifyTolerances(), solver_tol: float = 1e-10) -> Certificate:
     """Classify a network of (P_m) against the certified optimum p* (regression)."""
-    from .training import loss_and_grad
+    from .training import flat, loss_and_grad
 
     obj = objective(net, X, y, "regression", beta)
     nu = y - net.predict(X)
     dual_max, where = most_violating(X, D, nu)
     gap = obj - p_star
     _, grad = loss_and_grad(net, X, y, beta)
-    gnorm = float(np.sqrt(np.sum(grad.W**2) + np.sum(grad.a**2) + (np.sum(grad.z**2) if grad.z is not None else 0.0)))
+    gnorm = float(np.linalg.norm(flat(grad)))
     restricted = None
     if gap <= tol.gap * max(1.0, abs(p_star)):
         verdict = "global_optimum"
@@ -89,11 +94,11 @@ def certify(net: Network, X: np.ndarray, y: np.ndarray, D: np.ndarray, *, beta: 
                                       tol=solver_tol).objective
         stationary = obj - restricted <= tol.stationary * max(1.0, abs(obj))
         verdict = "stationary_not_global" if stationary else "not_stationary"
-    live = int(np.sum((np.linalg.norm(net.W, axis=1) > 0) & (net.a != 0)))
     return Certificate(
         objective=obj, p_star=p_star, gap=gap, dual_max=dual_max,
         dual_violation=max(0.0, dual_max / beta - 1.0),
         violating_direction=where if dual_max > beta else None,
-        classification=verdict, restricted_objective=restricted, gradient_norm=gnorm, neurons=live,
+        classification=verdict, restricted_objective=restricted, gradient_norm=gnorm,
+        neurons=int(live_neurons(net).sum()),
         tolerances={"gap": tol.gap, "stationary": tol.stationary, "solver": solver_tol},
     )

@@ -432,13 +432,7 @@ def _uniqueness_panel(ax: Any, result: Any, title: str) -> str:
     u = analyse(result)
     X, y = result.data.X, result.data.y
     raw = X[:, :-1] if result.data.bias else X
-    V = result.polytope.vertices
-    first, second = V[0], V[-1]
-    if len(V) > 1:  # the pair that differs most
-        G, _ = evaluation_inputs(result)
-        funcs = np.array([function_of(result, v).predict(G) for v in V[:50]])
-        i, j = np.unravel_index(np.argmax(np.abs(funcs[:, None] - funcs[None]).max(axis=2)), (len(funcs),) * 2)
-        first, second = V[i], V[j]
+    first, second = u.networks[0]["coefficients"], u.networks[-1]["coefficients"]  # the pair that differs most
     verdict = "unique" if u.unique else "NOT unique"
     if raw.shape[1] == 1:
         G, where = evaluation_inputs(result)

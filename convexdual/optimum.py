@@ -124,8 +124,7 @@ def _grow_working_set(X: np.ndarray, y: np.ndarray, D: np.ndarray, kw: dict, bou
         sol = solve_convex(X, y, *split_blocks(D, work), **kw)
         solves.append(sol.stats)
         values = dual_values(X, D, sol.nu, screen=screen)
-        idx = np.argwhere(values.values > bound * (1 + active_tol))
-        new = [(int(i), SIGNS[int(k)]) for i, k in idx if (int(i), SIGNS[int(k)]) not in work]
+        new = list(_blocks_above(values.values, bound * (1 + active_tol)) - work)
         log.info("working set round %d: %d blocks, %d violators, max dual value / bound - 1 = %.2e", rnd, len(work),
                  len(new), values.max_value / bound - 1)
         if not new:

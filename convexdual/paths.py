@@ -26,10 +26,11 @@ from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
+from .certify import live_neurons
 from .dual import dual_values
 from .errors import ConfigError
 from .optimal_set import Features, Polytope
@@ -135,17 +136,19 @@ def slots_network(land: Landscape, s: Slots) -> Network:
     return Network(W=W, a=a, z=z)
 
 
+def _sample(land: Landscape, path: PathResult, kind: str, net_at: Callable[[float], Network]) -> Network:
+    """Append SAMPLES_PER_MOVE networks net_at(t), t in [0, 1], with their objectives; return the last."""
+    nets = [net_at(float(t)) for t in np.linspace(0.0, 1.0, SAMPLES_PER_MOVE)]
+    path.extend(nets, [land.L(net) for net in nets], kind)
+    return nets[-1]
+
+
 def _interpolate(land: Landscape, s0: Slots, s1: Slots, path: PathResult, kind: str) -> Slots:
     """Coefficients move linearly; a slot empty at one end takes the feature of the other end."""
     feat = np.where(s0.feat >= 0, s0.feat, s1.feat)
     clash = (s0.feat >= 0) & (s1.feat >= 0) & (s0.feat != s1.feat)
     assert not np.any(clash & (s0.coef > 0) & (s1.coef > 0)), "a slot cannot change feature mid-move"
-    nets, vals = [], []
-    for t in np.linspace(0.0, 1.0, SAMPLES_PER_MOVE):
-        net = slots_network(land, Slots(feat, (1 - t) * s0.coef + t * s1.coef))
-        nets.append(net)
-        vals.append(land.L(net))
-    path.extend(nets, vals, kind)
+    _sample(land, path, kind, lambda t: slots_network(land, Slots(feat, (1 - t) * s0.coef + t * s1.coef)))
     return _clean(s1)
 
 
@@ -229,25 +232,33 @@ def merge_duplicates(land: Landscape, s: Slots, path: PathResult) -> Slots:
     return s
 
 
+def null_step(F: np.ndarray, c: np.ndarray) -> np.ndarray | None:
+    """From c > 0 on the columns of F, move along a null direction of F until a coefficient is zero
+    (F c is unchanged). None when the columns are independent (nothing to remove)."""
+    if F.shape[1] == 0:
+        return None
+    _, sv, Vt = np.linalg.svd(F)
+    if int(np.sum(sv > sv.max() * 1e-9)) == F.shape[1]:
+        return None
+    t = Vt[-1] if np.any(Vt[-1] < 0) else -Vt[-1]
+    neg = t < -1e-12
+    ratios = np.where(neg, c / np.where(neg, -t, 1.0), np.inf)
+    first = int(np.argmin(ratios))
+    new = np.maximum(c + ratios[first] * t, 0.0)
+    new[first] = 0.0
+    new[new <= TIE * new.sum()] = 0.0  # coefficients that reach zero together (a degenerate vertex)
+    return new
+
+
 def reduce_to_vertex(land: Landscape, s: Slots, path: PathResult) -> Slots:
     """Move along null directions of the used features until they are independent (a vertex)."""
-    A = land.polytope.A
     while True:
         used = np.flatnonzero(s.feat >= 0)
-        cols = A[:, s.feat[used]]
-        _, sv, Vt = np.linalg.svd(cols)
-        rank = int(np.sum(sv > sv.max() * 1e-9)) if sv.size else 0
-        if rank == len(used):
+        new = null_step(land.polytope.A[:, s.feat[used]], s.coef[used])
+        if new is None:
             return s
-        t = Vt[-1]
-        if not np.any(t < 0):
-            t = -t
-        neg = t < -1e-12
-        lam = float(np.min(s.coef[used][neg] / -t[neg]))
         coef = s.coef.copy()
-        coef[used] = np.maximum(coef[used] + lam * t, 0.0)
-        coef[used[np.argmin(np.where(neg, s.coef[used] / np.where(neg, -t, 1.0), np.inf))]] = 0.0
-        coef[coef <= TIE * coef.sum()] = 0.0  # coefficients that reach zero together (a degenerate vertex)
+        coef[used] = new
         s = _interpolate(land, s, Slots(s.feat.copy(), coef), path, "reduce")
 
 
@@ -319,13 +330,9 @@ def permute(land: Landscape, s: Slots, goal: Slots, path: PathResult) -> Slots:
 
 
 def _straight(land: Landscape, a: Network, b: Network, path: PathResult, kind: str) -> None:
-    nets, vals = [], []
-    for t in np.linspace(0.0, 1.0, SAMPLES_PER_MOVE):
-        z = None if a.z is None or b.z is None else (1 - t) * a.z + t * b.z
-        net = Network(W=(1 - t) * a.W + t * b.W, a=(1 - t) * a.a + t * b.a, z=z)
-        nets.append(net)
-        vals.append(land.L(net))
-    path.extend(nets, vals, kind)
+    _sample(land, path, kind, lambda t: Network(
+        W=(1 - t) * a.W + t * b.W, a=(1 - t) * a.a + t * b.a,
+        z=None if a.z is None or b.z is None else (1 - t) * a.z + t * b.z))
 
 
 def optimal_path(land: Landscape, net_a: Network, net_b: Network) -> PathResult:
@@ -389,13 +396,8 @@ def blocks_network(land: Landscape, b: Blocks, z: np.ndarray | None) -> Network:
 
 
 def _block_segment(land: Landscape, b0: Blocks, b1: Blocks, z0: Any, z1: Any, path: PathResult, kind: str) -> None:
-    nets, vals = [], []
-    for t in np.linspace(0.0, 1.0, SAMPLES_PER_MOVE):
-        z = None if z0 is None else (1 - t) * z0 + t * z1
-        net = blocks_network(land, Blocks((1 - t) * b0.U + t * b1.U, b0.P, b0.s), z)
-        nets.append(net)
-        vals.append(land.L(net))
-    path.extend(nets, vals, kind)
+    _sample(land, path, kind, lambda t: blocks_network(
+        land, Blocks((1 - t) * b0.U + t * b1.U, b0.P, b0.s), None if z0 is None else (1 - t) * z0 + t * z1))
 
 
 def descent_path(land: Landscape, start: Network, goal: Network, max_rounds: int = 50) -> PathResult:
@@ -438,17 +440,14 @@ def _balance(land: Landscape, net: Network, path: PathResult) -> Network:
     """(w, a) -> (lam w, a / lam) with lam = lam*^t: the penalty is convex in log lam, minimal at
     lam* = sqrt(|a| / ||w||), so it decreases along the way; dead halves shrink to zero."""
     norms = np.linalg.norm(net.W, axis=1)
-    live = (norms > 0) & (net.a != 0)
+    live = live_neurons(net)
     lam = np.where(live, np.sqrt(np.abs(net.a) / np.where(live, norms, 1.0)), 1.0)
-    nets, vals = [], []
-    for t in np.linspace(0.0, 1.0, SAMPLES_PER_MOVE):
-        scale = np.where(live, lam**t, 1.0 - t)  # dead neurons: both halves shrink linearly to zero
-        out_scale = np.where(live, lam**-t, 1.0 - t)
-        step = Network(W=net.W * scale[:, None], a=net.a * out_scale, z=net.z)
-        nets.append(step)
-        vals.append(land.L(step))
-    path.extend(nets, vals, "balance")
-    return nets[-1]
+
+    def at(t: float) -> Network:  # dead neurons: both halves shrink linearly to zero
+        return Network(W=net.W * np.where(live, lam**t, 1.0 - t)[:, None], a=net.a * np.where(live, lam**-t, 1.0 - t),
+                       z=net.z)
+
+    return _sample(land, path, "balance", at)
 
 
 def _as_blocks(land: Landscape, net: Network) -> tuple[Blocks, Any]:
@@ -495,19 +494,11 @@ def _drop_dependent(land: Landscape, b: Blocks, z: Any, path: PathResult) -> Blo
     unit features keeps fit and penalty: do it until one coefficient is zero, until independent."""
     while True:
         live = np.flatnonzero(np.linalg.norm(b.U, axis=1) > 0)
-        if live.size == 0:
-            return b
         norms = np.linalg.norm(b.U[live], axis=1)
         F = (b.P[:, live] * (land.X @ (b.U[live] / norms[:, None]).T)) * b.s[live]
-        _, sv, Vt = np.linalg.svd(F)
-        if int(np.sum(sv > sv.max() * 1e-9)) == len(live):
+        new_norms = null_step(F, norms)
+        if new_norms is None:
             return b
-        t = Vt[-1] if np.any(Vt[-1] < 0) else -Vt[-1]
-        neg = t < -1e-12
-        lam = float(np.min(norms[neg] / -t[neg]))
-        new_norms = np.maximum(norms + lam * t, 0.0)
-        new_norms[np.flatnonzero(neg)[np.argmin(norms[neg] / -t[neg])]] = 0.0
-        new_norms[new_norms <= TIE * new_norms.sum()] = 0.0
         U = b.U.copy()
         U[live] = b.U[live] * (new_norms / norms)[:, None]
         new = Blocks(U, b.P, b.s)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 import warnings
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from functools import lru_cache
 from typing import Any
 
@@ -34,14 +34,7 @@ class SolveStats:
     tolerance: float
 
     def as_dict(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "status": self.status,
-            "time_s": self.time_s,
-            "iterations": self.iterations,
-            "accuracy": self.accuracy,
-            "tolerance": self.tolerance,
-        }
+        return asdict(self)
 
 
 @lru_cache(maxsize=1)

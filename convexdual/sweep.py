@@ -56,7 +56,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Iterator, Sequence
+from typing import Any, Iterator, NoReturn, Sequence
 
 from .config import Config, load_config
 from .errors import ConfigError
@@ -425,6 +425,13 @@ class _Terminated(KeyboardInterrupt):
     """SIGTERM, raised like Ctrl-C so that atomic writes clean up."""
 
 
+def exit_interrupted(exc: KeyboardInterrupt, detail: str) -> NoReturn:
+    """Say what was done on stderr and exit 143 (SIGTERM) or 130 (Ctrl-C)."""
+    what = "terminated" if isinstance(exc, _Terminated) else "interrupted"
+    print(f"{what}: {detail}", file=sys.stderr, flush=True)
+    raise SystemExit(143 if isinstance(exc, _Terminated) else 130) from None
+
+
 @contextmanager
 def _sigterm_as_interrupt() -> Iterator[None]:
     if threading.current_thread() is not threading.main_thread():
@@ -499,10 +506,8 @@ def run_sweep(config_path: Path, overrides: list[str], out_dir: Path | None, pro
             launch(run_dir, todo, launcher, launcher_overrides, configs_dir)
     except KeyboardInterrupt as exc:
         done, failed = watcher.counts()
-        what = "terminated" if isinstance(exc, _Terminated) else "interrupted"
-        print(f"{what}: {done} of {len(plan.points)} points done ({failed} failed) in {run_dir}; "
-              f"resume with: {cmd}", file=sys.stderr, flush=True)
-        raise SystemExit(143 if isinstance(exc, _Terminated) else 130) from None
+        exit_interrupted(exc, f"{done} of {len(plan.points)} points done ({failed} failed) in {run_dir}; "
+                              f"resume with: {cmd}")
     write_table(run_dir)
     atomic_write_text(manifest_path, dumps(manifest(plan, created or _now())) + "\n", overwrite=True)
     after = statuses()

@@ -62,7 +62,8 @@ def initial_network(m: int, d: int, seed: int, scale: float, skip: bool) -> Netw
                    z=np.zeros(d) if skip else None)
 
 
-def _flat(net: Network) -> np.ndarray:
+def flat(net: Network) -> np.ndarray:
+    """All parameters (W, a, then z) as one vector."""
     parts = [net.W.ravel(), net.a] + ([net.z] if net.z is not None else [])
     return np.concatenate(parts)
 
@@ -76,7 +77,7 @@ def _unflat(v: np.ndarray, like: Network) -> Network:
 def train(X: np.ndarray, y: np.ndarray, beta: float, net: Network, settings: TrainSettings) -> TrainResult:
     """Train from ``net``: Adam (optional) then backtracking gradient descent to ``grad_tol``."""
     t0 = time.perf_counter()
-    v = _flat(net)
+    v = flat(net)
     history: list[float] = []
     it = 0
     if settings.optimizer == "adam":
@@ -93,7 +94,7 @@ def _adam(X: np.ndarray, y: np.ndarray, beta: float, v: np.ndarray, like: Networ
     it = 0
     for it in range(1, min(s.adam_iter, s.max_iter) + 1):
         loss, g = loss_and_grad(_unflat(v, like), X, y, beta)
-        gv = _flat(g)
+        gv = flat(g)
         if it % HISTORY_EVERY == 1:
             history.append(loss)
         if np.linalg.norm(gv) <= s.grad_tol:
@@ -110,7 +111,7 @@ def _descend(X: np.ndarray, y: np.ndarray, beta: float, v: np.ndarray, like: Net
     L(v - t g) <= L(v) - ARMIJO t ||g||^2, so L never increases."""
     step = s.lr
     loss, g = loss_and_grad(_unflat(v, like), X, y, beta)
-    gv = _flat(g)
+    gv = flat(g)
     while it < s.max_iter and np.linalg.norm(gv) > s.grad_tol:
         it += 1
         if it % HISTORY_EVERY == 1:
@@ -124,6 +125,6 @@ def _descend(X: np.ndarray, y: np.ndarray, beta: float, v: np.ndarray, like: Net
             step *= 0.5
         if new_loss > loss:  # no decrease possible at machine precision: stop here
             break
-        v, loss, gv = trial, new_loss, _flat(new_g)
+        v, loss, gv = trial, new_loss, flat(new_g)
         step *= 2.0
     return v, it, loss, float(np.linalg.norm(gv))

@@ -20,7 +20,6 @@ import hashlib
 import io
 import json
 import logging
-import sys
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -79,7 +78,7 @@ def run_training(cfg: Config, widths: list[int], seeds: list[int], out_dir: Path
     from .pipeline import solve
     from .results import atomic_write_text, dumps, save_network
     from .solvers import resolve_solver
-    from .sweep import _progress_bar, _sigterm_as_interrupt, _Terminated
+    from .sweep import _progress_bar, _sigterm_as_interrupt, exit_interrupted
     from .training import initial_network, train
 
     if cfg.problem != "regression":
@@ -117,10 +116,8 @@ def run_training(cfg: Config, widths: list[int], seeds: list[int], out_dir: Path
     except KeyboardInterrupt as exc:
         bar.close()
         done = sum(1 for m in widths for s in seeds if _point_path(run_dir, m, s).exists())
-        what = "terminated" if isinstance(exc, _Terminated) else "interrupted"
-        print(f"{what}: {done} of {len(widths) * len(seeds)} networks trained in {run_dir}; rerun the same "
-              "command to resume", file=sys.stderr, flush=True)
-        raise SystemExit(143 if isinstance(exc, _Terminated) else 130) from None
+        exit_interrupted(exc, f"{done} of {len(widths) * len(seeds)} networks trained in {run_dir}; rerun the "
+                              "same command to resume")
     bar.close()
     rows = [r for r in read_records(run_dir) if r["width"] in widths and r["seed"] in seeds]
     counts = {c: sum(r["classification"] == c for r in rows)

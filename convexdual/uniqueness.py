@@ -13,7 +13,7 @@ an interior point along a null-space direction and re-evaluates the network from
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
@@ -38,15 +38,7 @@ class Uniqueness:
     evaluation: dict[str, Any]  # where the functions were compared
 
     def as_dict(self) -> dict[str, Any]:
-        return {
-            "unique": self.unique,
-            "polytope_dim": self.polytope_dim,
-            "function_dim": self.function_dim,
-            "max_function_difference": self.max_function_difference,
-            "networks": self.networks,
-            "perturbation": self.perturbation,
-            "evaluation": self.evaluation,
-        }
+        return asdict(self)
 
 
 def evaluation_inputs(result: Result, n_points: int = 2001, seed: int = 0) -> tuple[np.ndarray, dict[str, Any]]:
@@ -78,8 +70,7 @@ def function_of(result: Result, c: np.ndarray) -> Network:
 
 def analyse(result: Result) -> Uniqueness:
     """Decide uniqueness in function space and assemble the proof."""
-    X, y = result.data.X, result.data.y
-    poly, feats = result.polytope, result.features
+    y, poly = result.data.y, result.polytope
     G, where = evaluation_inputs(result)
     scale = max(1.0, float(np.abs(y).max()))
     V = poly.vertices if poly.vertices is not None else poly.sample_vertices
@@ -117,6 +108,7 @@ def _describe(result: Result, c: np.ndarray) -> dict[str, Any]:
     X, y = result.data.X, result.data.y
     return {
         "width": net.width,
+        "coefficients": c,  # the vertex of P* it realizes
         "W": net.W,
         "a": net.a,
         "z": net.z,

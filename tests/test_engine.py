@@ -324,7 +324,6 @@ def test_working_set_gives_the_direct_answer(name):
     from pathlib import Path
 
     from convexdual.config import load_config
-    from convexdual.pipeline import solve
 
     path = Path(__file__).resolve().parent.parent / "configs" / name
     direct, grown = (solve(load_config(path, [f"working_set={mode}"])) for mode in ("never", "always"))
@@ -335,11 +334,6 @@ def test_working_set_gives_the_direct_answer(name):
 
 
 def test_screened_dual_values_are_exact_above_the_level_and_bounds_below():
-    import numpy as np
-
-    from convexdual.dual import dual_values
-    from convexdual.patterns import enumerate_patterns
-
     rng = np.random.default_rng(3)
     X, nu = rng.standard_normal((30, 3)), rng.standard_normal(30)
     D = enumerate_patterns(X).D

@@ -1,8 +1,8 @@
 """The nonconvex side with real computations: training, certificates, paths, and their commands.
 
-Tolerances: certify.gap = 1e-6 relative (the default; trained networks measured 0 to 2.5e-7 above p*);
+Tolerances: certify.gap = 1e-6 relative (the default; certified trained networks measured up to 1.8e-7 above p*);
 paths between exact points of P* stay at p* to 1e-12 (measured ~1e-16: only rounding); descent
-paths may rise by at most 1e-9 per step (measured <= 1.2e-12: solver accuracy of the restricted
+paths may rise by at most 1e-9 per step (measured up to 1.3e-11: solver accuracy of the restricted
 solves at 1e-10).
 """
 
