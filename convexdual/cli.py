@@ -451,10 +451,10 @@ def bench(d_text: str, n_text: str, beta: float, timeout_s: float, limits: float
     out = Path(out_dir) if out_dir else Path("outputs") / "bench" / _time.strftime("%Y%m%d-%H%M%S")
     if out.exists() and any(out.iterdir()):
         raise ConfigError(f"{out} exists and is not empty; refusing to overwrite it")
+    ds, ns = parse_range(d_text, "--d"), parse_range(n_text, "--n")
     m = machine()
     click.echo(f"machine: {m['cpu']}, {m['cores']} cores, Python {m['python']}; results in {out}")
-    rows = run_bench(parse_range(d_text, "--d"), parse_range(n_text, "--n"), beta, timeout_s, limits, out, pipes,
-                     echo=click.echo)
+    rows = run_bench(ds, ns, beta, timeout_s, limits, out, pipes, echo=click.echo)
     for path in bench_figure(rows, out):
         click.echo(f"  {path}")
 
