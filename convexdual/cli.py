@@ -79,6 +79,13 @@ def solve(config_path: str, as_json: bool, out: str | None, verbose: bool, overr
         click.echo(summary(result.to_dict()))
 
 
+def _scalar_only(cfg: Any, command: str) -> None:
+    """Vector-output configs run through solve, sweep and figures; the other commands are scalar."""
+    if cfg.outputs > 1:
+        raise ConfigError(f"convexdual {command} handles scalar outputs only (model.outputs = 1); "
+                          f"this config has model.outputs = {cfg.outputs}")
+
+
 def summary(r: dict[str, Any]) -> str:
     """A short human-readable account of a result."""
     c = r["certificates"]
@@ -132,7 +139,7 @@ def solvers(as_json: bool) -> None:
 
 @main.command()
 @click.option("--out", "out_dir", type=click.Path(file_okay=False), default="outputs/figures", show_default=True)
-@click.option("--only", type=click.Choice(["example1", "staircase", "value", "phase", "uniqueness", "train", "paths"]),
+@click.option("--only", type=click.Choice(["example1", "staircase", "value", "phase", "uniqueness", "vector", "train", "paths"]),
               multiple=True,
               help="Regenerate only these figures (default: all).")
 @click.option("-v", "--verbose", is_flag=True, help="Log progress to stderr.")
@@ -224,6 +231,7 @@ def uniqueness(config_path: str, as_json: bool, verbose: bool, overrides: tuple[
 
     _setup_logging(verbose)
     cfg = load_config(config_path, overrides)
+    _scalar_only(cfg, "uniqueness")
     result = run(cfg)
     u = analyse(result)
     if as_json:
@@ -300,6 +308,7 @@ def train(config_path: str, width_text: str, seed_text: str, out_dir: str | None
 
     _setup_logging(verbose)
     cfg = load_config(config_path, overrides)
+    _scalar_only(cfg, "train")
     widths, seeds = parse_range(width_text, "--width"), parse_range(seed_text, "--seeds")
     if widths[0] < 1:
         raise ConfigError("--width: widths must be at least 1")
@@ -337,6 +346,7 @@ def certify(config_path: str, weights: str, as_json: bool, verbose: bool, overri
 
     _setup_logging(verbose)
     cfg = load_config(config_path, overrides)
+    _scalar_only(cfg, "certify")
     if cfg.problem != "regression":
         raise ConfigError("certify needs problem: regression")
     result = run(cfg)
@@ -389,6 +399,7 @@ def path(config_path: str, from_path: str, to_path: str | None, out_dir: str | N
 
     _setup_logging(verbose)
     cfg = load_config(config_path, overrides)
+    _scalar_only(cfg, "path")
     result = run(cfg)
     land = landscape(result)
     d = result.data.X.shape[1]

@@ -22,11 +22,11 @@ PROBLEMS = ("regression", "interpolation")
 SOLVERS = ("auto", "mosek", "clarabel", "scs")
 PATTERN_MODES = ("exact", "sampled")
 DATA_KINDS = ("points", "gaussian", "circle", "file", "sklearn")
-SKLEARN_DATASETS = ("diabetes", "iris", "wine", "breast_cancer")
+SKLEARN_DATASETS = ("diabetes", "iris", "wine", "breast_cancer", "linnerud")
 
 # Keys each data kind uses (besides kind, bias, standardize).
 DATA_KEYS_BY_KIND: dict[str, tuple[str, ...]] = {
-    "points": ("X", "y"),
+    "points": ("X", "y", "Y"),
     "gaussian": ("n", "d", "seed"),
     "circle": ("angles_deg", "y"),
     "file": ("path", "y_column"),
@@ -41,6 +41,7 @@ DEFAULTS: dict[str, Any] = {
         "kind": "points",
         "X": None,
         "y": None,
+        "Y": None,
         "n": None,
         "d": None,
         "seed": 0,
@@ -52,7 +53,7 @@ DEFAULTS: dict[str, Any] = {
         "bias": False,
         "standardize": False,
     },
-    "model": {"skip": False},
+    "model": {"skip": False, "outputs": 1},
     "widths": None,
     "solver": "auto",
     "patterns": "exact",
@@ -80,6 +81,7 @@ class DataConfig:
     kind: str
     X: list[list[float]] | None = None
     y: list[float] | None = None
+    Y: list[list[float]] | None = None  # vector targets (n x c), kind points
     n: int | None = None
     d: int | None = None
     seed: int = 0
@@ -90,6 +92,7 @@ class DataConfig:
     features: int | list[int] | None = None
     bias: bool = False
     standardize: bool = False
+    outputs: int = 1  # model.outputs: the number of target columns to produce/expect
 
 
 @dataclass(frozen=True)
@@ -161,17 +164,22 @@ class Config:
     certify: CertifyTolerances = field(default_factory=CertifyTolerances)  # nor this
     working_set: str = "auto"  # how (C) is solved; the answer does not depend on it (not in the identity)
     source: str | None = None  # the file it came from (not part of the identity)
+    outputs: int = 1  # model.outputs: c, the output dimension (vector outputs when > 1)
 
     def resolved(self) -> dict[str, Any]:
         """The config as plain data with only the keys that matter for this run."""
         data = {"kind": self.data.kind, "bias": self.data.bias, "standardize": self.data.standardize}
         for key in DATA_KEYS_BY_KIND[self.data.kind]:
-            data[key] = getattr(self.data, key)
+            if key != "Y" or self.data.Y is not None:  # (keys added later stay out of older hashes)
+                data[key] = getattr(self.data, key)
+        model: dict[str, Any] = {"skip": self.skip}
+        if self.outputs != 1:
+            model["outputs"] = self.outputs
         out: dict[str, Any] = {
             "name": self.name,
             "problem": self.problem,
             "data": data,
-            "model": {"skip": self.skip},
+            "model": model,
             "widths": self.widths,
             "solver": self.solver,
             "patterns": asdict(self.patterns) if self.patterns.mode == "sampled" else {"mode": "exact"},
@@ -341,8 +349,13 @@ def validate(cfg: dict[str, Any], source: str | None, default_name: str) -> Conf
     solver = _choice("solver", cfg["solver"], SOLVERS)
     model = cfg["model"]
     skip = _bool("model.skip", model["skip"])
+    outputs = _positive_int("model.outputs", model["outputs"])
+    patterns_cfg = _patterns(cfg["patterns"])
+    if outputs > 1 and (problem != "regression" or skip or patterns_cfg.mode != "exact"):
+        raise ConfigError("model.outputs > 1 (vector outputs) needs problem: regression, model.skip: false and "
+                          "exact patterns")
     widths = _widths(cfg["widths"])
-    patterns = _patterns(cfg["patterns"])
+    patterns = patterns_cfg
     tol = cfg["tol"]
     tolerances = Tolerances(
         solver=_positive_float("tol.solver", tol["solver"]),
@@ -359,8 +372,9 @@ def validate(cfg: dict[str, Any], source: str | None, default_name: str) -> Conf
         name=name,
         problem=problem,
         beta=beta,
-        data=_data(cfg["data"]),
+        data=_data(cfg["data"], outputs),
         skip=skip,
+        outputs=outputs,
         widths=widths,
         solver=solver,
         patterns=patterns,
@@ -389,17 +403,18 @@ def _train(t: dict[str, Any]) -> TrainSettings:
     )
 
 
-def _data(d: dict[str, Any]) -> DataConfig:
+def _data(d: dict[str, Any], outputs: int = 1) -> DataConfig:
     kind = _choice("data.kind", d["kind"], DATA_KINDS)
     out: dict[str, Any] = {
         "kind": kind,
+        "outputs": outputs,
         "bias": _bool("data.bias", d["bias"]),
         "standardize": _bool("data.standardize", d["standardize"]),
         "seed": _int("data.seed", d["seed"]),
         "y_column": _int("data.y_column", d["y_column"]),
     }
     needed = {
-        "points": ("X", "y"),
+        "points": ("X",),
         "gaussian": ("n", "d"),
         "circle": ("angles_deg", "y"),
         "file": ("path",),
@@ -410,7 +425,11 @@ def _data(d: dict[str, Any]) -> DataConfig:
             raise ConfigError(f"data.{key} is required when data.kind is '{kind}'")
     if kind == "points":
         out["X"] = _matrix("data.X", d["X"])
-    if kind in ("points", "circle"):
+        if (d["y"] is None) == (d["Y"] is None):
+            raise ConfigError("data.kind 'points' needs exactly one of data.y (scalar targets) and data.Y (n x c)")
+        if d["Y"] is not None:
+            out["Y"] = _matrix("data.Y", d["Y"])
+    if kind == "circle" or (kind == "points" and d["y"] is not None):
         out["y"] = _vector("data.y", d["y"])
     if kind == "circle":
         out["angles_deg"] = _vector("data.angles_deg", d["angles_deg"])

@@ -21,6 +21,7 @@ SKLEARN_LOADERS = {
     "iris": "load_iris",
     "wine": "load_wine",
     "breast_cancer": "load_breast_cancer",
+    "linnerud": "load_linnerud",  # 20 athletes: 3 exercise inputs, 3 physiological outputs
 }
 
 
@@ -29,7 +30,8 @@ class Dataset:
     """Design matrix and targets.
 
     ``X`` is (n, d) float64; when ``bias`` is true its LAST column is all ones (that column is a
-    weight like any other and is penalized). ``y`` is (n,) float64.
+    weight like any other and is penalized). ``y`` is (n,) float64. With vector targets
+    (``model.outputs`` = c > 1) ``Y`` is (n, c) and ``y`` is its first column.
     """
 
     X: np.ndarray
@@ -37,6 +39,12 @@ class Dataset:
     bias: bool
     feature_names: list[str]
     description: str
+    Y: np.ndarray | None = None
+
+    @property
+    def targets(self) -> np.ndarray:
+        """(n, c) targets: Y, or y as one column."""
+        return self.Y if self.Y is not None else self.y[:, None]
 
     @property
     def n(self) -> int:
@@ -71,9 +79,19 @@ def load_data(cfg: DataConfig, base_dir: str | Path | None = None) -> Dataset:
         raise ConfigError(f"config key 'data.kind' has unknown value {cfg.kind!r}")
 
     X, y = _check_arrays(X, y, x_label, y_label)
+    Y = y if y.ndim == 2 else None
+    if (Y.shape[1] if Y is not None else 1) != cfg.outputs:
+        raise ConfigError(f"{y_label} has {Y.shape[1] if Y is not None else 1} column(s) but model.outputs is "
+                          f"{cfg.outputs}")
     if cfg.standardize:
-        X, y = standardize(X, y)
+        if Y is not None:
+            X, _ = standardize(X, Y[:, 0])
+            Y = np.column_stack([standardize(X, col)[1] for col in Y.T])
+        else:
+            X, y = standardize(X, y)
         desc += " (standardized)"
+    if Y is not None:
+        y = Y[:, 0]
     if cfg.bias:
         X = add_bias(X)
         names = [*names, "bias"]
@@ -84,6 +102,7 @@ def load_data(cfg: DataConfig, base_dir: str | Path | None = None) -> Dataset:
         bias=bool(cfg.bias),
         feature_names=list(names),
         description=desc,
+        Y=np.ascontiguousarray(Y, dtype=np.float64) if Y is not None else None,
     )
 
 
@@ -118,9 +137,11 @@ _Raw = tuple[np.ndarray, np.ndarray, list[str], str, str, str]
 
 def _points(cfg: DataConfig) -> _Raw:
     rows = _require(cfg.X, "X", cfg.kind)
-    y = _require(cfg.y, "y", cfg.kind)
     X = _rows_to_matrix(rows, "data.X")
     d = X.shape[1]
+    if cfg.Y is not None:
+        return X, _rows_to_matrix(cfg.Y, "data.Y"), _default_names(d), f"points n={X.shape[0]} d={d}", "data.X", "data.Y"
+    y = _require(cfg.y, "y", cfg.kind)
     return X, _to_vector(y, "data.y"), _default_names(d), f"points n={X.shape[0]} d={d}", "data.X", "data.y"
 
 
@@ -131,7 +152,7 @@ def _gaussian(cfg: DataConfig) -> _Raw:
         raise ConfigError(f"data.n and data.d must be positive, got n={n} d={d}")
     rng = np.random.default_rng(cfg.seed)
     X = rng.standard_normal((n, d))
-    y = rng.standard_normal(n)
+    y = rng.standard_normal(n) if cfg.outputs == 1 else rng.standard_normal((n, cfg.outputs))
     return X, y, _default_names(d), f"gaussian n={n} d={d} seed={cfg.seed}", "data.X", "data.y"
 
 

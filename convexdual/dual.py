@@ -43,10 +43,12 @@ class DualValues:
         return float(self.values.max()) if self.values.size else 0.0
 
 
-def dual_values(X: np.ndarray, D: np.ndarray, nu: np.ndarray, screen: float | None = None) -> DualValues:
+def dual_values(X: np.ndarray, D: np.ndarray, nu: np.ndarray, screen: float | None = None,
+                facets: np.ndarray | None = None) -> DualValues:
     """Evaluate the dual constraint of every (pattern, sign) block: exactly, except blocks whose
     bound ||X^T D_i nu|| <= ``screen`` (then the bound). When s g already lies in K_i the
-    projection is g itself (no NNLS); otherwise one NNLS per block."""
+    projection is g itself (no NNLS); otherwise one NNLS per block, over the cell's facet rows
+    only when ``facets`` (see :func:`patterns.cell_facets`) is given (the same cone)."""
     P, d = D.shape[1], X.shape[1]
     G = (D * nu[:, None]).T @ X  # (P, d): row i is X^T D_i nu
     norms = np.linalg.norm(G, axis=1)
@@ -66,7 +68,8 @@ def dual_values(X: np.ndarray, D: np.ndarray, nu: np.ndarray, screen: float | No
             exact[bounded, k] = False
             rest &= ~bounded
         for i in np.flatnonzero(rest):
-            A = (2.0 * D[:, i] - 1.0)[:, None] * X
+            rows = facets[:, i] if facets is not None else slice(None)
+            A = (2.0 * D[rows, i] - 1.0)[:, None] * X[rows]
             proj = cone_projection(s * G[i], A)
             norm = float(np.linalg.norm(proj))
             values[i, k] = norm

@@ -191,6 +191,8 @@ def draw_staircase(ax: Any, result: dict[str, Any]) -> None:
     top = max(int(iso.max()), int(cont.max()), 1)
     marks = {"m*": result["m_star"], "M*": result["M_star"], "m*+M*": result["m_star"] + result["M_star"],
              "n+1": result["n"] + 1}
+    if result.get("output_dim", 1) > 1:  # vector outputs: connected from nc + 1 on (THEORY.md Sec. 5)
+        marks["nc+1"] = result["n"] * result["output_dim"] + 1
     for k, (name, x) in enumerate(marks.items()):
         ax.axvline(x, color="black", ls="--", lw=1)
         ax.text(x + 0.05, top * (1.25 - 0.1 * k), f"{name} = {x}", fontsize=9)
@@ -321,7 +323,7 @@ def plot_run(run_dir: Path) -> list[Path]:
 
 def regenerate_all(out_dir: Path, configs_dir: Path, only: set[str] | None = None) -> list[Path]:
     """Solve the figure configs, run the figure sweeps (resumable), and draw every figure
-    (or those named in ``only``: example1, staircase, value, phase, uniqueness, train, paths)."""
+    (or those named in ``only``: example1, staircase, value, phase, uniqueness, vector, train, paths)."""
     from .config import load_config
     from .pipeline import solve
 
@@ -344,6 +346,8 @@ def regenerate_all(out_dir: Path, configs_dir: Path, only: set[str] | None = Non
         written += _phase_figures(figs, out_dir)
     if wanted("uniqueness"):
         written += _uniqueness_figure(configs_dir / "uniqueness", out_dir)
+    if wanted("vector"):
+        written += _vector_figure(configs_dir / "vector", out_dir, solved)
     if wanted("train") or wanted("paths"):
         from .nonconvex_figures import path_figures, training_figures
 
@@ -387,6 +391,21 @@ def _staircase_figure(figs: Path, out_dir: Path, solved: Any) -> list[Path]:
         "per instance). Bars: isolated optimal points and continuum components of the optimal set of the "
         "width-m network, counted up to permutation. Dashed: m*, M*, m* + M*, n + 1. Configs: "
         "configs/figures/staircase_circle3.yaml, staircase_circle5.yaml."))
+
+
+def _vector_figure(vector_dir: Path, out_dir: Path, solved: Any) -> list[Path]:
+    panels = []
+    for name, file in (("6 points at 60°, Y alternating (1,0), (0,1)", "hexagon_c2.yaml"),
+                       ("3 points at 120°, Y = (1, 0.5) at every point", "circle3_c2.yaml")):
+        r = solved(vector_dir / file)
+        panels.append((f"{name}\nc = {r['output_dim']}: m* = {r['m_star']}, M* = {r['M_star']}, "
+                       f"nc + 1 = {r['n'] * r['output_dim'] + 1}", r))
+    fig = figure_staircase(panels)
+    fig.suptitle("Vector outputs: staircase of connectivity of the global optima (optimal polytope in R^(nc))", fontsize=11)
+    return save_figure(fig, out_dir, "vector_staircase", (
+        "Vector-valued outputs (THEORY.md Sec. 5): the staircase of connectivity per width, computed from the "
+        "optimal polytope in R^{nc} (exact dual oracle, certified). Dashed: m*, M*, m* + M*, n + 1 and nc + 1, "
+        "from which the optimal set is connected. Configs: configs/vector/hexagon_c2.yaml, circle3_c2.yaml."))
 
 
 def _value_figure(figs: Path, out_dir: Path, solved: Any) -> list[Path]:

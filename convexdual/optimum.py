@@ -27,6 +27,7 @@ CANDIDATE_BAND = 1e-3  # blocks with value >= bound * (1 - band) enter the refin
 MAX_ROUNDS = 10
 WORKING_SET_MIN_BLOCKS = 2000  # "auto": more (pattern, sign) blocks than this start from a working set
 MAX_GROW_ROUNDS = 200
+GROW_TOL = 1e-8  # solver tolerance of the working set's growth rounds
 DROP_BELOW = 0.5  # working-set blocks whose dual value is below this fraction of the bound are dropped
 
 
@@ -61,30 +62,35 @@ def certified_optimum(
     margin_tol: float,
     margin_ratio: float = 1e3,
     working_set: str = "auto",
+    facets: np.ndarray | None = None,
 ) -> Optimum:
     """Solve (C) over all patterns D (or grow a working set of blocks when there are many), refine
-    on candidate blocks, and certify the active set."""
+    on candidate blocks, and certify the active set. ``facets`` (from :func:`patterns.cell_facets`,
+    complete pattern sets only) writes every cone with its facet rows alone: same cones, smaller
+    programs and projections."""
     bound = beta if problem == "regression" else 1.0
     kw = dict(problem=problem, beta=beta, skip=skip, solver=solver, tol=tol)
+    # Interpolation keeps every cone row: its equality-constrained solves are never polished, and
+    # with facet rows alone the fit residual measured 3.5e-7 instead of < 1e-7 (1-D, n = 4).
+    solve_on = _block_solver(X, y, D, facets if problem == "regression" else None, kw)
     screen = bound * (1 - CANDIDATE_BAND)  # blocks whose bound ||X^T D_i nu|| is below this are not projected
     # (interpolation stays direct under "auto": a small working set may not be able to fit y at all)
     use_ws = working_set == "always" or (working_set == "auto" and problem == "regression"
                                          and 2 * D.shape[1] > WORKING_SET_MIN_BLOCKS)
     if use_ws:
-        solves, values = _grow_working_set(X, y, D, kw, bound, active_tol, screen)
+        solves, values = _grow_working_set(X, y, D, solve_on, bound, active_tol, screen, facets, max(tol, GROW_TOL))
     else:
-        full = solve_convex(X, y, D, D, **kw)
+        full = solve_on(None)
         solves = [full.stats]
-        values = dual_values(X, D, full.nu, screen=screen)
+        values = dual_values(X, D, full.nu, screen=screen, facets=facets)
         log.info("full solve: %s in %.2fs, max dual value / bound = %.3e", full.stats.status, full.stats.time_s,
                  values.max_value / bound)
     work = _blocks_above(values.values, bound * (1 - CANDIDATE_BAND))
     final = False
     for _ in range(MAX_ROUNDS):
-        Dp, Dm = split_blocks(D, work)
-        solution = _solve_polished(X, y, Dp, Dm, kw, polish_tol) if final else solve_convex(X, y, Dp, Dm, **kw)
+        solution = _solve_polished(solve_on, work, kw, polish_tol) if final else solve_on(work)
         solves.append(solution.stats)
-        values = dual_values(X, D, solution.nu, screen=screen)
+        values = dual_values(X, D, solution.nu, screen=screen, facets=facets)
         violators = _blocks_above(values.values, bound * (1 + active_tol)) - work
         log.info("solve on %d blocks: max dual value / bound - 1 = %.2e, %d violators",
                  len(work), values.max_value / bound - 1, len(violators))
@@ -109,8 +115,23 @@ def certified_optimum(
     return Optimum(solution=solution, values=values, active=active, bound=bound, solves=solves)
 
 
-def _grow_working_set(X: np.ndarray, y: np.ndarray, D: np.ndarray, kw: dict, bound: float, active_tol: float,
-                      screen: float) -> tuple[list[SolveStats], DualValues]:
+def _block_solver(X: np.ndarray, y: np.ndarray, D: np.ndarray, facets: np.ndarray | None, kw: dict):
+    """solve_on(blocks, all_rows=False, **overrides): (C) restricted to a set of (pattern, sign)
+    blocks (None = all), each cone written with its facet rows unless ``all_rows``."""
+
+    def solve_on(blocks, all_rows: bool = False, **overrides) -> ConvexSolution:
+        F = None if all_rows else facets
+        if blocks is None:
+            return solve_convex(X, y, D, D, facets_plus=F, facets_minus=F, **{**kw, **overrides})
+        Dp, Dm = split_blocks(D, blocks)
+        Fp, Fm = split_blocks(F, blocks) if F is not None else (None, None)
+        return solve_convex(X, y, Dp, Dm, facets_plus=Fp, facets_minus=Fm, **{**kw, **overrides})
+
+    return solve_on
+
+
+def _grow_working_set(X: np.ndarray, y: np.ndarray, D: np.ndarray, solve_on, bound: float, active_tol: float,
+                      screen: float, facets: np.ndarray | None, grow_tol: float) -> tuple[list[SolveStats], DualValues]:
     """Start from the patterns most correlated with y (largest ||X^T D_i y||, both signs), solve (C)
     on the working set, check dual feasibility on every block (screened, then exact projections),
     add the most violating blocks, and repeat until no block violates: nu is then dual feasible
@@ -121,9 +142,10 @@ def _grow_working_set(X: np.ndarray, y: np.ndarray, D: np.ndarray, kw: dict, bou
     work = {(int(i), s) for i in order[:per_round] for s in SIGNS}
     solves: list[SolveStats] = []
     for rnd in range(MAX_GROW_ROUNDS):
-        sol = solve_convex(X, y, *split_blocks(D, work), **kw)
+        # growth rounds only look for violators; the refinement below solves at tol.solver
+        sol = solve_on(work, tol=grow_tol)
         solves.append(sol.stats)
-        values = dual_values(X, D, sol.nu, screen=screen)
+        values = dual_values(X, D, sol.nu, screen=screen, facets=facets)
         new = list(_blocks_above(values.values, bound * (1 + active_tol)) - work)
         log.info("working set round %d: %d blocks, %d violators, max dual value / bound - 1 = %.2e", rnd, len(work),
                  len(new), values.max_value / bound - 1)
@@ -151,10 +173,12 @@ def _distinct_most_violating(blocks: list[tuple[int, int]], values: DualValues, 
     return out
 
 
-def _solve_polished(X, y, Dp, Dm, kw: dict, polish_tol: float) -> ConvexSolution:
-    """Solve on the active blocks at the polish tolerance; fall back to the normal one if refused."""
+def _solve_polished(solve_on, blocks, kw: dict, polish_tol: float) -> ConvexSolution:
+    """Solve on the active blocks at the polish tolerance; fall back to the normal one if refused.
+    The few active blocks keep every cone row here: measured, that final solve then fits its own
+    features 10x closer (gaussian n = 24, d = 3: vertices fit y_hat to 1.9e-7 instead of 2.9e-6)."""
     try:
-        return solve_convex(X, y, Dp, Dm, **{**kw, "tol": min(polish_tol, kw["tol"])})
+        return solve_on(blocks, all_rows=True, tol=min(polish_tol, kw["tol"]))
     except SolverError as exc:
         log.info("polish at tol %.0e refused (%s); using tol %.0e", polish_tol, exc, kw["tol"])
-        return solve_convex(X, y, Dp, Dm, **kw)
+        return solve_on(blocks, all_rows=True)

@@ -29,6 +29,7 @@ __all__ = [
     "sample_patterns",
     "general_position_count",
     "lp_cell_search",
+    "cell_facets",
 ]
 
 # Rays are generated in blocks so that the (rays x rows) sign matrix stays around this many entries.
@@ -305,3 +306,50 @@ def lp_cell_search(X: np.ndarray) -> np.ndarray:
         cells = new_cells
     S = np.array([s > 0 for s, _ in cells], dtype=bool).reshape(len(cells), m)
     return _full_D(n, nonzero, _unique_rows(S))
+
+
+def cell_facets(X: np.ndarray, D: np.ndarray) -> np.ndarray:
+    """Facet rows of every cell: F[k, i] True when hyperplane x_k^T h = 0 bounds cell i in a facet.
+
+    K_i = {u : (2 D_i - I) X u >= 0} is full-dimensional, so it is the intersection of its facet
+    half-spaces alone (on average about 4 rows in d = 3 instead of n). Two cells that differ exactly
+    on the rows of one hyperplane (rows parallel up to sign share it) are adjacent across a facet on
+    it, and every facet arises this way; so with the complete cell set D (``enumerate_patterns``)
+    the facets are read off by flipping each hyperplane's rows and looking the pattern up (by a
+    64-bit linear hash, confirmed on the full pattern). One row per hyperplane is marked.
+    """
+    X = _as_data(X)
+    n, P = D.shape
+    D = D.astype(bool)
+    norms = np.linalg.norm(X, axis=1)
+    nonzero = np.flatnonzero(norms > 0)
+    F = np.zeros((n, P), dtype=bool)
+    if P < 2 or nonzero.size == 0:
+        return F
+    # rows on one hyperplane have equal or complementary patterns over all cells (exact, no rounding)
+    canon = D[nonzero] ^ ~D[nonzero, :1]
+    _, group = np.unique(np.packbits(canon, axis=1), axis=0, return_inverse=True)
+    group = group.ravel()
+    rng = np.random.default_rng(0)
+    r = rng.integers(1, 2**62, size=n, dtype=np.uint64)
+    h = (D.astype(np.uint64) * r[:, None]).sum(axis=0, dtype=np.uint64)  # wraps mod 2^64
+    order = np.argsort(h)
+    hs = h[order]
+    for g in range(group.max() + 1):
+        rows = nonzero[group == g]
+        # flipping the rows of hyperplane g: bit 1 -> 0 subtracts r_k, bit 0 -> 1 adds r_k
+        delta = np.zeros(P, dtype=np.uint64)
+        for k in rows:
+            delta = np.where(D[k], delta - r[k], delta + r[k])
+        target = h + delta
+        pos = np.minimum(np.searchsorted(hs, target), P - 1)
+        cand = order[pos]
+        hit = hs[pos] == target
+        if not hit.any():
+            continue
+        idx = np.flatnonzero(hit)
+        flipped = D[:, idx].copy()
+        flipped[rows] = ~flipped[rows]
+        same = np.all(flipped == D[:, cand[idx]], axis=0)
+        F[rows[0], idx[same]] = True
+    return F

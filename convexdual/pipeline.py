@@ -18,10 +18,12 @@ from .data import Dataset, load_data
 from .dual import dual_objective, feasible_scaling
 from .optimal_set import Features, Polytope, active_features, build_polytope
 from .optimum import Optimum, certified_optimum
-from .patterns import Patterns, enumerate_patterns, general_position_count, sample_patterns
+from .patterns import Patterns, cell_facets, enumerate_patterns, general_position_count, sample_patterns
 from .results import git_revision, versions
 from .solvers import resolve_solver
 from .program import best_value_with_blocks
+from .vector import VectorNetwork, VectorOptimum, certified_vector_optimum, feature_matrix, vector_objective
+from .vector import network_from_coefficients as vector_network
 from .widths import CriticalWidths, critical_widths, staircase
 
 log = logging.getLogger("convexdual")
@@ -139,12 +141,16 @@ def solve(cfg: Config) -> Result:
     data = load_data(cfg.data, base_dir=base)
     X, y = data.X, data.y
     timing["data_s"] = time.perf_counter() - t0
+    if cfg.outputs > 1:
+        return solve_vector(cfg, data, timing, t0)
 
     t = time.perf_counter()
     if cfg.patterns.mode == "exact":
         patterns = enumerate_patterns(X)
+        facets = cell_facets(X, patterns.D)  # a sampled set lacks neighbours: its cones keep every row
     else:
         patterns = sample_patterns(X, cfg.patterns.n_samples, cfg.patterns.seed)
+        facets = None
     timing["patterns_s"] = time.perf_counter() - t
     log.info("%s: n=%d d=%d, %d %s patterns", cfg.name, data.n, data.d, patterns.count, patterns.mode)
 
@@ -153,7 +159,7 @@ def solve(cfg: Config) -> Result:
     opt = certified_optimum(
         X, y, patterns.D, problem=cfg.problem, beta=cfg.beta, skip=cfg.skip, solver=solver,
         tol=cfg.tol.solver, polish_tol=cfg.tol.polish, active_tol=cfg.tol.active, margin_tol=cfg.tol.margin,
-        margin_ratio=cfg.tol.margin_ratio, working_set=cfg.working_set,
+        margin_ratio=cfg.tol.margin_ratio, working_set=cfg.working_set, facets=facets,
     )
     timing["optimum_s"] = time.perf_counter() - t
 
@@ -227,3 +233,85 @@ def certificates(cfg: Config, X: np.ndarray, y: np.ndarray, opt: Optimum, poly: 
     if cfg.problem == "interpolation":
         out["interpolation_residual"] = float(np.abs(net.predict(X) - y).max())
     return out
+
+
+@dataclass
+class VectorResult:
+    """A vector-output solve (THEORY.md Sec. 5): the scalar result's keys plus ``output_dim``."""
+
+    config: Config
+    data: Dataset
+    optimum: VectorOptimum
+    polytope: Polytope
+    widths: CriticalWidths
+    p_star: float
+    network: VectorNetwork
+    certificates: dict[str, float]
+    staircase: list[dict[str, Any]] | None
+    timing: dict[str, float]
+
+    def to_dict(self) -> dict[str, Any]:
+        cfg, poly, w, opt = self.config, self.polytope, self.widths, self.optimum
+        stats = opt.solves[-1]
+        n, d, c = self.data.n, self.data.d, self.data.targets.shape[1]
+        return {
+            "name": cfg.name, "config_hash": cfg.hash(), "config": cfg.resolved(), "problem": cfg.problem,
+            "beta": cfg.beta, "n": n, "d": d, "output_dim": c, "p_star": self.p_star,
+            "m_star": w.m_star, "m_star_bounds": list(w.m_star_bounds), "M_star": w.M_star,
+            "M_star_bounds": list(w.M_star_bounds), "n_vertices": w.n_vertices, "polytope_dim": poly.dim,
+            "polytope_ambient_dim": n * c,
+            "vertex_cardinalities": w.vertex_cardinalities, "degenerate": w.degenerate, "widths_method": w.method,
+            "enumeration": poly.enumeration_note,
+            "directions": [{"w": u, "a": a} for u, a in zip(opt.directions, opt.output_directions)],
+            "vertices": poly.vertices, "coef_max": poly.coef_max,
+            "y_hat": self.data.targets - opt.solution.nu, "nu": opt.solution.nu,
+            "network": {"width": self.network.width, "W": self.network.W, "a": self.network.A, "z": None},
+            "patterns": {"mode": "exact", "count": opt.n_cells, "n_samples": None, "seed": None,
+                         "general_position_count": general_position_count(n, d)},
+            "solver": {**stats.as_dict(), "time_s": sum(s.time_s for s in opt.solves), "solves": len(opt.solves),
+                       "dictionary_rounds": opt.rounds, "stopping_tolerance": cfg.tol.active},
+            "certificates": self.certificates, "staircase": self.staircase, "timing": self.timing,
+            "versions": versions(), "git_revision": git_revision(),
+        }
+
+
+def solve_vector(cfg: Config, data: Dataset, timing: dict[str, float], t0: float) -> VectorResult:
+    """config -> data -> certified vector optimum -> polytope in R^{nc} -> m*, M* -> staircase."""
+    X, Y = data.X, data.targets
+    t = time.perf_counter()
+    opt = certified_vector_optimum(X, Y, beta=cfg.beta, solver=resolve_solver(cfg.solver), tol=cfg.tol.solver,
+                                   polish_tol=cfg.tol.polish, active_tol=cfg.tol.active, margin_tol=cfg.tol.margin,
+                                   margin_ratio=cfg.tol.margin_ratio)
+    timing["optimum_s"] = time.perf_counter() - t
+    t = time.perf_counter()
+    G = feature_matrix(X, opt.directions, opt.output_directions)
+    Y_hat = Y - opt.solution.nu
+    poly = build_polytope(X, G, Y_hat.ravel(), skip=False, max_enum_dim=cfg.max_enum_dim,
+                          enum_timeout_s=cfg.enum_timeout_s)
+    timing["polytope_s"] = time.perf_counter() - t
+    t = time.perf_counter()
+    widths = critical_widths(poly, cfg.milp_time_limit_s)
+    timing["widths_s"] = time.perf_counter() - t
+    net = vector_network(opt, widths.m_star_vertex)
+    p_star = vector_objective(vector_network(opt, poly.c0), X, Y, cfg.beta)
+    nu = opt.solution.nu
+    scale = min(1.0, cfg.beta / opt.oracle.max_value) if opt.oracle.max_value > 0 else 1.0
+    dual = 0.5 * float(np.sum(Y * Y)) - 0.5 * float(np.sum((scale * nu - Y) ** 2))
+    certs = {
+        "duality_gap": p_star - dual,
+        "relative_duality_gap": (p_star - dual) / max(abs(p_star), 1e-300),
+        "dual_violation": max(0.0, opt.oracle.max_value - cfg.beta),
+        "active_margin": opt.margin,
+        "active_deviation": opt.deviation,
+        "reconstruction_gap": abs(vector_objective(net, X, Y, cfg.beta) - p_star),
+        "polytope_residual": poly.residual,
+    }
+    steps = None
+    if poly.vertices is not None:
+        steps = [ph.as_dict() for ph in staircase(poly.vertices, cfg.widths or list(range(1, data.n * Y.shape[1] + 2)))]
+        for row in steps:
+            row["value"] = p_star if row["optimal"] else None
+            if not row["optimal"]:
+                row["value_lower_bound"] = p_star
+    timing["total_s"] = time.perf_counter() - t0
+    return VectorResult(cfg, data, opt, poly, widths, p_star, net, certs, steps, timing)

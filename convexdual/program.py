@@ -48,8 +48,14 @@ def solve_convex(
     skip: bool,
     solver: str,
     tol: float,
+    facets_plus: np.ndarray | None = None,
+    facets_minus: np.ndarray | None = None,
 ) -> ConvexSolution:
-    """Solve (C) restricted to positive blocks D_plus and negative blocks D_minus (columns = patterns)."""
+    """Solve (C) restricted to positive blocks D_plus and negative blocks D_minus (columns = patterns).
+
+    With ``facets_plus``/``facets_minus`` (bool, same shape as the patterns; see
+    :func:`patterns.cell_facets`) each cone K_i is written with its facet rows only: the same cone,
+    a program about n/4 times smaller in d = 3."""
     import cvxpy as cp
 
     n, d = X.shape
@@ -60,13 +66,16 @@ def solve_convex(
     fit: cp.Expression | float = 0.0
     norms: cp.Expression | float = 0.0
     constraints = []
-    for W, Dmat, sign in ((U, Dp, 1.0), (V, Dm, -1.0)):
+    for W, Dmat, F, sign in ((U, Dp, facets_plus, 1.0), (V, Dm, facets_minus, -1.0)):
         if W is None:
             continue
         XW = X @ W.T  # (n, P): column i is X w_i
         fit = fit + sign * cp.sum(cp.multiply(Dmat, XW), axis=1)
         norms = norms + cp.sum(cp.norm(W, 2, axis=1))
-        constraints.append(cp.multiply(2 * Dmat - 1, XW) >= 0)
+        if F is None:
+            constraints.append(cp.multiply(2 * Dmat - 1, XW) >= 0)
+        else:
+            constraints.append(_facet_rows(X, Dmat, F) @ cp.vec(W, order="F") >= 0)
     if z is not None:
         fit = fit + X @ z
     if problem == "regression":
@@ -89,6 +98,18 @@ def solve_convex(
         # dual optimum of THEORY.md Sec. 1 (max nu^T y) is nu = -lambda.
         nu = -np.asarray(equality.dual_value).ravel()
     return ConvexSolution(U=Uv, V=Vv, z=zv, y_hat=y_hat, objective=float(prob.value), nu=nu, stats=stats)
+
+
+def _facet_rows(X: np.ndarray, D: np.ndarray, F: np.ndarray) -> "sparse.csr_matrix":
+    """Sparse map vec(W) -> ((2 D_ki - 1) x_k^T w_i) over the facet pairs (k, i) of F (column-major vec)."""
+    from scipy import sparse
+
+    k, i = np.nonzero(F)
+    P, d = D.shape[1], X.shape[1]
+    vals = ((2 * D[k, i] - 1)[:, None] * X[k]).ravel()
+    rows = np.repeat(np.arange(len(k)), d)
+    cols = (np.arange(d)[None, :] * P + i[:, None]).ravel()
+    return sparse.csr_matrix((vals, (rows, cols)), shape=(len(k), P * d))
 
 
 def split_blocks(D: np.ndarray, blocks: Iterable[tuple[int, int]]) -> tuple[np.ndarray, np.ndarray]:

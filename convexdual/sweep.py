@@ -67,7 +67,7 @@ log = logging.getLogger("convexdual")
 FIXED_COLUMNS = ["config_hash", "status", "error", "name", "problem", "beta", "data_kind", "n", "d", "bias", "skip"]
 RESULT_COLUMNS = ["p_star", "m_star", "m_star_low", "m_star_high", "M_star", "M_star_low", "M_star_high",
                   "n_vertices", "polytope_dim", "n_patterns", "duality_gap", "active_margin",
-                  "connectivity_width", "time_s"]
+                  "connectivity_width", "time_s", "output_dim"]
 WIDTH_COLUMNS = ["m", "optimal", "value", "isolated_points", "continuum_components", "connected"]
 
 
@@ -379,6 +379,7 @@ def table_rows(record: dict[str, Any], axes: Sequence[str]) -> list[dict[str, An
         duality_gap=certs.get("duality_gap"), active_margin=certs.get("active_margin"),
         connectivity_width=connectivity_width(steps),
         time_s=(res.get("timing") or {}).get("total_s", record.get("time_s")),
+        output_dim=res.get("output_dim", 1),
     )
     if not steps:
         return [base]

@@ -17,6 +17,7 @@ from scipy.optimize import linprog
 
 from convexdual.patterns import (
     Patterns,
+    cell_facets,
     enumerate_patterns,
     general_position_count,
     lp_cell_search,
@@ -216,3 +217,47 @@ def test_invalid_input_rejected() -> None:
         enumerate_patterns(np.array([[1.0, np.nan]]))
     with pytest.raises(ValueError):
         sample_patterns(np.ones((2, 2)), n_samples=0, seed=0)
+
+
+def _min_over_cone(G: np.ndarray, c: np.ndarray) -> float:
+    """LP: min c^T u over {u : G u >= 0, -1 <= u <= 1} (0 when the constraint c^T u >= 0 is implied)."""
+    d = c.shape[0]
+    res = linprog(c, A_ub=-G, b_ub=np.zeros(G.shape[0]), bounds=[(-1, 1)] * d, method="highs")
+    assert res.status == 0
+    return float(res.fun)
+
+
+@pytest.mark.parametrize("name", ["gaussian_d3", "dups_and_negatives", "through_common_line", "grid_pm1_d3",
+                                  "zero_row", "1d_bias_repeats", "rank_deficient", "bias_d2_collinear"])
+def test_facet_rows_give_the_same_cones(name: str) -> None:
+    """Every cell's constraint rows are implied by its facet rows (so the cones are equal), and no
+    facet row is implied by the others. LP tolerance 1e-9 on unit-norm rows: the instances are
+    degenerate exactly, and a redundant-but-marked or missing facet moves the LP value by O(1)."""
+    X = DEGENERATE[name]
+    P = enumerate_patterns(X)
+    F = cell_facets(X, P.D)
+    nz = np.flatnonzero(np.any(X != 0, axis=1))
+    A = X[nz] / np.linalg.norm(X[nz], axis=1, keepdims=True)
+    assert not F[~np.any(X != 0, axis=1)].any()
+    for i in range(P.count):
+        S = np.where(P.D[nz, i], 1.0, -1.0)[:, None] * A  # all rows of cell i, oriented
+        facet = F[nz, i]
+        assert facet.any()
+        for k in range(len(nz)):
+            if facet[k]:
+                others = np.abs(S @ S[k]) < 1 - 1e-12  # rows not on hyperplane k
+                assert _min_over_cone(S[others], S[k]) < -1e-6
+            else:
+                assert _min_over_cone(S[facet], S[k]) >= -1e-9
+
+
+def test_facets_of_a_gaussian_arrangement() -> None:
+    """n great circles in general position on the sphere: each is cut by the other n - 1 into
+    2 (n - 1) arcs, each arc a facet of the 2 cells beside it, so every hyperplane is a facet of
+    exactly 4 (n - 1) cells; every cell (a spherical polygon) has at least 3 facets."""
+    n = 30
+    X = _gaussian(n, 3, seed=2)
+    P = enumerate_patterns(X)
+    F = cell_facets(X, P.D)
+    assert F.sum(axis=0).min() >= 3
+    assert np.all(F.sum(axis=1) == 4 * (n - 1))

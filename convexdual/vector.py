@@ -1,0 +1,327 @@
+"""Vector-valued outputs (THEORY.md Sec. 5): the certified optimum and its optimal neurons.
+
+Network f(X) = sum_j (X w_j)_+ a_j^T with a_j in R^c, objective
+1/2 ||f(X) - Y||_F^2 + beta/2 sum_j (||w_j||^2 + ||a_j||^2). At an optimum every neuron is balanced,
+so with unit directions u_j = w_j / ||w_j|| and b_j = ||w_j|| a_j the problem is the group lasso
+over the dictionary of all unit directions:
+
+    min  1/2 ||sum_u (X u)_+ b_u^T - Y||_F^2 + beta sum_u ||b_u||_2 .
+
+Dual: max 1/2||Y||^2 - 1/2||nu - Y||^2 s.t. ||nu^T (X u)_+||_2 <= beta for every unit u, with
+nu* = Y - Y_hat*. On the closed cell K_i of pattern D_i, (X u)_+ = D_i X u, so the constraint asks
+for the largest value of u^T Q_i u, Q_i = X^T D_i nu nu^T D_i X, over the unit sphere in K_i. That
+maximum sits in the relative interior of some face of K_i, where it is a critical point of u^T Q_i u
+on the face's linear span: an eigenvector of Q_i restricted to that span. For d <= 3 the spans are
+R^d (the cell), x_k^perp (its facets) and x_a^perp cap x_b^perp (its edges, d = 3), so evaluating
+||nu^T (X u)_+|| at all those eigenvectors (both signs) gives the constraint's maximum EXACTLY; this
+is the oracle. The solver grows a finite dictionary by the oracle's most violating directions until
+no unit direction violates the constraint by more than ``tol.active`` (relative): then nu is dual
+feasible up to that tolerance and the dictionary solution is optimal for the full problem.
+
+Optimal neurons are the oracle's maximizers u_k with value beta; their output directions are fixed,
+a_k = nu*^T (X u_k)_+ / beta, so the optimal set is again a polytope in coefficients c >= 0:
+P* = {c >= 0 : sum_k c_k vec((X u_k)_+ a_k^T) = vec(Y_hat*)} in R^{nc}.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import numpy as np
+
+from .dual import DualValues, active_set
+from .errors import CertificateError, ConfigError, SolverError
+from .patterns import cell_facets, enumerate_patterns
+from .solvers import SolveStats, solve
+
+log = logging.getLogger("convexdual")
+
+MAX_INPUT_DIM = 3  # the oracle enumerates face spans up to edges: exact for d <= 3 (bias included)
+MAX_ROUNDS = 200
+MAX_POLISH_ROUNDS = 10
+NEWTON_STEPS = 5
+POLISH_TARGET = 1e-11  # relative dual violation the polish aims for (the certificate needs tol.active)
+CANDIDATE_BAND = 1e-3  # dictionary atoms kept for the polished solve: value >= beta (1 - band)
+
+
+@dataclass(frozen=True)
+class Oracle:
+    """Candidate unit directions (rows) and their dual values ||nu^T (X u)_+||."""
+
+    directions: np.ndarray  # (N, d)
+    values: np.ndarray  # (N,)
+
+    @property
+    def max_value(self) -> float:
+        return float(self.values.max()) if self.values.size else 0.0
+
+
+def _orthonormal_complement(x: np.ndarray) -> np.ndarray:
+    """(d, d-1) orthonormal basis of x^perp."""
+    _, _, Vt = np.linalg.svd(x[None, :])
+    return Vt[1:].T
+
+
+def edge_directions(X: np.ndarray) -> np.ndarray:
+    """For d = 3: the unit lines x_a^perp cap x_b^perp of all non-parallel row pairs (one sign)."""
+    n, d = X.shape
+    if d != 3:
+        return np.zeros((0, d))
+    a, b = np.triu_indices(n, 1)
+    R = np.cross(X[a], X[b])
+    norms = np.linalg.norm(R, axis=1)
+    keep = norms > 1e-12 * np.linalg.norm(X[a], axis=1) * np.linalg.norm(X[b], axis=1)
+    return R[keep] / norms[keep, None]
+
+
+def candidate_directions(X: np.ndarray, D: np.ndarray, F: np.ndarray, nu: np.ndarray,
+                         edges: np.ndarray) -> np.ndarray:
+    """Every critical direction of u^T Q_i u on the face spans of every cell (see module doc)."""
+    Xn, Dn = X, D.astype(float)
+    M = np.einsum("nc,np,nd->pcd", nu, Dn, Xn)  # M_i = nu^T D_i X
+    Q = np.einsum("pcd,pce->pde", M, M)
+    _, vecs = np.linalg.eigh(Q)  # columns: eigenvectors of each Q_i
+    parts = [vecs.transpose(0, 2, 1).reshape(-1, X.shape[1])]
+    k, i = np.nonzero(F)
+    if X.shape[1] >= 2 and len(k):
+        bases = np.stack([_orthonormal_complement(x) for x in X])  # (n, d, d-1)
+        B = bases[k]
+        QB = np.einsum("fdk,fde,fel->fkl", B, Q[i], B)
+        _, e = np.linalg.eigh(QB)
+        parts.append(np.einsum("fdk,fkl->fld", B, e).reshape(-1, X.shape[1]))
+    parts.append(edges)
+    U = np.concatenate(parts)
+    U = U / np.maximum(np.linalg.norm(U, axis=1, keepdims=True), 1e-300)
+    return np.concatenate([U, -U])
+
+
+def oracle(X: np.ndarray, D: np.ndarray, F: np.ndarray, nu: np.ndarray, edges: np.ndarray) -> Oracle:
+    """max over unit u of ||nu^T (X u)_+||, attained among the candidates (exact for d <= 3)."""
+    U = candidate_directions(X, D, F, nu, edges)
+    values = np.linalg.norm(np.maximum(U @ X.T, 0.0) @ nu, axis=1)
+    return Oracle(directions=U, values=values)
+
+
+@dataclass(frozen=True)
+class DictionarySolution:
+    """The group lasso over a finite dictionary of unit directions."""
+
+    directions: np.ndarray  # (K, d)
+    B: np.ndarray  # (K, c) output weights (b_k = ||w_k|| a_k)
+    nu: np.ndarray  # (n, c) residual Y - Y_hat
+    objective: float
+    stats: SolveStats
+
+
+def solve_dictionary(X: np.ndarray, Y: np.ndarray, U: np.ndarray, beta: float, solver: str,
+                     tol: float) -> DictionarySolution:
+    """min_B 1/2 ||(X U^T)_+ B - Y||_F^2 + beta sum_k ||B_k||_2 (a group lasso; cvxpy)."""
+    import cvxpy as cp
+
+    H = np.maximum(X @ U.T, 0.0)
+    B = cp.Variable((U.shape[0], Y.shape[1]))
+    prob = cp.Problem(cp.Minimize(0.5 * cp.sum_squares(H @ B - Y) + beta * cp.sum(cp.norm(B, 2, axis=1))))
+    stats = solve(prob, solver, tol)
+    Bv = np.asarray(B.value).reshape(U.shape[0], Y.shape[1])
+    return DictionarySolution(directions=U, B=Bv, nu=Y - H @ Bv, objective=float(prob.value), stats=stats)
+
+
+def _distinct(U: np.ndarray, X: np.ndarray, tol: float = 1e-9) -> np.ndarray:
+    """Indices of rows of U with distinct features (X u)_+ (first occurrence kept)."""
+    H = np.maximum(U @ X.T, 0.0)
+    scale = max(1.0, float(np.abs(X).max()))
+    keys = np.round(H / (tol * 1e3 * scale)).astype(np.int64)
+    _, idx = np.unique(keys, axis=0, return_index=True)
+    return np.sort(idx)
+
+
+@dataclass(frozen=True)
+class VectorOptimum:
+    """A certified optimum of the vector-output problem and its optimal neurons."""
+
+    solution: DictionarySolution
+    oracle: Oracle
+    directions: np.ndarray  # (K, d) distinct optimal unit directions
+    output_directions: np.ndarray  # (K, c) unit a_k = nu^T (X u_k)_+ / ||.||
+    max_violation: float  # (max oracle value - beta) / beta at the final nu (the stopping tolerance's test)
+    margin: float
+    deviation: float
+    rounds: int
+    solves: list[SolveStats]
+    n_cells: int
+
+
+def certified_vector_optimum(X: np.ndarray, Y: np.ndarray, *, beta: float, solver: str, tol: float,
+                             polish_tol: float, active_tol: float, margin_tol: float,
+                             margin_ratio: float) -> VectorOptimum:
+    """Grow a dictionary by the oracle until no unit direction violates the dual constraint, polish
+    on the near-active atoms, and read the optimal neurons off the oracle at the final nu."""
+    if X.shape[1] > MAX_INPUT_DIM:
+        raise ConfigError(f"vector outputs: the exact dual oracle handles input dimension <= {MAX_INPUT_DIM} "
+                          f"(bias column included); this data has d = {X.shape[1]}")
+    D = enumerate_patterns(X).D
+    F = cell_facets(X, D)
+    edges = edge_directions(X)
+    n = X.shape[0]
+    first = oracle(X, D, F, Y, edges)
+    order = np.argsort(-first.values)
+    U = first.directions[order[_distinct(first.directions[order], X)]][:max(2 * n, 10)]
+    solves: list[SolveStats] = []
+    for rnd in range(MAX_ROUNDS):
+        sol = solve_dictionary(X, Y, U, beta, solver, tol)
+        solves.append(sol.stats)
+        orc = oracle(X, D, F, sol.nu, edges)
+        bad = np.flatnonzero(orc.values > beta * (1 + active_tol))
+        log.info("vector dictionary round %d: %d atoms, max dual value / beta - 1 = %.2e, %d violating candidates",
+                 rnd, len(U), orc.max_value / beta - 1, len(bad))
+        if not len(bad):
+            break
+        bad = bad[np.argsort(-orc.values[bad])]
+        new = orc.directions[bad[_distinct(orc.directions[bad], X)]][: max(n, 10)]
+        keep = np.linalg.norm(sol.B, axis=1) > 0  # atoms with weight stay; zero atoms are cheap to drop
+        U = np.concatenate([U[keep], new])
+    else:
+        raise CertificateError(f"vector outputs: the dictionary did not converge in {MAX_ROUNDS} rounds")
+    # Polish: a finite dictionary holds the optimal directions only approximately (they move with
+    # nu). Each atom in use lies on one face of one cell (the oracle generates it there); with
+    # every atom kept on its face span and its pattern fixed, the objective is smooth in the
+    # atoms' face coordinates and output weights, and a quasi-Newton descent from the dictionary
+    # solution converges to the exact directions. The oracle then certifies the result.
+    for _ in range(MAX_POLISH_ROUNDS):
+        used = _in_use(sol.B)
+        refined = refine_on_faces(X, Y, sol.directions[used], sol.B[used], beta)
+        orc = oracle(X, D, F, refined.nu, edges)
+        log.info("vector polish: %d atoms refined, max dual value / beta - 1 = %.2e", int(used.sum()),
+                 orc.max_value / beta - 1)
+        if orc.max_value <= beta * (1 + POLISH_TARGET):
+            break
+        # a direction the refined atoms miss: add the violators and solve the dictionary again
+        bad = np.flatnonzero(orc.values > beta * (1 + POLISH_TARGET))
+        bad = bad[np.argsort(-orc.values[bad])]
+        U = np.concatenate([refined.directions, orc.directions[bad[_distinct(orc.directions[bad], X)]][:n]])
+        sol = solve_dictionary(X, Y, U[_distinct(U, X)], beta, solver, tol)
+        solves.append(sol.stats)
+    sol = refined
+    if orc.max_value > beta * (1 + active_tol):
+        raise CertificateError(f"vector outputs: the polished solution violates the dual constraint by "
+                               f"{orc.max_value / beta - 1:.2e} (relative)")
+    split = active_set(DualValues(values=orc.values[:, None], directions=orc.directions[:, None, :]), beta,
+                       active_tol, margin_tol, margin_ratio)
+    act = np.array([i for i, _ in split.blocks], dtype=int)
+    act = act[_distinct(orc.directions[act], X)] if len(act) else act
+    dirs = orc.directions[act]
+    out = np.maximum(dirs @ X.T, 0.0) @ sol.nu
+    out = out / np.linalg.norm(out, axis=1, keepdims=True) if len(act) else out
+    return VectorOptimum(solution=sol, oracle=orc, directions=dirs, output_directions=out,
+                         max_violation=orc.max_value / beta - 1, margin=split.margin,
+                         deviation=split.max_active_deviation, rounds=rnd + 1, solves=solves, n_cells=D.shape[1])
+
+
+def _in_use(B: np.ndarray, rel: float = 1e-7) -> np.ndarray:
+    """Atoms carrying weight (interior-point solutions leave ~tol-sized weight on the others)."""
+    norms = np.linalg.norm(B, axis=1)
+    return norms > rel * max(float(norms.max(initial=0.0)), 1e-300)
+
+
+def refine_on_faces(X: np.ndarray, Y: np.ndarray, U: np.ndarray, B: np.ndarray, beta: float) -> DictionarySolution:
+    """Minimize 1/2 ||sum_k (D_k X V_k v_k) b_k^T - Y||^2 + beta/2 sum_k (||v_k||^2 + ||b_k||^2), each
+    atom k on the span V_k of the face its direction u_k lies on (rows with |x^T u_k| <= 1e-9 ||x||)
+    with its pattern D_k = 1[X u_k > 0] fixed, from the balanced start v_k = sqrt(||b_k||) V_k^T u_k,
+    b_k / sqrt(||b_k||). Smooth (L-BFGS, gradient tolerance 1e-13)."""
+    from scipy.optimize import minimize
+
+    n, d = X.shape
+    c = Y.shape[1]
+    XU = U @ X.T  # (K, n)
+    tie = np.abs(XU) <= 1e-9 * np.linalg.norm(X, axis=1)[None, :]
+    pats = (XU > 0) & ~tie
+    spans = [_null_basis(X[t]) for t in tie]
+    sizes = [S.shape[1] for S in spans]
+    scale = np.sqrt(np.linalg.norm(B, axis=1))
+    x0 = np.concatenate([np.concatenate([S.T @ u * s, b / s]) for S, u, b, s in zip(spans, U, B, scale)])
+    DX = [pats[k][:, None] * X @ spans[k] for k in range(len(spans))]  # (n, r_k)
+
+    def unpack(x):
+        out, i = [], 0
+        for r in sizes:
+            out.append((x[i:i + r], x[i + r:i + r + c]))
+            i += r + c
+        return out
+
+    def fun(x):
+        parts = unpack(x)
+        H = np.column_stack([M @ v for M, (v, _) in zip(DX, parts)])
+        Bm = np.array([b for _, b in parts])
+        R = H @ Bm - Y
+        val = 0.5 * np.sum(R * R) + 0.5 * beta * (np.sum(x * x))
+        grad = np.concatenate([np.concatenate([M.T @ (R @ b) + beta * v, R.T @ h + beta * b])
+                               for M, (v, b), h in zip(DX, parts, H.T)])
+        return val, grad
+
+    log.debug("face refinement: start objective %.12g", fun(x0)[0])
+    res = minimize(fun, x0, jac=True, method="L-BFGS-B", options={"maxiter": 20000, "gtol": 1e-13, "ftol": 0.0})
+    x = res.x
+    for _ in range(NEWTON_STEPS):  # finish with Newton steps (Hessian by differences of the gradient)
+        g = fun(x)[1]
+        h = 1e-7 * max(1.0, float(np.abs(x).max()))
+        Hs = np.column_stack([(fun(x + h * e)[1] - g) / h for e in np.eye(len(x))])
+        step = np.linalg.lstsq(0.5 * (Hs + Hs.T), -g, rcond=1e-8)[0]
+        log.debug("newton: |g| %.2e, f %.15g -> %.15g", np.abs(g).max(), fun(x)[0], fun(x + step)[0])
+        if fun(x + step)[0] > fun(x)[0] + 1e-15 * abs(fun(x)[0]):
+            break
+        x = x + step
+    parts = unpack(x)
+    W = np.array([S @ v for S, (v, _) in zip(spans, parts)])
+    Bm = np.array([b for _, b in parts])
+    norms = np.linalg.norm(W, axis=1)
+    keep = norms > 0
+    U2, B2 = W[keep] / norms[keep, None], Bm[keep] * norms[keep, None]
+    nu = Y - np.maximum(U2 @ X.T, 0.0).T @ B2
+    stats = SolveStats(name="lbfgs", status="optimal" if res.success else str(res.message), time_s=0.0,
+                       iterations=int(res.nit), accuracy="high", tolerance=1e-13)
+    return DictionarySolution(directions=U2, B=B2, nu=nu, objective=float(fun(x)[0]), stats=stats)
+
+
+def _null_basis(A: np.ndarray) -> np.ndarray:
+    """Orthonormal basis (d, r) of {u : A u = 0}."""
+    d = A.shape[1]
+    if A.shape[0] == 0:
+        return np.eye(d)
+    _, s, Vt = np.linalg.svd(A)
+    rank = int(np.sum(s > 1e-12 * max(1.0, s[0] if len(s) else 0.0)))
+    return Vt[rank:].T
+
+
+def feature_matrix(X: np.ndarray, directions: np.ndarray, output_directions: np.ndarray) -> np.ndarray:
+    """(n c, K): column k = vec((X u_k)_+ a_k^T) (row-major vec of the n x c matrix)."""
+    H = np.maximum(X @ directions.T, 0.0)  # (n, K)
+    return np.einsum("nk,kc->nck", H, output_directions).reshape(-1, directions.shape[0])
+
+
+@dataclass(frozen=True)
+class VectorNetwork:
+    """f(X) = sum_j (X w_j)_+ a_j^T."""
+
+    W: np.ndarray  # (m, d)
+    A: np.ndarray  # (m, c)
+
+    @property
+    def width(self) -> int:
+        return int(self.W.shape[0])
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        return np.maximum(X @ self.W.T, 0.0) @ self.A
+
+
+def network_from_coefficients(opt: VectorOptimum, c: np.ndarray) -> VectorNetwork:
+    """Neuron k of coefficient c_k: w = sqrt(c_k) u_k, a = sqrt(c_k) a_k (balanced)."""
+    used = c > 0
+    root = np.sqrt(c[used])
+    return VectorNetwork(W=opt.directions[used] * root[:, None], A=opt.output_directions[used] * root[:, None])
+
+
+def vector_objective(net: VectorNetwork, X: np.ndarray, Y: np.ndarray, beta: float) -> float:
+    """1/2 ||f(X) - Y||_F^2 + beta/2 (||W||_F^2 + ||A||_F^2)."""
+    R = net.predict(X) - Y
+    return 0.5 * float(np.sum(R * R)) + 0.5 * beta * (float(np.sum(net.W**2)) + float(np.sum(net.A**2)))

@@ -1,0 +1,113 @@
+"""Vector-valued outputs (convexdual.vector, THEORY.md Sec. 5), with real solves.
+
+Tolerances: p* agrees with the scalar pipeline to 1e-9 relative (both solve to tol.solver = 1e-10
+and polish); the exact oracle is compared with dense sampling of the sphere, which can only find
+smaller values (a sampled direction is one of the points the oracle maximizes over), so the
+sampled maximum must not exceed the oracle's by more than round-off (1e-12 relative) and must come
+within the sampling resolution of it.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pytest
+
+from convexdual.cli import main
+from convexdual.config import config_from_dict, load_config
+from convexdual.data import load_data
+from convexdual.errors import ConfigError
+from convexdual.patterns import cell_facets, enumerate_patterns
+from convexdual.pipeline import solve, solve_vector
+from convexdual.vector import edge_directions, oracle
+
+SCALAR_CONFIGS = ["configs/example1.yaml", "configs/circle3.yaml", "configs/line5_bias.yaml",
+                  "configs/staircase.yaml", "configs/gaussian_n24_d3.yaml"]
+
+
+@pytest.mark.parametrize("path", SCALAR_CONFIGS)
+def test_one_output_gives_the_scalar_results(path: str) -> None:
+    """c = 1 through the vector code (group lasso over a grown dictionary, exact oracle, face
+    refinement) reproduces the scalar pipeline: p*, m*, M*, vertex count, active directions."""
+    cfg = load_config(path)
+    scalar = solve(cfg)
+    data = load_data(cfg.data)
+    vec = solve_vector(cfg, data, {}, time.perf_counter())
+    assert vec.p_star == pytest.approx(scalar.p_star, rel=1e-9)
+    assert (vec.widths.m_star, vec.widths.M_star, vec.widths.n_vertices) == (
+        scalar.widths.m_star, scalar.widths.M_star, scalar.widths.n_vertices)
+    assert len(vec.optimum.directions) == len(scalar.features.signs)
+    # the same features: (X u)_+ times the output sign
+    H_vec = np.maximum(data.X @ vec.optimum.directions.T, 0) * vec.optimum.output_directions[:, 0]
+    for h in scalar.features.H.T:
+        assert np.abs(H_vec - h[:, None]).max(axis=0).min() < 1e-6
+    if scalar.staircase is not None:
+        rows = {r["m"]: r["connected"] for r in scalar.staircase}
+        assert all(rows[r["m"]] == r["connected"] for r in vec.staircase if r["m"] in rows)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_oracle_is_the_maximum_over_the_sphere(seed: int) -> None:
+    """||nu^T (X u)_+|| over 400,000 random unit u (d = 3, c = 2, a random nu) never beats the oracle,
+    and comes within 1e-3 relative of it (the sampling resolution)."""
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((9, 3))
+    nu = rng.standard_normal((9, 2))
+    D = enumerate_patterns(X).D
+    orc = oracle(X, D, cell_facets(X, D), nu, edge_directions(X))
+    U = rng.standard_normal((400_000, 3))
+    U /= np.linalg.norm(U, axis=1, keepdims=True)
+    sampled = np.linalg.norm(np.maximum(U @ X.T, 0) @ nu, axis=1).max()
+    assert sampled <= orc.max_value * (1 + 1e-12)
+    assert sampled >= orc.max_value * (1 - 1e-3)
+
+
+def test_vector_instance_certified_with_a_segment_of_optima() -> None:
+    """The hexagon instance (configs/vector/hexagon_c2.yaml): certified (gap, dual feasibility),
+    P* a segment with two 3-neuron vertices, disconnected at m = 3, 4, 5 and connected from 6 on,
+    in particular for every m >= nc + 1 = 13."""
+    r = solve(load_config("configs/vector/hexagon_c2.yaml"))
+    d = r.to_dict()
+    assert d["output_dim"] == 2 and d["polytope_ambient_dim"] == 12
+    assert d["certificates"]["duality_gap"] <= 1e-9
+    assert d["certificates"]["dual_violation"] <= 1e-7 * 0.1
+    assert (d["m_star"], d["M_star"], d["n_vertices"], d["polytope_dim"]) == (3, 3, 2, 1)
+    phases = {row["m"]: row for row in d["staircase"]}
+    assert [phases[m]["connected"] for m in range(3, 7)] == [False, False, False, True]
+    assert all(phases[m]["connected"] for m in range(13, 14))
+    # the network at m* reproduces p*, and its outputs really are vectors (both columns used)
+    W, A = d["network"]["W"], d["network"]["a"]
+    assert A.shape == (3, 2) and np.abs(A).min(axis=0).max() > 0
+
+
+def test_generic_vector_data_unique_and_real_dataset_runs() -> None:
+    """Gaussian targets in R^2 and scikit-learn's Linnerud (n = 20, d = 3, c = 3): certified."""
+    for path in ("configs/vector/gaussian_c2.yaml", "configs/vector/linnerud.yaml"):
+        d = solve(load_config(path)).to_dict()
+        assert d["certificates"]["relative_duality_gap"] <= 1e-9
+        assert d["certificates"]["reconstruction_gap"] <= 1e-9 * max(1.0, d["p_star"])
+        assert d["M_star"] <= d["n"] * d["output_dim"]
+
+
+def test_vector_config_errors() -> None:
+    with pytest.raises(ConfigError, match="outputs"):
+        load_data(config_from_dict({"model": {"outputs": 3}, "data": {"kind": "points", "X": [[1], [2]],
+                                                                      "Y": [[1, 2], [3, 4]]}}).data)
+    with pytest.raises(ConfigError, match="exactly one of data.y"):
+        config_from_dict({"data": {"kind": "points", "X": [[1]], "y": [1], "Y": [[1]]}})
+    with pytest.raises(ConfigError, match="regression"):
+        config_from_dict({"problem": "interpolation", "model": {"outputs": 2},
+                          "data": {"kind": "gaussian", "n": 4, "d": 2}})
+    with pytest.raises(ConfigError, match="input dimension"):
+        solve(config_from_dict({"model": {"outputs": 2}, "data": {"kind": "gaussian", "n": 4, "d": 4}}))
+
+
+def test_solve_json_has_output_dim(tmp_path) -> None:
+    from click.testing import CliRunner
+    import json
+
+    res = CliRunner().invoke(main, ["solve", "--config", "configs/vector/gaussian_c2.yaml", "--json"])
+    assert res.exit_code == 0, res.output
+    d = json.loads(res.output)
+    assert d["output_dim"] == 2 and len(d["y_hat"]) == 6 and len(d["y_hat"][0]) == 2
