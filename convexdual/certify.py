@@ -102,3 +102,53 @@ def certify(net: Network, X: np.ndarray, y: np.ndarray, D: np.ndarray, *, beta: 
         neurons=int(live_neurons(net).sum()),
         tolerances={"gap": tol.gap, "stationary": tol.stationary, "solver": solver_tol},
     )
+
+
+def certify_vector(W: np.ndarray, A: np.ndarray, X: np.ndarray, Y: np.ndarray, *, beta: float, p_star: float,
+                   tol: CertifyTolerances) -> dict[str, Any]:
+    """A vector-output network: gap to p*, and the exact dual oracle (vector.py) at its residual.
+    ``global_optimum`` when gap <= tol.gap * max(1, p*), else ``not_global``."""
+    from .patterns import cell_facets, enumerate_patterns
+    from .vector import VectorNetwork, edge_directions, oracle, vector_objective
+
+    net = VectorNetwork(W=W, A=A)
+    obj = vector_objective(net, X, Y, beta)
+    nu = Y - net.predict(X)
+    D = enumerate_patterns(X).D
+    orc = oracle(X, D, cell_facets(X, D), nu, edge_directions(X))
+    k = int(np.argmax(orc.values))
+    u = orc.directions[k]
+    gap = obj - p_star
+    return {
+        "objective": obj, "p_star": p_star, "gap": gap, "dual_max": orc.max_value,
+        "dual_violation": max(0.0, orc.max_value / beta - 1),
+        "violating_direction": {"w": u, "a": nu.T @ np.maximum(X @ u, 0) / orc.max_value, "value": orc.max_value}
+        if orc.max_value > beta else None,
+        "classification": "global_optimum" if gap <= tol.gap * max(1.0, p_star) else "not_global",
+        "neurons": int(np.sum((np.linalg.norm(W, axis=1) > 0) & (np.linalg.norm(A, axis=1) > 0))),
+        "tolerances": asdict(tol),
+    }
+
+
+def certify_parallel(W: np.ndarray, v: np.ndarray, a: np.ndarray, X: np.ndarray, y: np.ndarray, *, beta: float,
+                     p_star: float, directions: np.ndarray, tol: CertifyTolerances) -> dict[str, Any]:
+    """A parallel three-layer network (first layers on the unit Frobenius ball): gap to p* of the
+    convex program, and the largest distance of its used first-layer directions to the set fixed
+    by the dual optimum. ``global_optimum`` when gap <= tol.gap * max(1, p*), else ``not_global``."""
+    from .errors import ConfigError
+    from .three_layer import ThreeLayerNetwork, three_layer_objective, used_first_layer_directions
+
+    fro = np.sqrt(np.sum(W**2, axis=(1, 2)))
+    if np.any(fro > 1 + 1e-9):
+        raise ConfigError(f"first-layer weights must lie in the unit Frobenius ball (largest norm {fro.max():.6g})")
+    net = ThreeLayerNetwork(W=W, v=v, a=a)
+    obj = three_layer_objective(net, X, y, beta)
+    U = used_first_layer_directions(net, X)
+    dist = [float(np.min(np.linalg.norm(directions - u, axis=1))) for u in U] if len(directions) else []
+    gap = obj - p_star
+    return {
+        "objective": obj, "p_star": p_star, "gap": gap,
+        "classification": "global_optimum" if gap <= tol.gap * max(1.0, p_star) else "not_global",
+        "used_first_layer_directions": U, "max_direction_distance": max(dist) if dist else None,
+        "tolerances": asdict(tol),
+    }

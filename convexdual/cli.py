@@ -79,6 +79,45 @@ def solve(config_path: str, as_json: bool, out: str | None, verbose: bool, overr
         click.echo(summary(result.to_dict()))
 
 
+def _certify_other(cfg: Any, weights: str, as_json: bool) -> None:
+    """certify for vector-output and parallel three-layer networks (certify.py)."""
+    from .certify import certify_parallel, certify_vector
+    from .pipeline import solve as run
+    from .results import PARALLEL_LAYOUT, VECTOR_LAYOUT, dumps, load_arrays
+
+    result = run(cfg)
+    X = result.data.X
+    if cfg.outputs > 1:
+        arrays, h = load_arrays(weights, {"W": 2, "a": 2}, VECTOR_LAYOUT)
+        W, A = arrays["W"], arrays["a"]
+        if W.shape[1] != X.shape[1] or A.shape != (W.shape[0], cfg.outputs):
+            raise ConfigError(f"{weights}: need W (m, {X.shape[1]}) and a (m, {cfg.outputs}), got {W.shape}, {A.shape}")
+        out = certify_vector(W, A, X, result.data.targets, beta=cfg.beta, p_star=result.p_star, tol=cfg.certify)
+        width = W.shape[0]
+    else:
+        arrays, h = load_arrays(weights, {"W": 3, "v": 2, "a": 1}, PARALLEL_LAYOUT)
+        W, v, a = arrays["W"], arrays["v"], arrays["a"]
+        K, d, m1 = W.shape
+        if d != X.shape[1] or v.shape != (K, m1) or a.shape != (K,):
+            raise ConfigError(f"{weights}: need W (K, {X.shape[1]}, m1), v (K, m1), a (K,); got {W.shape}, {v.shape}, "
+                              f"{a.shape}")
+        out = certify_parallel(W, v, a, X, result.data.y, beta=cfg.beta, p_star=result.p_star,
+                               directions=result.directions.directions, tol=cfg.certify)
+        width = K
+    out = {**out, "width": int(width), "weights": weights, "config_hash": cfg.hash(), "weights_config_hash": h}
+    if as_json:
+        click.echo(dumps(out))
+        return
+    click.echo(f"{weights}: {out['classification']} (width {width})")
+    click.echo(f"  objective {out['objective']:.12g}, p* {out['p_star']:.12g}, gap {out['gap']:.3g}")
+    if "dual_max" in out:
+        click.echo(f"  dual constraint max {out['dual_max']:.6g} vs beta {cfg.beta:g} "
+                   f"(violation {out['dual_violation']:.3g})")
+    if out.get("max_direction_distance") is not None:
+        click.echo(f"  used first-layer directions: {len(out['used_first_layer_directions'])}, largest distance to "
+                   f"the dual's direction set {out['max_direction_distance']:.3g}")
+
+
 def _scalar_only(cfg: Any, command: str) -> None:
     """Vector-output configs run through solve, sweep and figures; the other commands are scalar."""
     if cfg.outputs > 1:
@@ -89,12 +128,27 @@ def _scalar_only(cfg: Any, command: str) -> None:
 def summary(r: dict[str, Any]) -> str:
     """A short human-readable account of a result."""
     c = r["certificates"]
+    if r.get("architecture") == "parallel_three_layer":
+        return "\n".join([
+            f"{r['name']}: parallel three-layer ReLU network, regression, beta={r['beta']:g}, n={r['n']}, d={r['d']}",
+            f"  patterns      {r['patterns']['count']} first-layer cells, {r['patterns']['second_layer_patterns']} "
+            "second-layer patterns",
+            f"  p*            {r['p_star']:.10g}",
+            f"  first layer   {len(r['first_layer_directions'])} directions fixed by the dual optimum",
+            f"  network       {r['branches_used']} branches, first-layer width {r['hidden_needed']}",
+            f"  solver        {r['solver']['name']} ({r['solver']['status']}, {r['solver']['time_s']:.2f} s, "
+            f"tol {r['solver']['tolerance']:.0e})",
+            f"  certificates  duality gap {c['duality_gap']:.1e}, dual violation {c['dual_violation']:.1e}, "
+            f"reconstruction gap {c['reconstruction_gap']:.1e}",
+        ])
     m_star = f"= {r['m_star']}" if r["m_star"] is not None else f"in {r['m_star_bounds']} (MILP time limit)"
     M_star = f"= {r['M_star']}" if r["M_star"] is not None else f"in {r['M_star_bounds']}"
     nv = r["n_vertices"] if r["n_vertices"] is not None else "not enumerated"
     beta = f", beta={r['beta']:g}" if r["beta"] is not None else ""
     lines = [
-        f"{r['name']}: {r['problem']}{beta}, n={r['n']}, d={r['d']} ({r['config']['data']['kind']} data"
+        f"{r['name']}: {r['problem']}{beta}, n={r['n']}, d={r['d']}"
+        f"{', c=' + str(r['output_dim']) + ' outputs' if r.get('output_dim', 1) > 1 else ''}"
+        f" ({r['config']['data']['kind']} data"
         f"{', bias' if r['config']['data']['bias'] else ''}{', skip' if r['config']['model']['skip'] else ''})",
         f"  patterns      {r['patterns']['count']} ({r['patterns']['mode']})",
         f"  p*            {r['p_star']:.10g}",
@@ -139,7 +193,8 @@ def solvers(as_json: bool) -> None:
 
 @main.command()
 @click.option("--out", "out_dir", type=click.Path(file_okay=False), default="outputs/figures", show_default=True)
-@click.option("--only", type=click.Choice(["example1", "staircase", "value", "phase", "uniqueness", "vector", "train", "paths"]),
+@click.option("--only", type=click.Choice(["example1", "staircase", "value", "phase", "uniqueness", "vector", "three_layer", "train",
+                                  "paths"]),
               multiple=True,
               help="Regenerate only these figures (default: all).")
 @click.option("-v", "--verbose", is_flag=True, help="Log progress to stderr.")
@@ -346,9 +401,11 @@ def certify(config_path: str, weights: str, as_json: bool, verbose: bool, overri
 
     _setup_logging(verbose)
     cfg = load_config(config_path, overrides)
-    _scalar_only(cfg, "certify")
     if cfg.problem != "regression":
         raise ConfigError("certify needs problem: regression")
+    if cfg.outputs > 1 or cfg.architecture != "two_layer":
+        _certify_other(cfg, weights, as_json)
+        return
     result = run(cfg)
     W, a, z, h = load_network(weights, result.data.X.shape[1], cfg.skip)
     if h is not None and h != cfg.hash():

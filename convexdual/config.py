@@ -53,7 +53,7 @@ DEFAULTS: dict[str, Any] = {
         "bias": False,
         "standardize": False,
     },
-    "model": {"skip": False, "outputs": 1},
+    "model": {"skip": False, "outputs": 1, "architecture": "two_layer", "branches": 8, "hidden": 4},
     "widths": None,
     "solver": "auto",
     "patterns": "exact",
@@ -68,6 +68,8 @@ DEFAULTS: dict[str, Any] = {
 }
 
 WORKING_SET_MODES = ("auto", "always", "never")
+
+ARCHITECTURES = ("two_layer", "parallel_three_layer")
 
 OPTIMIZERS = ("adam", "gd")
 
@@ -165,6 +167,9 @@ class Config:
     working_set: str = "auto"  # how (C) is solved; the answer does not depend on it (not in the identity)
     source: str | None = None  # the file it came from (not part of the identity)
     outputs: int = 1  # model.outputs: c, the output dimension (vector outputs when > 1)
+    architecture: str = "two_layer"  # or "parallel_three_layer" (three_layer.py)
+    branches: int = 8  # parallel_three_layer: K branches of the trained networks (not in the identity)
+    hidden: int = 4  # parallel_three_layer: first-layer width m1 of each trained branch (nor this)
 
     def resolved(self) -> dict[str, Any]:
         """The config as plain data with only the keys that matter for this run."""
@@ -175,6 +180,8 @@ class Config:
         model: dict[str, Any] = {"skip": self.skip}
         if self.outputs != 1:
             model["outputs"] = self.outputs
+        if self.architecture != "two_layer":
+            model["architecture"] = self.architecture
         out: dict[str, Any] = {
             "name": self.name,
             "problem": self.problem,
@@ -350,10 +357,15 @@ def validate(cfg: dict[str, Any], source: str | None, default_name: str) -> Conf
     model = cfg["model"]
     skip = _bool("model.skip", model["skip"])
     outputs = _positive_int("model.outputs", model["outputs"])
+    architecture = _choice("model.architecture", model["architecture"], ARCHITECTURES)
     patterns_cfg = _patterns(cfg["patterns"])
     if outputs > 1 and (problem != "regression" or skip or patterns_cfg.mode != "exact"):
         raise ConfigError("model.outputs > 1 (vector outputs) needs problem: regression, model.skip: false and "
                           "exact patterns")
+    if architecture != "two_layer" and (problem != "regression" or skip or outputs != 1
+                                        or patterns_cfg.mode != "exact"):
+        raise ConfigError("model.architecture: parallel_three_layer needs problem: regression, model.skip: false, "
+                          "model.outputs: 1 and exact patterns")
     widths = _widths(cfg["widths"])
     patterns = patterns_cfg
     tol = cfg["tol"]
@@ -375,6 +387,9 @@ def validate(cfg: dict[str, Any], source: str | None, default_name: str) -> Conf
         data=_data(cfg["data"], outputs),
         skip=skip,
         outputs=outputs,
+        architecture=architecture,
+        branches=_positive_int("model.branches", model["branches"]),
+        hidden=_positive_int("model.hidden", model["hidden"]),
         widths=widths,
         solver=solver,
         patterns=patterns,

@@ -323,7 +323,8 @@ def plot_run(run_dir: Path) -> list[Path]:
 
 def regenerate_all(out_dir: Path, configs_dir: Path, only: set[str] | None = None) -> list[Path]:
     """Solve the figure configs, run the figure sweeps (resumable), and draw every figure
-    (or those named in ``only``: example1, staircase, value, phase, uniqueness, vector, train, paths)."""
+    (or those named in ``only``: example1, staircase, value, phase, uniqueness, vector, three_layer, train,
+    paths)."""
     from .config import load_config
     from .pipeline import solve
 
@@ -348,6 +349,8 @@ def regenerate_all(out_dir: Path, configs_dir: Path, only: set[str] | None = Non
         written += _uniqueness_figure(configs_dir / "uniqueness", out_dir)
     if wanted("vector"):
         written += _vector_figure(configs_dir / "vector", out_dir, solved)
+    if wanted("three_layer"):
+        written += _three_layer_figure(configs_dir / "three_layer", out_dir)
     if wanted("train") or wanted("paths"):
         from .nonconvex_figures import path_figures, training_figures
 
@@ -406,6 +409,70 @@ def _vector_figure(vector_dir: Path, out_dir: Path, solved: Any) -> list[Path]:
         "Vector-valued outputs (THEORY.md Sec. 5): the staircase of connectivity per width, computed from the "
         "optimal polytope in R^{nc} (exact dual oracle, certified). Dashed: m*, M*, m* + M*, n + 1 and nc + 1, "
         "from which the optimal set is connected. Configs: configs/vector/hexagon_c2.yaml, circle3_c2.yaml."))
+
+
+THREE_LAYER_SEEDS = 10
+
+
+def _three_layer_figure(config_dir: Path, out_dir: Path) -> list[Path]:
+    """The first-layer direction set of a parallel three-layer instance against trained networks."""
+    from .config import load_config
+    from .pipeline import solve
+    from .three_layer import three_layer_objective, train_three_layer, used_first_layer_directions
+
+    cfg = load_config(config_dir / "gaussian_n5.yaml")
+    r = solve(cfg)
+    X, y, p = r.data.X, r.data.y, r.p_star
+    runs = []
+    for seed in range(THREE_LAYER_SEEDS):
+        net = train_three_layer(X, y, beta=cfg.beta, branches=cfg.branches, hidden=cfg.hidden, seed=seed)
+        gap = three_layer_objective(net, X, y, cfg.beta) - p
+        runs.append((seed, gap, used_first_layer_directions(net, X)))
+    plt = _plt()
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4.8))
+    th = np.linspace(0, 2 * np.pi, 400)
+    ax1.plot(np.cos(th), np.sin(th), color="0.8", lw=1)
+    for x in X:
+        ax1.plot(*(0.45 * x / np.linalg.norm(x)), "s", color="0.4", ms=5)
+    dirs = r.directions.directions
+    ax1.plot(dirs[:, 0], dirs[:, 1], "o", ms=16, mfc="none", mec="tab:red", mew=2,
+             label=f"directions fixed by the dual optimum ({len(dirs)})")
+    tol = cfg.certify.gap * max(1.0, p)
+    for k, (seed, gap, U) in enumerate(runs):
+        ok = gap <= tol
+        jitter = 1 + 0.04 * (k - THREE_LAYER_SEEDS / 2) / THREE_LAYER_SEEDS
+        ax1.plot(U[:, 0] * jitter, U[:, 1] * jitter, "." if ok else "x", color="tab:blue" if ok else "tab:orange",
+                 ms=7, label=("trained, global optimum" if ok else "trained, not global") if k in (0,) or
+                 (not ok and all(g <= tol for _, g, _ in runs[:k])) else None)
+    ax1.plot([], [], "s", color="0.4", ms=5, label="data directions x_k / ||x_k|| (scaled)")
+    ax1.set_aspect("equal")
+    ax1.set_xlim(-1.35, 1.35)
+    ax1.set_ylim(-1.35, 1.35)
+    ax1.set_xlabel("u_1")
+    ax1.set_ylabel("u_2")
+    ax1.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.13), ncol=2)
+    ax1.set_title("first-layer unit directions of neurons that carry output", fontsize=10)
+    gaps = np.array([max(g, 1e-16) for _, g, _ in runs])
+    ok = gaps <= tol
+    ax2.semilogy(np.flatnonzero(ok), gaps[ok], "o", color="tab:blue", label="global optimum (certified)")
+    ax2.semilogy(np.flatnonzero(~ok), gaps[~ok], "x", color="tab:orange", ms=8, label="not global")
+    ax2.axhline(tol, color="black", ls="--", lw=1, label=f"certify.gap x max(1, p*) = {tol:.1e}")
+    ax2.set_xlabel("training seed")
+    ax2.set_ylabel("objective - p* (log scale)")
+    ax2.set_xticks(range(THREE_LAYER_SEEDS))
+    ax2.legend(fontsize=8)
+    ax2.set_title(f"p* = {p:.8f} from the convex program", fontsize=10)
+    fig.suptitle(f"Parallel three-layer ReLU networks ({cfg.name}: n = {r.data.n}, d = {r.data.d}, beta = {cfg.beta:g}; "
+                 f"trained with K = {cfg.branches} branches of width {cfg.hidden})", fontsize=11)
+    fig.tight_layout()
+    n_ok = int(np.sum(gaps <= tol))
+    dist = max((float(np.min(np.linalg.norm(dirs - u, axis=1))) for _, g, U in runs if g <= tol for u in U),
+               default=float("nan"))
+    return save_figure(fig, out_dir, "three_layer_directions", (
+        "Parallel three-layer networks: the finite set of first-layer directions fixed by the dual optimum of the "
+        f"convex program (red circles) and the directions used by {THREE_LAYER_SEEDS} trained networks (Adam on the "
+        f"unit Frobenius sphere, 20,000 steps). {n_ok} of {THREE_LAYER_SEEDS} reached p* within certify.gap; their "
+        f"directions lie within {dist:.1e} of the set. Config: configs/three_layer/gaussian_n5.yaml."))
 
 
 def _value_figure(figs: Path, out_dir: Path, solved: Any) -> list[Path]:

@@ -24,6 +24,9 @@ from .solvers import resolve_solver
 from .program import best_value_with_blocks
 from .vector import VectorNetwork, VectorOptimum, certified_vector_optimum, feature_matrix, vector_objective
 from .vector import network_from_coefficients as vector_network
+from .three_layer import DirectionSet, ThreeLayerNetwork, ThreeLayerSolution, first_layer_directions
+from .three_layer import network_from_solution as parallel_network
+from .three_layer import solve_three_layer, three_layer_objective
 from .widths import CriticalWidths, critical_widths, staircase
 
 log = logging.getLogger("convexdual")
@@ -143,6 +146,8 @@ def solve(cfg: Config) -> Result:
     timing["data_s"] = time.perf_counter() - t0
     if cfg.outputs > 1:
         return solve_vector(cfg, data, timing, t0)
+    if cfg.architecture == "parallel_three_layer":
+        return solve_parallel(cfg, data, timing, t0)
 
     t = time.perf_counter()
     if cfg.patterns.mode == "exact":
@@ -315,3 +320,62 @@ def solve_vector(cfg: Config, data: Dataset, timing: dict[str, float], t0: float
                 row["value_lower_bound"] = p_star
     timing["total_s"] = time.perf_counter() - t0
     return VectorResult(cfg, data, opt, poly, widths, p_star, net, certs, steps, timing)
+
+
+@dataclass
+class ThreeLayerResult:
+    """A parallel three-layer solve: the scalar result's keys (the polytope and width keys are null:
+    Theorem 1's polytope is a two-layer object) plus ``architecture`` and ``first_layer_directions``."""
+
+    config: Config
+    data: Dataset
+    solution: ThreeLayerSolution
+    directions: DirectionSet
+    network: ThreeLayerNetwork
+    p_star: float
+    certificates: dict[str, float]
+    timing: dict[str, float]
+
+    def to_dict(self) -> dict[str, Any]:
+        cfg, sol = self.config, self.solution
+        net = self.network
+        return {
+            "name": cfg.name, "config_hash": cfg.hash(), "config": cfg.resolved(), "problem": cfg.problem,
+            "beta": cfg.beta, "n": self.data.n, "d": self.data.d, "output_dim": 1,
+            "architecture": cfg.architecture, "p_star": self.p_star,
+            "m_star": None, "m_star_bounds": None, "M_star": None, "M_star_bounds": None, "n_vertices": None,
+            "polytope_dim": None, "vertex_cardinalities": None, "degenerate": None,
+            "widths_method": "not defined for parallel_three_layer", "enumeration": "",
+            "first_layer_directions": self.directions.directions,
+            "directions": [{"w": u} for u in self.directions.directions],
+            "branches_used": int(net.a.shape[0]), "hidden_needed": int(net.v.shape[1]),
+            "vertices": None, "coef_max": None, "y_hat": sol.y_hat, "nu": sol.nu,
+            "network": {"width": int(net.a.shape[0]), "W": net.W, "v": net.v, "a": net.a, "z": None},
+            "patterns": {"mode": "exact", "count": int(sol.D1.shape[1]), "n_samples": None, "seed": None,
+                         "general_position_count": general_position_count(self.data.n, self.data.d),
+                         "second_layer_patterns": int(sol.D2.shape[1])},
+            "solver": {**sol.stats.as_dict(), "solves": 1},
+            "certificates": self.certificates, "staircase": None, "timing": self.timing,
+            "versions": versions(), "git_revision": git_revision(),
+        }
+
+
+def solve_parallel(cfg: Config, data: Dataset, timing: dict[str, float], t0: float) -> ThreeLayerResult:
+    """config -> data -> the convex program of three_layer.py -> dual directions -> network."""
+    X, y = data.X, data.y
+    t = time.perf_counter()
+    sol = solve_three_layer(X, y, beta=cfg.beta, solver=resolve_solver(cfg.solver), tol=cfg.tol.solver)
+    timing["optimum_s"] = time.perf_counter() - t
+    dirs = first_layer_directions(X, sol, cfg.beta, cfg.tol.margin)
+    net = parallel_network(sol)
+    p_star = three_layer_objective(net, X, y, cfg.beta)
+    scale = min(1.0, cfg.beta / dirs.max_value) if dirs.max_value > 0 else 1.0
+    dual = 0.5 * float(y @ y) - 0.5 * float(np.sum((scale * sol.nu - y) ** 2))
+    certs = {
+        "duality_gap": p_star - dual,
+        "relative_duality_gap": (p_star - dual) / max(abs(p_star), 1e-300),
+        "dual_violation": max(0.0, dirs.max_value - cfg.beta),
+        "reconstruction_gap": abs(p_star - sol.objective),
+    }
+    timing["total_s"] = time.perf_counter() - t0
+    return ThreeLayerResult(cfg, data, sol, dirs, net, p_star, certs, timing)

@@ -87,6 +87,36 @@ WEIGHTS_LAYOUT = ("W: (m, d) first-layer weights, acting on the inputs with the 
                   "(only with model.skip); config_hash: the 12-character hash of the config it belongs to")
 
 
+VECTOR_LAYOUT = "W: (m, d) first-layer weights; a: (m, c) output weights; config_hash"
+PARALLEL_LAYOUT = "W: (K, d, m1) first layers; v: (K, m1) second layers; a: (K,) output weights; config_hash"
+
+
+def load_arrays(path: str | Path, ndims: dict[str, int], layout: str) -> tuple[dict[str, np.ndarray], str | None]:
+    """Read named float arrays of given dimensions from an .npz (and its config_hash), or raise
+    ConfigError with one line naming the problem."""
+    from .errors import ConfigError
+
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"weights file not found: {path}")
+    try:
+        with np.load(path, allow_pickle=False) as f:
+            arrays = {k: f[k] for k in f.files}
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"{path}: not a readable .npz file ({exc})") from None
+    out = {}
+    for key, ndim in ndims.items():
+        if key not in arrays:
+            raise ConfigError(f"{path}: missing array '{key}' (layout: {layout})")
+        arr = np.asarray(arrays[key], float)
+        if arr.ndim != ndim:
+            raise ConfigError(f"{path}: '{key}' must have {ndim} dimensions (layout: {layout}), got shape {arr.shape}")
+        if not np.all(np.isfinite(arr)):
+            raise ConfigError(f"{path}: {key} contains NaN or infinite values")
+        out[key] = arr
+    return out, (str(arrays["config_hash"]) if "config_hash" in arrays else None)
+
+
 def save_network(path: str | Path, W: np.ndarray, a: np.ndarray, z: np.ndarray | None, config_hash: str,
                  **extra: Any) -> Path:
     """Write a network as .npz (layout: WEIGHTS_LAYOUT) atomically; never overwrites."""

@@ -42,15 +42,17 @@ ARMIJO = 1e-4  # sufficient-decrease constant of the backtracking step
 
 
 def loss_and_grad(net: Network, X: np.ndarray, y: np.ndarray, beta: float) -> tuple[float, Network]:
-    """The objective of (P_m) and its gradient (as a Network of the same shapes)."""
+    """The objective of (P_m) and its gradient (as a Network of the same shapes). With vector
+    outputs, a is (m, c) and y is (n, c) (THEORY.md Sec. 5; no skip connection)."""
     pre = X @ net.W.T
     act = np.maximum(pre, 0.0)
     r = act @ net.a - y
     if net.z is not None:
         r = r + X @ net.z
-    loss = 0.5 * float(r @ r) + 0.5 * beta * (float(np.sum(net.W**2)) + float(net.a @ net.a))
+    loss = 0.5 * float(np.sum(r * r)) + 0.5 * beta * (float(np.sum(net.W**2)) + float(np.sum(net.a**2)))
     ga = act.T @ r + beta * net.a
-    gW = ((r[:, None] * net.a[None, :]) * (pre > 0)).T @ X + beta * net.W
+    back = np.outer(r, net.a) if net.a.ndim == 1 else r @ net.a.T  # (n, m): dL/d(act), vector outputs too
+    gW = (back * (pre > 0)).T @ X + beta * net.W
     gz = X.T @ r if net.z is not None else None
     return loss, Network(W=gW, a=ga, z=gz)
 
@@ -64,14 +66,15 @@ def initial_network(m: int, d: int, seed: int, scale: float, skip: bool) -> Netw
 
 def flat(net: Network) -> np.ndarray:
     """All parameters (W, a, then z) as one vector."""
-    parts = [net.W.ravel(), net.a] + ([net.z] if net.z is not None else [])
+    parts = [net.W.ravel(), net.a.ravel()] + ([net.z] if net.z is not None else [])
     return np.concatenate(parts)
 
 
 def _unflat(v: np.ndarray, like: Network) -> Network:
     m, d = like.W.shape
-    z = v[m * d + m:].copy() if like.z is not None else None
-    return Network(W=v[: m * d].reshape(m, d).copy(), a=v[m * d: m * d + m].copy(), z=z)
+    k = like.a.size
+    z = v[m * d + k:].copy() if like.z is not None else None
+    return Network(W=v[: m * d].reshape(m, d).copy(), a=v[m * d: m * d + k].reshape(like.a.shape).copy(), z=z)
 
 
 def train(X: np.ndarray, y: np.ndarray, beta: float, net: Network, settings: TrainSettings) -> TrainResult:

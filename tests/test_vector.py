@@ -111,3 +111,25 @@ def test_solve_json_has_output_dim(tmp_path) -> None:
     assert res.exit_code == 0, res.output
     d = json.loads(res.output)
     assert d["output_dim"] == 2 and len(d["y_hat"]) == 6 and len(d["y_hat"][0]) == 2
+
+
+def test_trained_vector_networks_at_global_optima_are_certified() -> None:
+    """Hexagon instance, width 6 (> m* = 3), 4 seeds of Adam + gradient descent (training.train with
+    (m, c) output weights): every run ends within certify.gap = 1e-6 of p* and is classified
+    global; a network scaled off the optimum is not."""
+    from convexdual.certify import certify_vector
+    from convexdual.config import TrainSettings
+    from convexdual.pipeline import Network
+    from convexdual.training import train
+
+    cfg = load_config("configs/vector/hexagon_c2.yaml")
+    r = solve(cfg)
+    X, Y = r.data.X, r.data.targets
+    for seed in range(4):
+        rng = np.random.default_rng(seed)
+        net = Network(W=rng.normal(0, 0.7, (6, 2)), a=rng.normal(0, 0.4, (6, 2)))
+        tr = train(X, Y, cfg.beta, net, TrainSettings())
+        c = certify_vector(tr.network.W, tr.network.a, X, Y, beta=cfg.beta, p_star=r.p_star, tol=cfg.certify)
+        assert c["classification"] == "global_optimum" and c["gap"] >= -1e-9
+    bad = certify_vector(1.1 * r.network.W, r.network.A, X, Y, beta=cfg.beta, p_star=r.p_star, tol=cfg.certify)
+    assert bad["classification"] == "not_global"
