@@ -285,7 +285,7 @@ def solve_vector(cfg: Config, data: Dataset, timing: dict[str, float], t0: float
     X, Y = data.X, data.targets
     t = time.perf_counter()
     opt = certified_vector_optimum(X, Y, beta=cfg.beta, solver=resolve_solver(cfg.solver), tol=cfg.tol.solver,
-                                   polish_tol=cfg.tol.polish, active_tol=cfg.tol.active, margin_tol=cfg.tol.margin,
+                                   active_tol=cfg.tol.active, margin_tol=cfg.tol.margin,
                                    margin_ratio=cfg.tol.margin_ratio)
     timing["optimum_s"] = time.perf_counter() - t
     t = time.perf_counter()

@@ -91,9 +91,8 @@ VECTOR_LAYOUT = "W: (m, d) first-layer weights; a: (m, c) output weights; config
 PARALLEL_LAYOUT = "W: (K, d, m1) first layers; v: (K, m1) second layers; a: (K,) output weights; config_hash"
 
 
-def load_arrays(path: str | Path, ndims: dict[str, int], layout: str) -> tuple[dict[str, np.ndarray], str | None]:
-    """Read named float arrays of given dimensions from an .npz (and its config_hash), or raise
-    ConfigError with one line naming the problem."""
+def _read_npz(path: str | Path) -> dict[str, np.ndarray]:
+    """Every array of an .npz file, or ConfigError (missing or unreadable file)."""
     from .errors import ConfigError
 
     path = Path(path)
@@ -101,9 +100,17 @@ def load_arrays(path: str | Path, ndims: dict[str, int], layout: str) -> tuple[d
         raise ConfigError(f"weights file not found: {path}")
     try:
         with np.load(path, allow_pickle=False) as f:
-            arrays = {k: f[k] for k in f.files}
+            return {k: f[k] for k in f.files}
     except (OSError, ValueError) as exc:
         raise ConfigError(f"{path}: not a readable .npz file ({exc})") from None
+
+
+def load_arrays(path: str | Path, ndims: dict[str, int], layout: str) -> tuple[dict[str, np.ndarray], str | None]:
+    """Read named float arrays of given dimensions from an .npz (and its config_hash), or raise
+    ConfigError with one line naming the problem."""
+    from .errors import ConfigError
+
+    arrays = _read_npz(path)
     out = {}
     for key, ndim in ndims.items():
         if key not in arrays:
@@ -143,14 +150,7 @@ def load_network(path: str | Path, d: int, skip: bool) -> tuple[np.ndarray, np.n
     """Read and check a network file: (W, a, z, config_hash). Raises ConfigError on a bad file."""
     from .errors import ConfigError
 
-    path = Path(path)
-    if not path.is_file():
-        raise ConfigError(f"weights file not found: {path}")
-    try:
-        with np.load(path, allow_pickle=False) as f:
-            arrays = {k: f[k] for k in f.files}
-    except (OSError, ValueError) as exc:
-        raise ConfigError(f"{path}: not a readable .npz file ({exc})") from None
+    arrays = _read_npz(path)
     for key in ("W", "a"):
         if key not in arrays:
             raise ConfigError(f"{path}: missing array '{key}' (layout: {WEIGHTS_LAYOUT})")

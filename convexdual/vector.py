@@ -31,7 +31,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .dual import DualValues, active_set
-from .errors import CertificateError, ConfigError, SolverError
+from .errors import CertificateError, ConfigError
 from .patterns import cell_facets, enumerate_patterns
 from .solvers import SolveStats, solve
 
@@ -42,7 +42,6 @@ MAX_ROUNDS = 200
 MAX_POLISH_ROUNDS = 10
 NEWTON_STEPS = 5
 POLISH_TARGET = 1e-11  # relative dual violation the polish aims for (the certificate needs tol.active)
-CANDIDATE_BAND = 1e-3  # dictionary atoms kept for the polished solve: value >= beta (1 - band)
 
 
 @dataclass(frozen=True)
@@ -78,8 +77,7 @@ def edge_directions(X: np.ndarray) -> np.ndarray:
 def candidate_directions(X: np.ndarray, D: np.ndarray, F: np.ndarray, nu: np.ndarray,
                          edges: np.ndarray) -> np.ndarray:
     """Every critical direction of u^T Q_i u on the face spans of every cell (see module doc)."""
-    Xn, Dn = X, D.astype(float)
-    M = np.einsum("nc,np,nd->pcd", nu, Dn, Xn)  # M_i = nu^T D_i X
+    M = np.einsum("nc,np,nd->pcd", nu, D.astype(float), X)  # M_i = nu^T D_i X
     Q = np.einsum("pcd,pce->pde", M, M)
     _, vecs = np.linalg.eigh(Q)  # columns: eigenvectors of each Q_i
     parts = [vecs.transpose(0, 2, 1).reshape(-1, X.shape[1])]
@@ -153,8 +151,7 @@ class VectorOptimum:
 
 
 def certified_vector_optimum(X: np.ndarray, Y: np.ndarray, *, beta: float, solver: str, tol: float,
-                             polish_tol: float, active_tol: float, margin_tol: float,
-                             margin_ratio: float) -> VectorOptimum:
+                             active_tol: float, margin_tol: float, margin_ratio: float) -> VectorOptimum:
     """Grow a dictionary by the oracle until no unit direction violates the dual constraint, polish
     on the near-active atoms, and read the optimal neurons off the oracle at the final nu."""
     if X.shape[1] > MAX_INPUT_DIM:
@@ -179,8 +176,7 @@ def certified_vector_optimum(X: np.ndarray, Y: np.ndarray, *, beta: float, solve
             break
         bad = bad[np.argsort(-orc.values[bad])]
         new = orc.directions[bad[_distinct(orc.directions[bad], X)]][: max(n, 10)]
-        keep = np.linalg.norm(sol.B, axis=1) > 0  # atoms with weight stay; zero atoms are cheap to drop
-        U = np.concatenate([U[keep], new])
+        U = np.concatenate([U[_in_use(sol.B)], new])  # atoms without weight leave the dictionary
     else:
         raise CertificateError(f"vector outputs: the dictionary did not converge in {MAX_ROUNDS} rounds")
     # Polish: a finite dictionary holds the optimal directions only approximately (they move with
@@ -229,8 +225,11 @@ def refine_on_faces(X: np.ndarray, Y: np.ndarray, U: np.ndarray, B: np.ndarray, 
     atom k on the span V_k of the face its direction u_k lies on (rows with |x^T u_k| <= 1e-9 ||x||)
     with its pattern D_k = 1[X u_k > 0] fixed, from the balanced start v_k = sqrt(||b_k||) V_k^T u_k,
     b_k / sqrt(||b_k||). Smooth (L-BFGS, gradient tolerance 1e-13)."""
+    import time
+
     from scipy.optimize import minimize
 
+    start = time.perf_counter()
     n, d = X.shape
     c = Y.shape[1]
     XU = U @ X.T  # (K, n)
@@ -263,12 +262,13 @@ def refine_on_faces(X: np.ndarray, Y: np.ndarray, U: np.ndarray, B: np.ndarray, 
     res = minimize(fun, x0, jac=True, method="L-BFGS-B", options={"maxiter": 20000, "gtol": 1e-13, "ftol": 0.0})
     x = res.x
     for _ in range(NEWTON_STEPS):  # finish with Newton steps (Hessian by differences of the gradient)
-        g = fun(x)[1]
+        f0, g = fun(x)
         h = 1e-7 * max(1.0, float(np.abs(x).max()))
         Hs = np.column_stack([(fun(x + h * e)[1] - g) / h for e in np.eye(len(x))])
-        step = np.linalg.lstsq(0.5 * (Hs + Hs.T), -g, rcond=1e-8)[0]
-        log.debug("newton: |g| %.2e, f %.15g -> %.15g", np.abs(g).max(), fun(x)[0], fun(x + step)[0])
-        if fun(x + step)[0] > fun(x)[0] + 1e-15 * abs(fun(x)[0]):
+        step = np.linalg.lstsq(0.5 * (Hs + Hs.T), -g, rcond=1e-8)[0]  # min-norm: P* may be a continuum
+        f1 = fun(x + step)[0]
+        log.debug("newton: |g| %.2e, f %.15g -> %.15g", np.abs(g).max(), f0, f1)
+        if f1 > f0 + 1e-15 * abs(f0):
             break
         x = x + step
     parts = unpack(x)
@@ -278,7 +278,8 @@ def refine_on_faces(X: np.ndarray, Y: np.ndarray, U: np.ndarray, B: np.ndarray, 
     keep = norms > 0
     U2, B2 = W[keep] / norms[keep, None], Bm[keep] * norms[keep, None]
     nu = Y - np.maximum(U2 @ X.T, 0.0).T @ B2
-    stats = SolveStats(name="lbfgs", status="optimal" if res.success else str(res.message), time_s=0.0,
+    stats = SolveStats(name="lbfgs+newton", status="optimal" if res.success else str(res.message),
+                       time_s=time.perf_counter() - start,
                        iterations=int(res.nit), accuracy="high", tolerance=1e-13)
     return DictionarySolution(directions=U2, B=B2, nu=nu, objective=float(fun(x)[0]), stats=stats)
 

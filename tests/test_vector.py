@@ -133,3 +133,16 @@ def test_trained_vector_networks_at_global_optima_are_certified() -> None:
         assert c["classification"] == "global_optimum" and c["gap"] >= -1e-9
     bad = certify_vector(1.1 * r.network.W, r.network.A, X, Y, beta=cfg.beta, p_star=r.p_star, tol=cfg.certify)
     assert bad["classification"] == "not_global"
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2, 3])
+def test_connected_from_nc_plus_one_on_random_instances(seed: int) -> None:
+    """THEORY.md Sec. 5 (known): Theta*_m is connected for every m >= nc + 1. Checked from the
+    vertices of P* at m = nc + 1 .. nc + 3 on random instances (n = 4, d = 2, c = 2, beta 0.05)."""
+    n, c = 4, 2
+    widths = [n * c + 1, n * c + 2, n * c + 3]
+    r = solve(config_from_dict({"beta": 0.05, "model": {"outputs": c}, "widths": widths,
+                                "data": {"kind": "gaussian", "n": n, "d": 2, "seed": seed}}))
+    d = r.to_dict()
+    assert d["staircase"] is not None and [row["m"] for row in d["staircase"]] == widths
+    assert all(row["connected"] for row in d["staircase"])
