@@ -301,10 +301,12 @@ def bench_figure(rows: list[dict[str, Any]], out_dir: Path) -> list[Path]:
             if pts:
                 x, t = zip(*pts)
                 ax.loglog(x, t, marker=marker, color=color, ls="-" if d == 2 else "--", label=f"{label}, d = {d}")
-            out = [r["n"] for r in rows if r["pipeline"] == pipe and r["d"] == d and not r.get("total_s")]
-            for n in out:
-                ax.annotate(f"time limit (d = {d})", (n, ax.get_ylim()[1]), color=color, fontsize=7, ha="center",
-                            va="top")
+            out = [r for r in rows if r["pipeline"] == pipe and r["d"] == d and not r.get("total_s")]
+            for k, r in enumerate(out):  # stacked, so labels at the same n do not overlap
+                why = "time limit" if str(r.get("status", "")).startswith("timeout") else "not certified"
+                ax.annotate(f"{label}: {why} at n = {r['n']} (d = {d})", (r["n"], ax.get_ylim()[1]), color=color, fontsize=7,
+                            ha="right", va="top", xytext=(0, -10 * (k + (2 if pipe == "convexdual" else 0))),
+                            textcoords="offset points")
     ax.set_xlabel("number of points n (gaussian data)")
     ax.set_ylabel("end-to-end time to m*, M* and the staircase (s)")
     ax.grid(True, which="both", alpha=0.3)
