@@ -125,11 +125,12 @@ def solve_dictionary(X: np.ndarray, Y: np.ndarray, U: np.ndarray, beta: float, s
     return DictionarySolution(directions=U, B=Bv, nu=Y - H @ Bv, objective=float(prob.value), stats=stats)
 
 
-def _distinct(U: np.ndarray, X: np.ndarray, tol: float = 1e-9) -> np.ndarray:
-    """Indices of rows of U with distinct features (X u)_+ (first occurrence kept)."""
+def _distinct(U: np.ndarray, X: np.ndarray, grid: float = 1e-6) -> np.ndarray:
+    """Indices of rows of U with distinct features (X u)_+ on a grid of ``grid`` (relative to the
+    largest |x|), first occurrence kept."""
     H = np.maximum(U @ X.T, 0.0)
     scale = max(1.0, float(np.abs(X).max()))
-    keys = np.round(H / (tol * 1e3 * scale)).astype(np.int64)
+    keys = np.round(H / (grid * scale)).astype(np.int64)
     _, idx = np.unique(keys, axis=0, return_index=True)
     return np.sort(idx)
 
@@ -266,9 +267,10 @@ def refine_on_faces(X: np.ndarray, Y: np.ndarray, U: np.ndarray, B: np.ndarray, 
         h = 1e-7 * max(1.0, float(np.abs(x).max()))
         Hs = np.column_stack([(fun(x + h * e)[1] - g) / h for e in np.eye(len(x))])
         step = np.linalg.lstsq(0.5 * (Hs + Hs.T), -g, rcond=1e-8)[0]  # min-norm: P* may be a continuum
-        f1 = fun(x + step)[0]
-        log.debug("newton: |g| %.2e, f %.15g -> %.15g", np.abs(g).max(), f0, f1)
-        if f1 > f0 + 1e-15 * abs(f0):
+        f1, g1 = fun(x + step)
+        log.debug("newton: |g| %.2e -> %.2e, f %.15g -> %.15g", np.abs(g).max(), np.abs(g1).max(), f0, f1)
+        # near the optimum f changes below its round-off: judge a step by the gradient as well
+        if f1 > f0 + 1e-14 * abs(f0) or np.abs(g1).max() >= np.abs(g).max():
             break
         x = x + step
     parts = unpack(x)
