@@ -195,7 +195,9 @@ def draw_staircase(ax: Any, result: dict[str, Any]) -> None:
         marks["nc+1"] = result["n"] * result["output_dim"] + 1
     for k, (name, x) in enumerate(marks.items()):
         ax.axvline(x, color="black", ls="--", lw=1)
-        ax.text(x + 0.05, top * (1.25 - 0.1 * k), f"{name} = {x}", fontsize=9)
+        last = x >= m.max()  # at the right edge the label goes left of its line, inside the axes
+        ax.text(x - 0.05 if last else x + 0.05, top * (1.25 - 0.1 * k), f"{name} = {x}", fontsize=9,
+                ha="right" if last else "left")
     from matplotlib.ticker import MaxNLocator
 
     ax.set_xticks(m)
