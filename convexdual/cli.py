@@ -119,10 +119,14 @@ def _certify_other(cfg: Any, weights: str, as_json: bool) -> None:
 
 
 def _scalar_only(cfg: Any, command: str) -> None:
-    """Vector-output configs run through solve, sweep and figures; the other commands are scalar."""
+    """Vector-output and three-layer configs run through solve, sweep, plot, figures and certify;
+    the other commands handle the scalar two-layer network only."""
     if cfg.outputs > 1:
         raise ConfigError(f"convexdual {command} handles scalar outputs only (model.outputs = 1); "
                           f"this config has model.outputs = {cfg.outputs}")
+    if cfg.architecture != "two_layer":
+        raise ConfigError(f"convexdual {command} handles two-layer networks only; this config has "
+                          f"model.architecture = {cfg.architecture}")
 
 
 def summary(r: dict[str, Any]) -> str:

@@ -309,6 +309,12 @@ def plot_run(run_dir: Path) -> list[Path]:
 
         raise ConfigError(f"{table_path} not found: is {run_dir} a sweep run directory?")
     table = pd.read_csv(table_path)
+    certified = point_table(table)
+    if len(certified) and certified["m_star_high"].isna().all():
+        from .errors import ConfigError
+
+        raise ConfigError(f"{run_dir}: no certified point has m* or M* (parallel three-layer runs have none): "
+                          "nothing to draw a phase diagram of")
     manifest = json.loads((run_dir / "sweep.json").read_text()) if (run_dir / "sweep.json").exists() else {}
     axes = [a for a in manifest.get("axes", {}) if a != "data.seed"] or ["beta"]
     x = "beta" if "beta" in axes else axes[0]
@@ -440,12 +446,14 @@ def _three_layer_figure(config_dir: Path, out_dir: Path) -> list[Path]:
     ax1.plot(dirs[:, 0], dirs[:, 1], "o", ms=16, mfc="none", mec="tab:red", mew=2,
              label=f"directions fixed by the dual optimum ({len(dirs)})")
     tol = cfg.certify.gap * max(1.0, p)
+    labelled: set[str] = set()
     for k, (seed, gap, U) in enumerate(runs):
         ok = gap <= tol
+        name = "trained, global optimum" if ok else "trained, not global"
         jitter = 1 + 0.04 * (k - THREE_LAYER_SEEDS / 2) / THREE_LAYER_SEEDS
         ax1.plot(U[:, 0] * jitter, U[:, 1] * jitter, "." if ok else "x", color="tab:blue" if ok else "tab:orange",
-                 ms=7, label=("trained, global optimum" if ok else "trained, not global") if k in (0,) or
-                 (not ok and all(g <= tol for _, g, _ in runs[:k])) else None)
+                 ms=7, label=None if name in labelled else name)
+        labelled.add(name)
     ax1.plot([], [], "s", color="0.4", ms=5, label="data directions x_k / ||x_k|| (scaled)")
     ax1.set_aspect("equal")
     ax1.set_xlim(-1.35, 1.35)
