@@ -120,10 +120,11 @@ def active_set(dv: DualValues, bound: float, active_tol: float, margin_tol: floa
 
 
 def dual_objective(nu: np.ndarray, y: np.ndarray, problem: str) -> float:
-    """Dual objective: 1/2||y||^2 - 1/2||nu - y||^2 (regression) or nu^T y (interpolation)."""
+    """Dual objective: 1/2||y||^2 - 1/2||nu - y||^2 (regression) or nu^T y (interpolation);
+    Frobenius inner products when y and nu are n x c (vector outputs)."""
     if problem == "regression":
-        return float(0.5 * y @ y - 0.5 * (nu - y) @ (nu - y))
-    return float(nu @ y)
+        return float(0.5 * np.vdot(y, y) - 0.5 * np.vdot(nu - y, nu - y))
+    return float(np.vdot(nu, y))
 
 
 def feasible_scaling(nu: np.ndarray, max_value: float, bound: float) -> np.ndarray:
