@@ -56,12 +56,6 @@ class Oracle:
         return float(self.values.max()) if self.values.size else 0.0
 
 
-def _orthonormal_complement(x: np.ndarray) -> np.ndarray:
-    """(d, d-1) orthonormal basis of x^perp."""
-    _, _, Vt = np.linalg.svd(x[None, :])
-    return Vt[1:].T
-
-
 def edge_directions(X: np.ndarray) -> np.ndarray:
     """For d = 3: the unit lines x_a^perp cap x_b^perp of all non-parallel row pairs (one sign)."""
     n, d = X.shape
@@ -83,7 +77,9 @@ def candidate_directions(X: np.ndarray, D: np.ndarray, F: np.ndarray, nu: np.nda
     parts = [vecs.transpose(0, 2, 1).reshape(-1, X.shape[1])]
     k, i = np.nonzero(F)
     if X.shape[1] >= 2 and len(k):
-        bases = np.stack([_orthonormal_complement(x) for x in X])  # (n, d, d-1)
+        rows = np.unique(k)  # rows that bound some cell: nonzero, so x^perp has dimension d - 1
+        bases = np.zeros((X.shape[0], X.shape[1], X.shape[1] - 1))
+        bases[rows] = np.stack([_null_basis(X[r][None, :]) for r in rows])
         B = bases[k]
         QB = np.einsum("fdk,fde,fel->fkl", B, Q[i], B)
         _, e = np.linalg.eigh(QB)

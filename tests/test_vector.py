@@ -146,3 +146,15 @@ def test_connected_from_nc_plus_one_on_random_instances(seed: int) -> None:
     d = r.to_dict()
     assert d["staircase"] is not None and [row["m"] for row in d["staircase"]] == widths
     assert all(row["connected"] for row in d["staircase"])
+
+
+def test_flat_dual_constraint_is_refused() -> None:
+    """Residual rows (0.089, -0.045) and (0.045, 0.089) on the cell between x = (1, 0) and (0, 1):
+    nu^T D X is a scaled rotation, so every direction of that cell attains beta (a continuum of
+    optimal neurons, no finite polytope). Refused: the isolated maximizers cannot reproduce the fit."""
+    from convexdual.errors import CertificateError
+
+    with pytest.raises(CertificateError, match="do not reproduce the optimal fit"):
+        solve(config_from_dict({"beta": 0.1, "model": {"outputs": 2},
+                                "data": {"kind": "points", "X": [[1, 0], [0, 0], [0, 1], [-1, -1]],
+                                         "Y": [[1, 0], [0, 1], [1, 1], [0, 0]]}}))
