@@ -44,11 +44,17 @@ class DualValues:
 
 
 def dual_values(X: np.ndarray, D: np.ndarray, nu: np.ndarray, screen: float | None = None,
-                facets: np.ndarray | None = None) -> DualValues:
+                facets: np.ndarray | None = None, stop_after: tuple[int, float] | None = None,
+                first: np.ndarray | None = None) -> DualValues:
     """Evaluate the dual constraint of every (pattern, sign) block: exactly, except blocks whose
     bound ||X^T D_i nu|| <= ``screen`` (then the bound). When s g already lies in K_i the
     projection is g itself (no NNLS); otherwise one NNLS per block, over the cell's facet rows
-    only when ``facets`` (see :func:`patterns.cell_facets`) is given (the same cone)."""
+    only when ``facets`` (see :func:`patterns.cell_facets`) is given (the same cone).
+
+    ``stop_after = (k, level)``: project in decreasing order of the bound and stop once k exact
+    values exceed ``level``; the blocks left keep their bound (``exact`` False). Fewer than k
+    such values means every block was evaluated, so "none above level" is still exact. Blocks
+    marked in ``first`` ((P, 2) bool) are always evaluated exactly."""
     P, d = D.shape[1], X.shape[1]
     G = (D * nu[:, None]).T @ X  # (P, d): row i is X^T D_i nu
     norms = np.linalg.norm(G, axis=1)
@@ -57,24 +63,37 @@ def dual_values(X: np.ndarray, D: np.ndarray, nu: np.ndarray, screen: float | No
     values = np.zeros((P, 2))
     directions = np.zeros((P, 2, d))
     exact = np.ones((P, 2), dtype=bool)
+    rest = ~inside & (norms > 0)[:, None]
     for k, s in enumerate(SIGNS):
         cone = inside[:, k] & (norms > 0)
         values[cone, k] = norms[cone]
         directions[cone, k] = s * G[cone] / norms[cone, None]
-        rest = ~inside[:, k] & (norms > 0)
-        if screen is not None:
-            bounded = rest & (norms <= screen)
-            values[bounded, k] = norms[bounded]
-            exact[bounded, k] = False
-            rest &= ~bounded
-        for i in np.flatnonzero(rest):
-            rows = facets[:, i] if facets is not None else slice(None)
-            A = (2.0 * D[rows, i] - 1.0)[:, None] * X[rows]
-            proj = cone_projection(s * G[i], A)
-            norm = float(np.linalg.norm(proj))
-            values[i, k] = norm
-            if norm > 0:
-                directions[i, k] = proj / norm
+    if screen is not None:
+        bounded = rest & (norms <= screen)[:, None]
+        values[bounded] = np.broadcast_to(norms[:, None], values.shape)[bounded]
+        exact[bounded] = False
+        rest &= ~bounded
+    todo = np.argwhere(rest)
+    n_first = 0
+    if stop_after is not None:
+        priority = first[todo[:, 0], todo[:, 1]] if first is not None else np.zeros(len(todo), dtype=bool)
+        todo = todo[np.lexsort((-norms[todo[:, 0]], ~priority))]
+        n_first = int(priority.sum())
+    found = int((values > stop_after[1]).sum()) if stop_after is not None else 0
+    for j, (i, k) in enumerate(todo):
+        if stop_after is not None and j >= n_first and found >= stop_after[0]:
+            left = todo[j:]
+            values[left[:, 0], left[:, 1]] = norms[left[:, 0]]
+            exact[left[:, 0], left[:, 1]] = False
+            break
+        rows = facets[:, i] if facets is not None else slice(None)
+        A = (2.0 * D[rows, i] - 1.0)[:, None] * X[rows]
+        proj = cone_projection(SIGNS[k] * G[i], A)
+        norm = float(np.linalg.norm(proj))
+        values[i, k] = norm
+        if norm > 0:
+            directions[i, k] = proj / norm
+        found += stop_after is not None and norm > stop_after[1]
     return DualValues(values=values, directions=directions, exact=exact)
 
 

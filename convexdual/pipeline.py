@@ -87,6 +87,7 @@ class Result:
     staircase: list[dict[str, Any]] | None = None
     fit_target: np.ndarray | None = None  # y_hat* (regression) or y (interpolation)
     timing: dict[str, float] = field(default_factory=dict)
+    patterns_reused: bool = False  # the enumeration came from the previous solve of the same X
 
     def to_dict(self) -> dict[str, Any]:
         """The public JSON of a solve (keys named by the issue tracker are a stable interface)."""
@@ -126,6 +127,7 @@ class Result:
                 "n_samples": self.patterns.n_samples,
                 "seed": self.patterns.seed,
                 "general_position_count": general_position_count(self.data.n, self.data.d),
+                "reused": self.patterns_reused,
             },
             "solver": {**stats.as_dict(), "time_s": sum(s.time_s for s in opt.solves), "solves": len(opt.solves)},
             "certificates": self.certificates,
@@ -150,14 +152,10 @@ def solve(cfg: Config) -> Result:
         return solve_parallel(cfg, data, timing, t0)
 
     t = time.perf_counter()
-    if cfg.patterns.mode == "exact":
-        patterns = enumerate_patterns(X)
-        facets = cell_facets(X, patterns.D)  # a sampled set lacks neighbours: its cones keep every row
-    else:
-        patterns = sample_patterns(X, cfg.patterns.n_samples, cfg.patterns.seed)
-        facets = None
+    patterns, facets, reused = _patterns_for(X, cfg)
     timing["patterns_s"] = time.perf_counter() - t
-    log.info("%s: n=%d d=%d, %d %s patterns", cfg.name, data.n, data.d, patterns.count, patterns.mode)
+    log.info("%s: n=%d d=%d, %d %s patterns%s", cfg.name, data.n, data.d, patterns.count, patterns.mode,
+             " (reused from the previous solve)" if reused else "")
 
     t = time.perf_counter()
     solver = resolve_solver(cfg.solver)
@@ -165,7 +163,10 @@ def solve(cfg: Config) -> Result:
         X, y, patterns.D, problem=cfg.problem, beta=cfg.beta, skip=cfg.skip, solver=solver,
         tol=cfg.tol.solver, polish_tol=cfg.tol.polish, active_tol=cfg.tol.active, margin_tol=cfg.tol.margin,
         margin_ratio=cfg.tol.margin_ratio, working_set=cfg.working_set, facets=facets,
+        start=_last_active.get(_start_key(X, y, cfg)),
     )
+    _last_active.clear()  # one entry: the last solve's active blocks seed the next solve of the same data
+    _last_active[_start_key(X, y, cfg)] = opt.active.blocks
     timing["optimum_s"] = time.perf_counter() - t
 
     t = time.perf_counter()
@@ -189,7 +190,45 @@ def solve(cfg: Config) -> Result:
     steps = width_phases(cfg, data, patterns, poly, widths, p_star, solver)
     timing["staircase_s"] = time.perf_counter() - t
     timing["total_s"] = time.perf_counter() - t0
-    return Result(cfg, data, patterns, opt, feats, poly, widths, p_star, net, certs, steps, target, timing)
+    return Result(cfg, data, patterns, opt, feats, poly, widths, p_star, net, certs, steps, target, timing, reused)
+
+
+_last_patterns: dict[tuple, tuple[Patterns, np.ndarray | None]] = {}
+_last_active: dict[tuple, list[tuple[int, int]]] = {}
+
+
+def _array_key(*arrays: np.ndarray) -> tuple:
+    """A hashable key for the exact contents of arrays (sha256 of shape, dtype and bytes)."""
+    import hashlib
+
+    h = hashlib.sha256()
+    for a in arrays:
+        a = np.ascontiguousarray(a)
+        h.update(f"{a.shape}{a.dtype}".encode())
+        h.update(a.tobytes())
+    return (h.hexdigest(),)
+
+
+def _start_key(X: np.ndarray, y: np.ndarray, cfg: Config) -> tuple:
+    return _array_key(X, y) + (cfg.problem, cfg.skip, cfg.patterns.mode, cfg.patterns.n_samples, cfg.patterns.seed)
+
+
+def _patterns_for(X: np.ndarray, cfg: Config) -> tuple[Patterns, np.ndarray | None, bool]:
+    """The patterns of X (and their facet rows), reused when the previous solve in this process had
+    the same X and pattern settings (a beta or width sweep enumerates once). Returns (patterns,
+    facets, reused)."""
+    key = _array_key(X) + (cfg.patterns.mode, cfg.patterns.n_samples, cfg.patterns.seed)
+    if key in _last_patterns:
+        return (*_last_patterns[key], True)
+    if cfg.patterns.mode == "exact":
+        patterns = enumerate_patterns(X)
+        facets = cell_facets(X, patterns.D)  # a sampled set lacks neighbours: its cones keep every row
+    else:
+        patterns = sample_patterns(X, cfg.patterns.n_samples, cfg.patterns.seed)
+        facets = None
+    _last_patterns.clear()
+    _last_patterns[key] = (patterns, facets)
+    return patterns, facets, False
 
 
 def width_phases(cfg: Config, data: Dataset, patterns: Patterns, poly: Polytope, widths: CriticalWidths,

@@ -50,12 +50,13 @@ def solve_convex(
     tol: float,
     facets_plus: np.ndarray | None = None,
     facets_minus: np.ndarray | None = None,
+    inaccurate_ok: bool = False,
 ) -> ConvexSolution:
     """Solve (C) restricted to positive blocks D_plus and negative blocks D_minus (columns = patterns).
 
     With ``facets_plus``/``facets_minus`` (bool, same shape as the patterns; see
     :func:`patterns.cell_facets`) each cone K_i is written with its facet rows only: the same cone,
-    a program about n/4 times smaller in d = 3."""
+    a program about n/4 times smaller in d = 3. ``inaccurate_ok``: see :func:`solvers.solve`."""
     import cvxpy as cp
 
     n, d = X.shape
@@ -86,7 +87,7 @@ def solve_convex(
         equality = fit == y
         constraints.append(equality)
     prob = cp.Problem(cp.Minimize(objective), constraints)
-    stats = solve(prob, solver, tol)
+    stats = solve(prob, solver, tol, inaccurate_ok)
     Uv = np.asarray(U.value).reshape(-1, d) if U is not None else np.zeros((0, d))
     Vv = np.asarray(V.value).reshape(-1, d) if V is not None else np.zeros((0, d))
     zv = np.asarray(z.value) if z is not None else None

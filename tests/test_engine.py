@@ -345,6 +345,46 @@ def test_screened_dual_values_are_exact_above_the_level_and_bounds_below():
     assert (~part.exact).sum() > 0 and np.all(part.exact[full.values > level])
 
 
+def test_partial_dual_check_stops_after_enough_violators_and_is_exact_when_it_does_not():
+    """dual_values(stop_after=(k, level)): exact values agree with the full evaluation; it stops
+    once k exact values exceed the level (the rest keep upper bounds); blocks in ``first`` are
+    always exact; with fewer than k above the level every block is exact."""
+    rng = np.random.default_rng(4)
+    X, nu = rng.standard_normal((30, 3)), rng.standard_normal(30)
+    D = enumerate_patterns(X).D
+    full = dual_values(X, D, nu)
+    level = 0.5 * full.max_value
+    above = int((full.values > level).sum())
+    assert above > 10
+    first = np.zeros(full.values.shape, dtype=bool)
+    first[np.argmin(full.values[:, 0]), 0] = True
+    part = dual_values(X, D, nu, stop_after=(5, level), first=first)
+    assert np.allclose(part.values[part.exact], full.values[part.exact], rtol=0, atol=1e-12)
+    assert np.all(part.values >= full.values - 1e-12)
+    assert 5 <= int((part.values[part.exact] > level).sum()) < above and part.exact[first].all()
+    whole = dual_values(X, D, nu, stop_after=(above + 1, level))
+    assert whole.exact.all() and np.allclose(whole.values, full.values, rtol=0, atol=1e-12)
+
+
+def test_beta_sweep_reuses_the_enumeration_and_seeds_the_working_set():
+    """Issue 7 part 5: a second solve of the same data in one process reuses the patterns (same
+    cells) and starts its working set from the previous active blocks; the answer is the one of a
+    fresh solve (p* to 1e-9 relative, same m*, M*)."""
+    from convexdual import pipeline
+
+    cfg = {"beta": 0.1, "working_set": "always", "data": {"kind": "gaussian", "n": 24, "d": 3, "seed": 1}}
+    fresh = run({**cfg, "beta": 0.2})
+    pipeline._last_patterns.clear()
+    pipeline._last_active.clear()
+    first = run(cfg)
+    second = run({**cfg, "beta": 0.2})
+    assert not first.to_dict()["patterns"]["reused"] and second.to_dict()["patterns"]["reused"]
+    assert second.patterns.D is first.patterns.D
+    assert len(second.optimum.solves) < len(fresh.optimum.solves)  # measured 4 against 6
+    assert second.p_star == pytest.approx(fresh.p_star, rel=1e-9)
+    assert (second.widths.m_star, second.widths.M_star) == (fresh.widths.m_star, fresh.widths.M_star)
+
+
 def test_face_refinement_settles_what_the_interior_point_solve_cannot():
     """gaussian n = 40, d = 2, seed 0, beta 0.05: after the polish (Clarabel refuses 1e-12) an
     inactive value sits 1.02e-7 below beta while active values deviate by 1.5e-9, an unclear split.
