@@ -52,9 +52,9 @@ def dual_values(X: np.ndarray, D: np.ndarray, nu: np.ndarray, screen: float | No
     only when ``facets`` (see :func:`patterns.cell_facets`) is given (the same cone).
 
     ``stop_after = (k, level)``: project in decreasing order of the bound and stop once k exact
-    values exceed ``level``; the blocks left keep their bound (``exact`` False). Fewer than k
-    such values means every block was evaluated, so "none above level" is still exact. Blocks
-    marked in ``first`` ((P, 2) bool) are always evaluated exactly."""
+    values of blocks outside ``first`` ((P, 2) bool; those are always evaluated exactly) exceed
+    ``level``; the blocks left keep their bound (``exact`` False). Fewer than k such values means
+    every block was evaluated, so "none above level" is still exact."""
     P, d = D.shape[1], X.shape[1]
     G = (D * nu[:, None]).T @ X  # (P, d): row i is X^T D_i nu
     norms = np.linalg.norm(G, axis=1)
@@ -79,7 +79,8 @@ def dual_values(X: np.ndarray, D: np.ndarray, nu: np.ndarray, screen: float | No
         priority = first[todo[:, 0], todo[:, 1]] if first is not None else np.zeros(len(todo), dtype=bool)
         todo = todo[np.lexsort((-norms[todo[:, 0]], ~priority))]
         n_first = int(priority.sum())
-    found = int((values > stop_after[1]).sum()) if stop_after is not None else 0
+    others = ~first if first is not None else np.ones(values.shape, dtype=bool)
+    found = int((values[others] > stop_after[1]).sum()) if stop_after is not None else 0
     for j, (i, k) in enumerate(todo):
         if stop_after is not None and j >= n_first and found >= stop_after[0]:
             left = todo[j:]
@@ -93,7 +94,7 @@ def dual_values(X: np.ndarray, D: np.ndarray, nu: np.ndarray, screen: float | No
         values[i, k] = norm
         if norm > 0:
             directions[i, k] = proj / norm
-        found += stop_after is not None and norm > stop_after[1]
+        found += stop_after is not None and j >= n_first and norm > stop_after[1]
     return DualValues(values=values, directions=directions, exact=exact)
 
 
