@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from .results import atomic_write_text, dumps
+from .results import atomic_write_text, dumps, replacing
 
 log = logging.getLogger("convexdual")
 
@@ -42,9 +42,8 @@ def save_figure(fig: Any, out_dir: Path, stem: str, caption: str) -> list[Path]:
         path = out_dir / f"{stem}.{ext}"
         if path.exists():
             log.info("replacing %s", path)
-        tmp = out_dir / f".{stem}.tmp.{ext}"
-        fig.savefig(tmp, dpi=150, bbox_inches="tight")
-        tmp.replace(path)
+        with replacing(path, f".tmp.{ext}") as tmp:
+            fig.savefig(tmp, dpi=150, bbox_inches="tight")
         paths.append(path)
     paths.append(atomic_write_text(out_dir / f"{stem}.txt", caption + "\n", overwrite=True))
     plt.close(fig)

@@ -5,9 +5,10 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import tempfile
+import uuid
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import numpy as np
 
@@ -39,18 +40,27 @@ def atomic_write_text(path: str | Path, text: str, *, overwrite: bool = False) -
     path = Path(path)
     if path.exists() and not overwrite:
         raise FileExistsError(f"{path} exists; refusing to overwrite it")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w") as fh:
+    with replacing(path, ".tmp") as tmp:
+        with open(tmp, "x") as fh:
             fh.write(text)
             fh.flush()
             os.fsync(fh.fileno())
+    return path
+
+
+@contextmanager
+def replacing(path: Path, suffix: str) -> Iterator[Path]:
+    """Yield a fresh temporary name beside ``path``; rename it onto ``path`` when the block ends,
+    remove it if the block raises (Ctrl-C and SIGTERM included). The name is chosen before the
+    file exists, so an interrupt at any point leaves no temporary file behind."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.parent / f".{path.name}.{uuid.uuid4().hex[:8]}{suffix}"
+    try:
+        yield tmp
         os.replace(tmp, path)
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
         raise
-    return path
 
 
 def versions() -> dict[str, str]:
@@ -130,19 +140,12 @@ def save_network(path: str | Path, W: np.ndarray, a: np.ndarray, z: np.ndarray |
     path = Path(path)
     if path.exists():
         raise FileExistsError(f"{path} exists; refusing to overwrite it")
-    path.parent.mkdir(parents=True, exist_ok=True)
     arrays: dict[str, Any] = {"W": np.asarray(W, float), "a": np.asarray(a, float), "config_hash": np.array(config_hash)}
     if z is not None:
         arrays["z"] = np.asarray(z, float)
     arrays.update({k: np.asarray(v) for k, v in extra.items()})
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp.npz", dir=path.parent)
-    os.close(fd)
-    try:
+    with replacing(path, ".tmp.npz") as tmp:
         np.savez(tmp, **arrays)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
     return path
 
 
