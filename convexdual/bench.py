@@ -120,7 +120,7 @@ def baseline_directions(X: np.ndarray, D: np.ndarray, nu: np.ndarray) -> tuple[n
 def run_baseline(inst: Instance, limits: float) -> dict[str, Any]:
     """The standard pipeline, then the same downstream code as convexdual."""
     from .data import load_data
-    from .dual import DualValues
+    from .dual import SIGNS, DualValues
     from .optimal_set import active_features, build_polytope
     from .patterns import Patterns, lp_cell_search
     from .pipeline import width_phases
@@ -143,7 +143,7 @@ def run_baseline(inst: Instance, limits: float) -> dict[str, Any]:
     times["directions"] = time.perf_counter() - t
     out: dict[str, Any] = {"cells": int(D.shape[1]), "solver_s": solve_solver_s + dir_solver_s}
     t = time.perf_counter()
-    active = [(int(i), 1 if k == 0 else -1) for i, k in np.argwhere(values >= inst.beta * (1 - BASELINE_ACTIVE_BAND))]
+    active = [(int(i), SIGNS[k]) for i, k in np.argwhere(values >= inst.beta * (1 - BASELINE_ACTIVE_BAND))]
     feats = active_features(X, DualValues(values=values, directions=dirs), active)
     try:
         poly = build_polytope(X, feats.H, y - nu, skip=False, max_enum_dim=cfg.max_enum_dim,

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from .config import CertifyTolerances
-from .dual import dual_values
+from .dual import SIGNS, dual_values
 from .pipeline import Network, objective
 from .program import solve_convex
 
@@ -46,8 +46,10 @@ class Certificate:
 
 
 def live_neurons(net: Network) -> np.ndarray:
-    """Neurons that contribute: nonzero input weights and nonzero output weight."""
-    return (np.linalg.norm(net.W, axis=1) > 0) & (net.a != 0)
+    """Neurons that contribute: nonzero input weights and nonzero output weight (a row of a with
+    vector outputs)."""
+    a = net.a.reshape(net.a.shape[0], -1)
+    return (np.linalg.norm(net.W, axis=1) > 0) & (np.linalg.norm(a, axis=1) > 0)
 
 
 def neuron_blocks(net: Network, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -67,7 +69,7 @@ def most_violating(X: np.ndarray, D: np.ndarray, nu: np.ndarray) -> tuple[float,
     if dv.values.size == 0:
         return 0.0, None
     i, k = np.unravel_index(int(np.argmax(dv.values)), dv.values.shape)
-    return float(dv.values[i, k]), {"w": dv.directions[i, k], "sign": 1 if k == 0 else -1,
+    return float(dv.values[i, k]), {"w": dv.directions[i, k], "sign": SIGNS[k],
                                     "value": float(dv.values[i, k]), "pattern": D[:, i].astype(int)}
 
 
@@ -125,7 +127,7 @@ def certify_vector(W: np.ndarray, A: np.ndarray, X: np.ndarray, Y: np.ndarray, *
         "violating_direction": {"w": u, "a": nu.T @ np.maximum(X @ u, 0) / orc.max_value, "value": orc.max_value}
         if orc.max_value > beta else None,
         "classification": "global_optimum" if gap <= tol.gap * max(1.0, p_star) else "not_global",
-        "neurons": int(np.sum((np.linalg.norm(W, axis=1) > 0) & (np.linalg.norm(A, axis=1) > 0))),
+        "neurons": int(live_neurons(Network(W=W, a=A)).sum()),
         "tolerances": asdict(tol),
     }
 

@@ -358,16 +358,15 @@ def validate(cfg: dict[str, Any], source: str | None, default_name: str) -> Conf
     skip = _bool("model.skip", model["skip"])
     outputs = _positive_int("model.outputs", model["outputs"])
     architecture = _choice("model.architecture", model["architecture"], ARCHITECTURES)
-    patterns_cfg = _patterns(cfg["patterns"])
-    if outputs > 1 and (problem != "regression" or skip or patterns_cfg.mode != "exact"):
+    patterns = _patterns(cfg["patterns"])
+    if outputs > 1 and (problem != "regression" or skip or patterns.mode != "exact"):
         raise ConfigError("model.outputs > 1 (vector outputs) needs problem: regression, model.skip: false and "
                           "exact patterns")
     if architecture != "two_layer" and (problem != "regression" or skip or outputs != 1
-                                        or patterns_cfg.mode != "exact"):
+                                        or patterns.mode != "exact"):
         raise ConfigError("model.architecture: parallel_three_layer needs problem: regression, model.skip: false, "
                           "model.outputs: 1 and exact patterns")
     widths = _widths(cfg["widths"])
-    patterns = patterns_cfg
     tol = cfg["tol"]
     tolerances = Tolerances(
         solver=_positive_float("tol.solver", tol["solver"]),

@@ -16,7 +16,12 @@ from scipy.optimize import nnls
 
 from .errors import CertificateError
 
-SIGNS = (1, -1)
+SIGNS = (1, -1)  # column k of DualValues.values holds sign SIGNS[k]
+
+
+def sign_column(sign: int) -> int:
+    """The column of DualValues for a block's sign (the inverse of SIGNS[k])."""
+    return SIGNS.index(sign)
 
 
 def cone_projection(g: np.ndarray, A: np.ndarray) -> np.ndarray:

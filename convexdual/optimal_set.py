@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.optimize import linprog, milp, LinearConstraint, Bounds, nnls
 
-from .dual import DualValues
+from .dual import DualValues, sign_column
 from .errors import CertificateError
 
 
@@ -48,7 +48,7 @@ def active_features(X: np.ndarray, dv: DualValues, blocks: list[tuple[int, int]]
     pats: list[list[int]] = []
     scale = max(1.0, float(np.abs(X).max()))
     for i, s in blocks:
-        u = dv.directions[i, 0 if s == 1 else 1]
+        u = dv.directions[i, sign_column(s)]
         h = s * np.maximum(X @ u, 0.0)
         for k, (hk, sk) in enumerate(zip(feats, signs)):
             if sk == s and np.abs(hk - h).max() <= tol * scale:

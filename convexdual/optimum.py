@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .dual import SIGNS, ActiveSet, DualValues, active_set, dual_values
+from .dual import SIGNS, ActiveSet, DualValues, active_set, dual_values, sign_column
 from .errors import CertificateError, SolverError
 from .program import ConvexSolution, solve_convex, split_blocks
 from .solvers import SolveStats
@@ -46,7 +46,7 @@ class Optimum:
 
 def _blocks_above(values: np.ndarray, threshold: float) -> set[tuple[int, int]]:
     idx = np.argwhere(values >= threshold)
-    return {(int(i), 1 if k == 0 else -1) for i, k in idx}
+    return {(int(i), SIGNS[k]) for i, k in idx}
 
 
 def certified_optimum(
@@ -168,7 +168,7 @@ def _grow_working_set(X: np.ndarray, y: np.ndarray, D: np.ndarray, solve_on, bou
         level = bound * (1 + active_tol)
         in_work = np.zeros((D.shape[1], 2), dtype=bool)
         for i, s in work:
-            in_work[i, 0 if s == 1 else 1] = True
+            in_work[i, sign_column(s)] = True
         values = dual_values(X, D, sol.nu, screen=screen, facets=facets, stop_after=(CHECK_FACTOR * per_round, level),
                              first=in_work)
         new = list(_blocks_above(np.where(values.exact, values.values, 0.0), level) - work)
@@ -179,19 +179,18 @@ def _grow_working_set(X: np.ndarray, y: np.ndarray, D: np.ndarray, solve_on, bou
         if not new:
             return solves, values
         # blocks far below the bound carry no weight in this solution (complementary slackness): drop them
-        work = {b for b in work if values.values[b[0], 0 if b[1] == 1 else 1] >= DROP_BELOW * bound}
+        work = {b for b in work if values.values[b[0], sign_column(b[1])] >= DROP_BELOW * bound}
         work |= set(_distinct_most_violating(new, values, per_round))
     raise CertificateError(f"the working set did not converge in {MAX_GROW_ROUNDS} rounds")
 
 
 def _distinct_most_violating(blocks: list[tuple[int, int]], values: DualValues, k: int) -> list[tuple[int, int]]:
     """The k most violating blocks, one per maximizing direction (neighbouring cells often share it)."""
-    col = {1: 0, -1: 1}
-    blocks = sorted(blocks, key=lambda b: -values.values[b[0], col[b[1]]])
+    blocks = sorted(blocks, key=lambda b: -values.values[b[0], sign_column(b[1])])
     seen: set[tuple[float, ...]] = set()
     out = []
     for i, s in blocks:
-        key = (s, *np.round(values.directions[i, col[s]], 6))
+        key = (s, *np.round(values.directions[i, sign_column(s)], 6))
         if key not in seen:
             seen.add(key)
             out.append((i, s))

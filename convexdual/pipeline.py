@@ -159,14 +159,15 @@ def solve(cfg: Config) -> Result:
 
     t = time.perf_counter()
     solver = resolve_solver(cfg.solver)
+    start_key = _start_key(X, y, cfg)
     opt = certified_optimum(
         X, y, patterns.D, problem=cfg.problem, beta=cfg.beta, skip=cfg.skip, solver=solver,
         tol=cfg.tol.solver, polish_tol=cfg.tol.polish, active_tol=cfg.tol.active, margin_tol=cfg.tol.margin,
         margin_ratio=cfg.tol.margin_ratio, working_set=cfg.working_set, facets=facets,
-        start=_last_active.get(_start_key(X, y, cfg)),
+        start=_last_active.get(start_key),
     )
     _last_active.clear()  # one entry: the last solve's active blocks seed the next solve of the same data
-    _last_active[_start_key(X, y, cfg)] = opt.active.blocks
+    _last_active[start_key] = opt.active.blocks
     timing["optimum_s"] = time.perf_counter() - t
 
     t = time.perf_counter()
