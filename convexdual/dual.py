@@ -5,6 +5,11 @@ Then max {g^T u : u in K_i, ||u|| <= 1} = ||Proj_{K_i}(g)||, attained at u = Pro
 With A = (2 D_i - I) X the polar cone is {-A^T lam : lam >= 0}, so Proj(g) = g + A^T lam with
 lam = argmin_{lam >= 0} ||g + A^T lam|| (a nonnegative least-squares problem, solved exactly by an
 active-set method). nu is dual feasible iff every value is <= beta (beta = 1 for interpolation).
+
+In d <= 3 with cones given by their facet rows, the projections of many blocks are computed at once
+(:func:`cone_projections`): the projection lies in the relative interior of one face of K_i (K_i
+itself, a facet, an edge or the apex), so it is the feasible candidate of largest norm among g,
+its projections onto every facet's plane and onto every edge's ray, and 0.
 """
 
 from __future__ import annotations
@@ -32,6 +37,64 @@ def cone_projection(g: np.ndarray, A: np.ndarray) -> np.ndarray:
     return g + A.T @ lam
 
 
+FEASIBLE_TOL = 1e-12  # a candidate is in the cone when a_k^T p >= -FEASIBLE_TOL ||a_k|| ||p|| for every row
+CHUNK = 2048  # blocks projected per batch
+
+
+def cone_projections(g: np.ndarray, A: np.ndarray) -> np.ndarray:
+    """Projections of g[b] (B, d) onto the cones {u : A[b] u >= 0} (A: (B, m, d)), d <= 3.
+
+    Candidates: g, g minus its component along each row (the facet's plane), (e^T g)_+ e for each
+    unit e = +-(a_j x a_k) (the edges, d = 3), and 0. Each is the orthogonal projection of g onto a
+    subspace or ray, so ||g - c||^2 = ||g||^2 - ||c||^2; the projection is among them, and it is
+    the feasible one of largest norm."""
+    B, m, d = A.shape
+    if d > 3:
+        raise ValueError("cone_projections handles d <= 3; use cone_projection")
+    rows = np.linalg.norm(A, axis=2)  # (B, m)
+    cands = [g[:, None, :]]
+    if m:
+        coef = np.einsum("bmd,bd->bm", A, g) / np.where(rows > 0, rows, 1.0) ** 2
+        cands.append(g[:, None, :] - coef[:, :, None] * A)
+    if d == 3 and m >= 2:
+        j, k = np.triu_indices(m, 1)
+        e = np.cross(A[:, j], A[:, k])
+        norm = np.linalg.norm(e, axis=2, keepdims=True)
+        e = np.concatenate([e, -e], axis=1) / np.concatenate([norm, norm], axis=1).clip(min=1e-300)
+        cands.append(np.maximum(np.einsum("bkd,bd->bk", e, g), 0.0)[:, :, None] * e)
+    C = np.concatenate(cands, axis=1)  # (B, K, d)
+    size = np.linalg.norm(C, axis=2)  # (B, K)
+    slack = np.einsum("bmd,bkd->bkm", A, C)
+    ok = np.all(slack >= -FEASIBLE_TOL * rows[:, None, :] * size[:, :, None], axis=2)
+    score = np.where(ok, size, -1.0)
+    best = np.argmax(score, axis=1)
+    out = C[np.arange(B), best]
+    out[score[np.arange(B), best] <= 0] = 0.0
+    return out
+
+
+def _project_blocks(X: np.ndarray, D: np.ndarray, facets: np.ndarray | None, G: np.ndarray,
+                    blocks: np.ndarray) -> np.ndarray:
+    """Proj_{K_i}(s X^T D_i nu) for blocks (i, k) (rows of ``blocks``; G[i] = X^T D_i nu): batched
+    over cells with the same number of facet rows when d <= 3, one NNLS per block otherwise."""
+    i, k = blocks[:, 0], blocks[:, 1]
+    g = np.array(SIGNS)[k][:, None] * G[i]
+    out = np.zeros_like(g)
+    if facets is None or X.shape[1] > 3:
+        for b in range(len(blocks)):
+            rows = facets[:, i[b]] if facets is not None else slice(None)
+            out[b] = cone_projection(g[b], (2.0 * D[rows, i[b]] - 1.0)[:, None] * X[rows])
+        return out
+    counts = facets[:, i].sum(axis=0)
+    for m in np.unique(counts):
+        sel = np.flatnonzero(counts == m)
+        cell, row = np.nonzero(facets[:, i[sel]].T)  # row indices of each selected cell, in order
+        row = row.reshape(len(sel), m)
+        A = (2.0 * D[row, i[sel][:, None]] - 1.0)[:, :, None] * X[row]
+        out[sel] = cone_projections(g[sel], A)
+    return out
+
+
 @dataclass(frozen=True)
 class DualValues:
     """values[i, k] = max over unit u in K_i of sign_k * nu^T D_i X u, and its maximizer.
@@ -53,13 +116,14 @@ def dual_values(X: np.ndarray, D: np.ndarray, nu: np.ndarray, screen: float | No
                 first: np.ndarray | None = None) -> DualValues:
     """Evaluate the dual constraint of every (pattern, sign) block: exactly, except blocks whose
     bound ||X^T D_i nu|| <= ``screen`` (then the bound). When s g already lies in K_i the
-    projection is g itself (no NNLS); otherwise one NNLS per block, over the cell's facet rows
-    only when ``facets`` (see :func:`patterns.cell_facets`) is given (the same cone).
+    projection is g itself; otherwise, with ``facets`` (see :func:`patterns.cell_facets`; the same
+    cone by its facet rows) and d <= 3, batched closed-form projections, else one NNLS per block.
 
-    ``stop_after = (k, level)``: project in decreasing order of the bound and stop once k exact
-    values of blocks outside ``first`` ((P, 2) bool; those are always evaluated exactly) exceed
-    ``level``; the blocks left keep their bound (``exact`` False). Fewer than k such values means
-    every block was evaluated, so "none above level" is still exact."""
+    ``stop_after = (k, level)``: project in decreasing order of the bound, CHUNK blocks at a time,
+    and stop after the chunk in which k exact values of blocks outside ``first`` ((P, 2) bool;
+    those are always evaluated exactly) exceed ``level``; the blocks left keep their bound
+    (``exact`` False). Fewer than k such values means every block was evaluated, so "none above
+    level" is still exact."""
     P, d = D.shape[1], X.shape[1]
     G = (D * nu[:, None]).T @ X  # (P, d): row i is X^T D_i nu
     norms = np.linalg.norm(G, axis=1)
@@ -84,22 +148,22 @@ def dual_values(X: np.ndarray, D: np.ndarray, nu: np.ndarray, screen: float | No
         priority = first[todo[:, 0], todo[:, 1]] if first is not None else np.zeros(len(todo), dtype=bool)
         todo = todo[np.lexsort((-norms[todo[:, 0]], ~priority))]
         n_first = int(priority.sum())
-    others = ~first if first is not None else np.ones(values.shape, dtype=bool)
-    found = int((values[others] > stop_after[1]).sum()) if stop_after is not None else 0
-    for j, (i, k) in enumerate(todo):
-        if stop_after is not None and j >= n_first and found >= stop_after[0]:
-            left = todo[j:]
+        others = ~first if first is not None else np.ones(values.shape, dtype=bool)
+        found = int((values[others] > stop_after[1]).sum())
+    for start in range(0, len(todo), CHUNK):
+        if stop_after is not None and start >= n_first and found >= stop_after[0]:
+            left = todo[start:]
             values[left[:, 0], left[:, 1]] = norms[left[:, 0]]
             exact[left[:, 0], left[:, 1]] = False
             break
-        rows = facets[:, i] if facets is not None else slice(None)
-        A = (2.0 * D[rows, i] - 1.0)[:, None] * X[rows]
-        proj = cone_projection(SIGNS[k] * G[i], A)
-        norm = float(np.linalg.norm(proj))
-        values[i, k] = norm
-        if norm > 0:
-            directions[i, k] = proj / norm
-        found += stop_after is not None and j >= n_first and norm > stop_after[1]
+        chunk = todo[start:start + CHUNK]
+        proj = _project_blocks(X, D, facets, G, chunk)
+        size = np.linalg.norm(proj, axis=1)
+        values[chunk[:, 0], chunk[:, 1]] = size
+        directions[chunk[:, 0], chunk[:, 1]] = proj / np.where(size > 0, size, 1.0)[:, None]
+        if stop_after is not None:
+            counted = np.arange(start, start + len(chunk)) >= n_first
+            found += int(np.sum(counted & (size > stop_after[1])))
     return DualValues(values=values, directions=directions, exact=exact)
 
 
