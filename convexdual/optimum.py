@@ -16,6 +16,7 @@ import time
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.optimize import nnls
 
 from .dual import SIGNS, ActiveSet, DualValues, active_set, dual_values, sign_column
 from .errors import CertificateError, SolverError
@@ -66,6 +67,7 @@ def certified_optimum(
     working_set: str = "auto",
     facets: np.ndarray | None = None,
     start: list[tuple[int, int]] | None = None,
+    start_cuts: np.ndarray | None = None,
 ) -> Optimum:
     """Solve (C) over all patterns D (or grow a working set of blocks when there are many), refine
     on candidate blocks, and certify the active set. ``facets`` (from :func:`patterns.cell_facets`,
@@ -81,7 +83,9 @@ def certified_optimum(
     # (interpolation stays direct under "auto": a small working set may not be able to fit y at all)
     use_ws = working_set == "always" or (working_set == "auto" and problem == "regression"
                                          and 2 * D.shape[1] > WORKING_SET_MIN_BLOCKS)
-    if use_ws:
+    if use_ws and problem == "regression":
+        solves, values = _grow_by_cuts(X, y, D, bound, active_tol, screen, facets, start_cuts)
+    elif use_ws:
         solves, values = _grow_working_set(X, y, D, solve_on, bound, active_tol, screen, facets, max(tol, GROW_TOL),
                                            start or [])
     else:
@@ -184,6 +188,45 @@ def _grow_working_set(X: np.ndarray, y: np.ndarray, D: np.ndarray, solve_on, bou
     raise CertificateError(f"the working set did not converge in {MAX_GROW_ROUNDS} rounds")
 
 
+def _cuts(X: np.ndarray, values: DualValues, blocks: np.ndarray) -> np.ndarray:
+    """The linear cuts s nu^T (X u)_+ <= bound of the maximizers u of blocks (rows (i, k)): rows s (X u)_+."""
+    signs = np.array(SIGNS)[blocks[:, 1], None]
+    return signs * np.maximum(values.directions[blocks[:, 0], blocks[:, 1]] @ X.T, 0.0)
+
+
+def _grow_by_cuts(X: np.ndarray, y: np.ndarray, D: np.ndarray, bound: float, active_tol: float, screen: float,
+                  facets: np.ndarray | None, start_cuts: np.ndarray | None) -> tuple[list[SolveStats], DualValues]:
+    """Regression: the dual optimum nu* is the projection of y onto {nu : every block's value <= beta},
+    and every unit u with sign s gives a valid linear cut s nu^T (X u)_+ <= beta (the cuts of a
+    finite set of neurons are the dual of the lasso over those neurons). Project y onto the cuts
+    exactly (:func:`project_polyhedron`), check every block (screened, exact projections, stopping
+    after 4 * max(20, n) violators), add the maximizers of the most violating blocks as cuts, drop
+    cuts below DROP_BELOW * beta at nu, and repeat until no block violates: as in
+    :func:`_grow_working_set` the last check covers every block, and the blocks near the bound at
+    this nu start the refinement. One NNLS per round instead of a cone program."""
+    start = time.perf_counter()
+    n = X.shape[0]
+    per_round = CHECK_FACTOR * max(20, n)
+    level = bound * (1 + active_tol)
+    A = np.zeros((0, n)) if start_cuts is None else start_cuts
+    nu = project_polyhedron(y, A, np.full(len(A), bound))[0] if len(A) else y.copy()
+    for rnd in range(MAX_GROW_ROUNDS):
+        t = time.perf_counter()
+        values = dual_values(X, D, nu, screen=screen, facets=facets, stop_after=(per_round, level))
+        bad = np.argwhere(values.exact & (values.values > level))
+        log.info("cut round %d: %d cuts, %d violators found, max exact dual value / bound - 1 = %.2e (check %.2fs)",
+                 rnd, len(A), len(bad), np.max(values.values[values.exact], initial=0.0) / bound - 1,
+                 time.perf_counter() - t)
+        if not len(bad):
+            stats = SolveStats(name="cuts+nnls", status="optimal", time_s=time.perf_counter() - start,
+                               iterations=rnd + 1, accuracy="low", tolerance=active_tol)
+            return [stats], values
+        bad = bad[np.argsort(-values.values[bad[:, 0], bad[:, 1]])[:per_round]]
+        A = np.unique(np.vstack([A[A @ nu >= DROP_BELOW * bound], _cuts(X, values, bad)]).round(14), axis=0)
+        nu = project_polyhedron(y, A, np.full(len(A), bound))[0]
+    raise CertificateError(f"the cuts did not converge in {MAX_GROW_ROUNDS} rounds")
+
+
 def _distinct_most_violating(blocks: list[tuple[int, int]], values: DualValues, k: int) -> list[tuple[int, int]]:
     """The k most violating blocks, one per maximizing direction (neighbouring cells often share it)."""
     blocks = sorted(blocks, key=lambda b: -values.values[b[0], sign_column(b[1])])
@@ -197,6 +240,26 @@ def _distinct_most_violating(blocks: list[tuple[int, int]], values: DualValues, 
             if len(out) == k:
                 break
     return out
+
+
+def project_polyhedron(y: np.ndarray, A: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """nu = argmin ||nu - y|| s.t. A nu <= b (b > 0, so nu = 0 is feasible), and lam >= 0 with
+    y - nu = A^T lam. The least-distance program min ||w|| s.t. -A w >= A y - b (w = nu - y) is
+    solved exactly by one NNLS (Lawson & Hanson, ch. 23); nu is then re-projected onto the affine
+    set {a_k^T nu = b_k : lam_k > 0} (the active rows; least squares), which removes the NNLS
+    round-off (measured ~1e-8 in nu on gaussian n = 200, d = 3)."""
+    E = np.vstack([-A.T, (A @ y - b)[None, :]])
+    f = np.zeros(E.shape[0])
+    f[-1] = 1.0
+    try:
+        u, _ = nnls(E, f, maxiter=50 * E.shape[1] + 100)
+    except RuntimeError as exc:  # scipy: "Maximum number of iterations reached."
+        raise SolverError(f"projection onto {len(A)} cuts: NNLS stopped ({exc})") from exc
+    r = E @ u - f
+    lam = u / -r[-1]
+    used = lam > 0
+    nu = y + np.linalg.lstsq(A[used], b[used] - A[used] @ y, rcond=1e-13)[0]
+    return nu, lam
 
 
 REFINE_ROUNDS = 5

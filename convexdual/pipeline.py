@@ -164,14 +164,14 @@ def solve(cfg: Config) -> Result:
         X, y, patterns.D, problem=cfg.problem, beta=cfg.beta, skip=cfg.skip, solver=solver,
         tol=cfg.tol.solver, polish_tol=cfg.tol.polish, active_tol=cfg.tol.active, margin_tol=cfg.tol.margin,
         margin_ratio=cfg.tol.margin_ratio, working_set=cfg.working_set, facets=facets,
-        start=_last_active.get(start_key),
+        **_last_active.get(start_key, {}),
     )
-    _last_active.clear()  # one entry: the last solve's active blocks seed the next solve of the same data
-    _last_active[start_key] = opt.active.blocks
     timing["optimum_s"] = time.perf_counter() - t
 
     t = time.perf_counter()
     feats = active_features(X, opt.values, opt.active.blocks)
+    _last_active.clear()  # one entry: the last solve's active blocks and features seed the next solve of the same data
+    _last_active[start_key] = {"start": opt.active.blocks, "start_cuts": feats.H.T}
     target = y - opt.solution.nu if cfg.problem == "regression" else y
     poly = build_polytope(X, feats.H, target, skip=cfg.skip, max_enum_dim=cfg.max_enum_dim,
                           enum_timeout_s=cfg.enum_timeout_s)
@@ -195,7 +195,7 @@ def solve(cfg: Config) -> Result:
 
 
 _last_patterns: dict[tuple, tuple[Patterns, np.ndarray | None]] = {}
-_last_active: dict[tuple, list[tuple[int, int]]] = {}
+_last_active: dict[tuple, dict[str, Any]] = {}
 
 
 def _array_key(*arrays: np.ndarray) -> tuple:
