@@ -7,6 +7,8 @@
    (a working set certified by duality).
 4. Split blocks into active and inactive with a clear margin, or refuse (CertificateError), and
    solve once more on exactly the active blocks: the final nu is then certified on every block.
+5. Regression without a skip connection, when the split is unclear: refine nu to machine precision
+   (:func:`refine.refine_dual`) and split again, "active" now meaning within REFINED_ACTIVE_TOL.
 """
 
 from __future__ import annotations
@@ -16,11 +18,11 @@ import time
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.optimize import nnls
 
 from .dual import SIGNS, ActiveSet, DualValues, active_set, dual_values, sign_column
 from .errors import CertificateError, SolverError
 from .program import ConvexSolution, solve_convex, split_blocks
+from .refine import block_cuts, project_polyhedron, refine_dual
 from .solvers import SolveStats
 
 log = logging.getLogger("convexdual")
@@ -32,6 +34,7 @@ MAX_GROW_ROUNDS = 200
 GROW_TOL = 1e-8  # solver tolerance of the working set's growth rounds
 CHECK_FACTOR = 4  # a growth round stops projecting after this many times the blocks it adds
 DROP_BELOW = 0.5  # working-set blocks whose dual value is below this fraction of the bound are dropped
+REFINED_ACTIVE_TOL = 1e-11  # after refine_dual (values accurate to ~1e-13 relative), active means within this of the bound
 
 
 @dataclass(frozen=True)
@@ -83,6 +86,7 @@ def certified_optimum(
     # (interpolation stays direct under "auto": a small working set may not be able to fit y at all)
     use_ws = working_set == "always" or (working_set == "auto" and problem == "regression"
                                          and 2 * D.shape[1] > WORKING_SET_MIN_BLOCKS)
+    refinable = problem == "regression" and not skip  # refine.refine_dual applies
     if use_ws and problem == "regression":
         solves, values = _grow_by_cuts(X, y, D, bound, active_tol, screen, facets, start_cuts)
     elif use_ws:
@@ -106,23 +110,25 @@ def certified_optimum(
         if violators:
             work |= violators
             continue
-        if not final and problem == "regression":
+        if not final and problem == "regression" and not (use_ws and refinable):
             # Near-active inactive blocks carry interior-point mass ~ mu / (beta - value) that biases
             # y_hat; the final (polished) solve runs on the blocks that are not clearly inactive.
             # (Interpolation fits y exactly, and its dual optimum is not unique: shrinking the
-            # working set there would only move nu around the dual optimal face.)
+            # working set there would only move nu around the dual optimal face.) Large instances
+            # skip it: Clarabel measured 28 s to refuse the polish on 988 blocks (n = 200, d = 3),
+            # and an unclear split goes to the exact refinement below in about 3 s.
             work, final = _blocks_above(values.values, bound * (1 - margin_tol)), True
             continue
         try:
             active = active_set(values, bound, active_tol, margin_tol, margin_ratio)
         except CertificateError:
-            if problem != "regression" or skip:
+            if not refinable:
                 raise
-            # The interior-point solution is not accurate enough to split the blocks: refine the
-            # near-active directions on their faces (vector.py with c = 1) and certify again.
-            solution, values = _refine_on_faces(X, y, D, facets, values, beta, solver, kw["tol"], screen)
+            # The interior-point solution is not accurate enough to split the blocks: refine nu to
+            # machine precision (cuts, then Newton steps on the faces; refine.py) and split again.
+            solution, values = refine_dual(X, y, D, facets, values, beta, screen)
             solves.append(solution.stats)
-            active = active_set(values, bound, active_tol, margin_tol, margin_ratio)
+            active = active_set(values, bound, min(active_tol, REFINED_ACTIVE_TOL), margin_tol, margin_ratio)
             break
         if problem == "interpolation":
             break
@@ -188,12 +194,6 @@ def _grow_working_set(X: np.ndarray, y: np.ndarray, D: np.ndarray, solve_on, bou
     raise CertificateError(f"the working set did not converge in {MAX_GROW_ROUNDS} rounds")
 
 
-def _cuts(X: np.ndarray, values: DualValues, blocks: np.ndarray) -> np.ndarray:
-    """The linear cuts s nu^T (X u)_+ <= bound of the maximizers u of blocks (rows (i, k)): rows s (X u)_+."""
-    signs = np.array(SIGNS)[blocks[:, 1], None]
-    return signs * np.maximum(values.directions[blocks[:, 0], blocks[:, 1]] @ X.T, 0.0)
-
-
 def _grow_by_cuts(X: np.ndarray, y: np.ndarray, D: np.ndarray, bound: float, active_tol: float, screen: float,
                   facets: np.ndarray | None, start_cuts: np.ndarray | None) -> tuple[list[SolveStats], DualValues]:
     """Regression: the dual optimum nu* is the projection of y onto {nu : every block's value <= beta},
@@ -222,7 +222,7 @@ def _grow_by_cuts(X: np.ndarray, y: np.ndarray, D: np.ndarray, bound: float, act
                                iterations=rnd + 1, accuracy="low", tolerance=active_tol)
             return [stats], values
         bad = bad[np.argsort(-values.values[bad[:, 0], bad[:, 1]])[:per_round]]
-        A = np.unique(np.vstack([A[A @ nu >= DROP_BELOW * bound], _cuts(X, values, bad)]).round(14), axis=0)
+        A = np.unique(np.vstack([A[A @ nu >= DROP_BELOW * bound], block_cuts(X, values, bad)]).round(14), axis=0)
         nu = project_polyhedron(y, A, np.full(len(A), bound))[0]
     raise CertificateError(f"the cuts did not converge in {MAX_GROW_ROUNDS} rounds")
 
@@ -240,61 +240,6 @@ def _distinct_most_violating(blocks: list[tuple[int, int]], values: DualValues, 
             if len(out) == k:
                 break
     return out
-
-
-def project_polyhedron(y: np.ndarray, A: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """nu = argmin ||nu - y|| s.t. A nu <= b (b > 0, so nu = 0 is feasible), and lam >= 0 with
-    y - nu = A^T lam. The least-distance program min ||w|| s.t. -A w >= A y - b (w = nu - y) is
-    solved exactly by one NNLS (Lawson & Hanson, ch. 23); nu is then re-projected onto the affine
-    set {a_k^T nu = b_k : lam_k > 0} (the active rows; least squares), which removes the NNLS
-    round-off (measured ~1e-8 in nu on gaussian n = 200, d = 3)."""
-    E = np.vstack([-A.T, (A @ y - b)[None, :]])
-    f = np.zeros(E.shape[0])
-    f[-1] = 1.0
-    try:
-        u, _ = nnls(E, f, maxiter=50 * E.shape[1] + 100)
-    except RuntimeError as exc:  # scipy: "Maximum number of iterations reached."
-        raise SolverError(f"projection onto {len(A)} cuts: NNLS stopped ({exc})") from exc
-    r = E @ u - f
-    lam = u / -r[-1]
-    used = lam > 0
-    nu = y + np.linalg.lstsq(A[used], b[used] - A[used] @ y, rcond=1e-13)[0]
-    return nu, lam
-
-
-REFINE_ROUNDS = 5
-REFINE_TARGET = 1e-11  # relative dual violation the face refinement aims for
-
-
-def _refine_on_faces(X: np.ndarray, y: np.ndarray, D: np.ndarray, facets: np.ndarray | None, values: DualValues,
-                     beta: float, solver: str, tol: float, screen: float) -> tuple[ConvexSolution, DualValues]:
-    """From the exact maximizers of the near-active blocks at the current nu: a lasso over those
-    directions, then the smooth refinement of each used direction on its face (L-BFGS and Newton,
-    vector.refine_on_faces with one output), adding any block the refined nu violates. Returns
-    a solution carrying the refined nu (its U, V are empty) and the exact dual values there."""
-    from .vector import _distinct, _in_use, refine_on_faces, solve_dictionary
-
-    Y = y[:, None]
-    near = np.argwhere(values.exact & (values.values >= beta * (1 - CANDIDATE_BAND))) if values.exact is not None \
-        else np.argwhere(values.values >= beta * (1 - CANDIDATE_BAND))
-    U = values.directions[near[:, 0], near[:, 1]]
-    sol = solve_dictionary(X, Y, U[_distinct(U, X)], beta, solver, tol)
-    for _ in range(REFINE_ROUNDS):
-        used = _in_use(sol.B)
-        refined = refine_on_faces(X, Y, sol.directions[used], sol.B[used], beta)
-        nu = refined.nu[:, 0]
-        values = dual_values(X, D, nu, screen=screen, facets=facets)
-        log.info("face refinement: %d directions, max dual value / bound - 1 = %.2e", int(used.sum()),
-                 values.max_value / beta - 1)
-        if values.max_value <= beta * (1 + REFINE_TARGET):
-            break
-        bad = np.argwhere(values.values > beta * (1 + REFINE_TARGET))
-        U = np.concatenate([refined.directions, values.directions[bad[:, 0], bad[:, 1]]])
-        sol = solve_dictionary(X, Y, U[_distinct(U, X, grid=1e-12)], beta, solver, tol)
-    d = X.shape[1]
-    solution = ConvexSolution(U=np.zeros((0, d)), V=np.zeros((0, d)), z=None, y_hat=y - nu,
-                              objective=refined.objective, nu=nu, stats=refined.stats)
-    return solution, values
 
 
 def _solve_polished(solve_on, blocks, kw: dict, polish_tol: float) -> ConvexSolution:
