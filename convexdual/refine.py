@@ -49,15 +49,20 @@ def project_polyhedron(y: np.ndarray, A: np.ndarray, b: np.ndarray) -> tuple[np.
     E = np.vstack([-A.T, (A @ y - b)[None, :]])
     f = np.zeros(E.shape[0])
     f[-1] = 1.0
-    try:
-        u, _ = nnls(E, f, maxiter=50 * E.shape[1] + 100)
-    except RuntimeError as exc:  # scipy: "Maximum number of iterations reached."
-        raise SolverError(f"projection onto {len(A)} cuts: NNLS stopped ({exc})") from exc
+    u = _nnls(E, f)
     r = E @ u - f
     lam = u / -r[-1]
     used = lam > 0
     nu = y + np.linalg.lstsq(A[used], b[used] - A[used] @ y, rcond=1e-13)[0]
     return nu, lam
+
+
+def _nnls(A: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """argmin_{x >= 0} ||A x - b|| (Lawson-Hanson); a SolverError if it runs out of iterations."""
+    try:
+        return nnls(A, b, maxiter=50 * A.shape[1] + 100)[0]
+    except RuntimeError as exc:  # scipy: "Maximum number of iterations reached."
+        raise SolverError(f"NNLS with {A.shape[1]} columns stopped ({exc})") from exc
 
 
 def block_cuts(X: np.ndarray, values: DualValues, blocks: np.ndarray) -> np.ndarray:
@@ -142,6 +147,8 @@ def face_maps(X: np.ndarray, U: np.ndarray, S: np.ndarray) -> list[np.ndarray]:
         t = X @ u
         tight = np.abs(t) <= TIGHT * scale
         Q = _null_basis(X[tight])
+        if Q.shape[1] == 0:
+            continue  # d independent rows within TIGHT of a unit u: no face to hold it on
         if Q.shape[1] == 1 and Q[:, 0] @ u < 0:
             Q = -Q
         maps.append(s * ((t > 0) & ~tight)[:, None] * (X @ Q))
@@ -152,8 +159,10 @@ def newton_on_faces(M: list[np.ndarray], y: np.ndarray, beta: float, nu: np.ndar
     """Gauss-Newton on the KKT system of the module docstring (every constraint held active), from
     nu and the multipliers of the NNLS fit of y - nu; stops when the residual stops halving."""
     n = len(y)
+    if not M:
+        return nu
     H = np.column_stack([m @ (m.T @ nu) for m in M])
-    mu = nnls(H, y - nu, maxiter=50 * H.shape[1] + 100)[0]
+    mu = _nnls(H, y - nu)
     best, prev = nu, np.inf
     for _ in range(NEWTON_STEPS):
         G = [m @ (m.T @ nu) for m in M]
@@ -174,7 +183,9 @@ def _fit_objective(M: list[np.ndarray], y: np.ndarray, beta: float, nu: np.ndarr
     """Objective of the network fitted to y - nu on the features of M (NNLS): each column
     h_k = M_k M_k^T nu is ||M_k^T nu|| times a unit neuron's feature, so the penalty is
     beta sum_k mu_k ||M_k^T nu||."""
+    if not M:
+        return 0.5 * float(y @ y)  # the zero network
     H = np.column_stack([m @ (m.T @ nu) for m in M])
-    mu, _ = nnls(H, y - nu, maxiter=50 * H.shape[1] + 100)
+    mu = _nnls(H, y - nu)
     r = y - H @ mu
     return 0.5 * float(r @ r) + beta * float(sum(w * np.linalg.norm(m.T @ nu) for w, m in zip(mu, M)))
