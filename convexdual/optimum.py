@@ -87,7 +87,7 @@ def certified_optimum(
     use_ws = working_set == "always" or (working_set == "auto" and problem == "regression"
                                          and 2 * D.shape[1] > WORKING_SET_MIN_BLOCKS)
     refinable = problem == "regression" and not skip  # refine.refine_dual applies
-    if use_ws and problem == "regression":
+    if use_ws and refinable:
         solves, values = _grow_by_cuts(X, y, D, bound, active_tol, screen, facets, start_cuts)
     elif use_ws:
         solves, values = _grow_working_set(X, y, D, solve_on, bound, active_tol, screen, facets, max(tol, GROW_TOL),
