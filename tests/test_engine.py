@@ -426,9 +426,9 @@ def test_exact_refinement_settles_what_the_interior_point_solve_cannot():
     """gaussian n = 40, d = 2, seed 0, beta 0.05: after the polish (Clarabel refuses 1e-12) an
     inactive value sits 1.02e-7 below beta while active values deviate by 1.5e-9, an unclear split.
     The refinement (refine.refine_dual: cuts, then Newton steps on the faces) resolves it: measured
-    dual violation 8e-16, active deviation 1.6e-14, margin 1.0e-7, gap 4e-15. Checked independently:
-    the rebuilt width-m* network is certified global by certify.certify (exact projections over
-    every block) within 1e-9 of p*."""
+    dual violation 8e-16 (absolute, beta 0.05), active deviation 1.6e-14, margin 1.0e-7, gap 4e-15.
+    Checked independently: the rebuilt width-m* network is certified global by certify.certify
+    (exact projections over every block) within 1e-9 of p*."""
     from convexdual.certify import certify
     from convexdual.config import CertifyTolerances
 
