@@ -37,6 +37,8 @@ NEWTON_TARGET = 1e-12  # relative dual violation after which no further cuts are
 FACE_BAND = 1e-9  # blocks this close to beta (relative) after the cuts are held active in the Newton steps
 TIGHT = 1e-9  # a row x_j is tight at u when |x_j^T u| <= TIGHT ||x_j||
 NEWTON_STEPS = 25
+NEWTON_RCOND = 1e-15  # relative singular-value cut of the least-squares Newton steps (1e-13 stalled
+#   at a KKT residual of 2e-10 on gaussian n = 200, d = 3, seeds 0 and 1; the result is checked on every block)
 FACE_ROUNDS = 3
 
 
@@ -174,7 +176,7 @@ def newton_on_faces(M: list[np.ndarray], y: np.ndarray, beta: float, nu: np.ndar
         best, prev = nu, err
         J = np.block([[np.eye(n) + sum(w * (m @ m.T) for w, m in zip(mu, M)), H],
                       [H.T, np.zeros((len(M), len(M)))]])
-        step = np.linalg.lstsq(J, -F, rcond=1e-13)[0]
+        step = np.linalg.lstsq(J, -F, rcond=NEWTON_RCOND)[0]
         nu, mu = nu + step[:n], mu + step[n:]
     return best
 
