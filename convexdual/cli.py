@@ -168,7 +168,22 @@ def summary(r: dict[str, Any]) -> str:
         lines.insert(5, f"  cardinalities {_counts(r['vertex_cardinalities'])}")
     if r["enumeration"].startswith("not"):
         lines.append(f"  note          vertices {r['enumeration']}")
+    if r.get("staircase_bounds"):
+        lines.append(f"  staircase     {_bounds_line(r['staircase_bounds'])}")
     return "\n".join(lines)
+
+
+def _bounds_line(rows: list[dict]) -> str:
+    """One line of what Theorem 2 settles from the m*, M* bounds (widths.phase_bounds rows)."""
+    def first(key: str) -> int | None:  # the first width where ``key`` is True
+        return next((row["from_m"] for row in rows if row[key] is True), None)
+
+    no_isolated = next((row["from_m"] for row in rows if row["optimal"] is True and row["some_isolated"] is False), None)
+    line = (f"(bounds, Theorem 2) optimal from m = {first('optimal')}, no isolated point from m = {no_isolated}, "
+            f"connected from m = {first('connected')}")
+    if rows[0]["optimal"] is False:
+        line += f"; none optimal below m = {rows[0]['to_m'] + 1}"
+    return line
 
 
 def _counts(cards: list[int]) -> str:

@@ -27,7 +27,7 @@ from .vector import network_from_coefficients as vector_network
 from .three_layer import DirectionSet, ThreeLayerNetwork, ThreeLayerSolution, first_layer_directions
 from .three_layer import network_from_solution as parallel_network
 from .three_layer import solve_three_layer, three_layer_objective
-from .widths import CriticalWidths, critical_widths, staircase
+from .widths import CriticalWidths, critical_widths, phase_bounds, staircase
 
 log = logging.getLogger("convexdual")
 
@@ -88,6 +88,7 @@ class Result:
     fit_target: np.ndarray | None = None  # y_hat* (regression) or y (interpolation)
     timing: dict[str, float] = field(default_factory=dict)
     patterns_reused: bool = False  # the enumeration came from the previous solve of the same X
+    staircase_bounds: list[dict[str, Any]] | None = None  # Theorem 2 from the m*, M* bounds, when no staircase
 
     def to_dict(self) -> dict[str, Any]:
         """The public JSON of a solve (keys named by the issue tracker are a stable interface)."""
@@ -132,6 +133,7 @@ class Result:
             "solver": {**stats.as_dict(), "time_s": sum(s.time_s for s in opt.solves), "solves": len(opt.solves)},
             "certificates": self.certificates,
             "staircase": self.staircase,
+            "staircase_bounds": self.staircase_bounds,
             "timing": self.timing,
             "versions": versions(),
             "git_revision": git_revision(),
@@ -191,7 +193,9 @@ def solve(cfg: Config) -> Result:
     steps = width_phases(cfg, data, patterns, poly, widths, p_star, solver)
     timing["staircase_s"] = time.perf_counter() - t
     timing["total_s"] = time.perf_counter() - t0
-    return Result(cfg, data, patterns, opt, feats, poly, widths, p_star, net, certs, steps, target, timing, reused)
+    bounds = phase_bounds(widths.m_star_bounds, widths.M_star_bounds, data.n) if steps is None else None
+    return Result(cfg, data, patterns, opt, feats, poly, widths, p_star, net, certs, steps, target, timing, reused,
+                  bounds)
 
 
 _last_patterns: dict[tuple, tuple[Patterns, np.ndarray | None]] = {}

@@ -121,3 +121,36 @@ def staircase(vertices: np.ndarray, widths: list[int]) -> list[Phase]:
             settled = m
         out.append(phase)
     return out
+
+
+def phase_bounds(m_bounds: tuple[int, int], M_bounds: tuple[int, int], n: int) -> list[dict[str, object]]:
+    """What Theorem 2 (THEORY.md Sec. 3) guarantees at each width 1..n+1 when only bounds
+    m* in [m_lo, m_hi] and M* in [M_lo, M_hi] are known (the vertices could not be listed):
+    m < m_lo: p* not attained (empty set); m = m* (when exact): finitely many points, all isolated;
+    m >= m_hi + 1: some component is not a single point; m = M* (when exact): some component is a
+    single point; m >= M_hi + 1: none is; m >= min(m_hi + M_hi, n + 1): connected. None means not
+    decided by the bounds. Consecutive widths with the same facts are one row {from_m, to_m, ...}."""
+    (m_lo, m_hi), (M_lo, M_hi) = m_bounds, M_bounds
+    settled = min(m_hi + M_hi, n + 1)
+
+    def facts(m: int) -> dict[str, object]:
+        if m < m_lo:  # no width-m network attains p*: the optimal set is empty
+            return {"optimal": False, "all_isolated": False, "some_continuum": False, "some_isolated": False,
+                    "connected": False}
+        at_m_star = m_lo == m_hi == m
+        return {
+            "optimal": True if m >= m_hi else None,
+            "all_isolated": True if at_m_star else (False if m >= m_hi + 1 else None),
+            "some_continuum": False if at_m_star else (True if m >= m_hi + 1 else None),
+            "some_isolated": True if at_m_star or M_lo == M_hi == m else (False if m >= M_hi + 1 else None),
+            "connected": True if m >= settled else None,
+        }
+
+    rows: list[dict[str, object]] = []
+    for m in range(1, n + 2):
+        f = facts(m)
+        if rows and all(rows[-1][k] == v for k, v in f.items()):
+            rows[-1]["to_m"] = m
+        else:
+            rows.append({"from_m": m, "to_m": m, **f})
+    return rows

@@ -513,3 +513,51 @@ def test_exact_refinement_at_scale():
     assert split.margin >= 1e3 * split.max_active_deviation
     dual = dual_objective(sol.nu, y, "regression")
     assert abs(sol.objective - dual) <= 1e-12 * abs(dual)
+
+
+@pytest.mark.parametrize("name", ["example1.yaml", "circle3.yaml", "staircase.yaml"])
+def test_phase_bounds_agree_with_the_exact_staircase(name):
+    """widths.phase_bounds (Theorem 2 from m*, M* bounds, for polytopes whose vertices cannot be
+    listed) never contradicts the exact staircase: with the exact m*, M* and with bounds widened
+    by one on each side, every fact it states (not None) holds at every width."""
+    from pathlib import Path
+
+    from convexdual.config import load_config
+    from convexdual.widths import phase_bounds
+
+    r = solve(load_config(Path(__file__).resolve().parent.parent / "configs" / name))
+    m, M, n = r.widths.m_star, r.widths.M_star, r.data.n
+    exact = {row["m"]: row for row in r.staircase}
+    checked = 0
+    for mb, Mb in (((m, m), (M, M)), ((max(1, m - 1), m + 1), (M, M + 1))):
+        for row in phase_bounds(mb, Mb, n):
+            for width in range(row["from_m"], row["to_m"] + 1):
+                e = exact[width]
+                truth = {"optimal": e["optimal"], "some_continuum": e["continuum_components"] >= 1,
+                         "some_isolated": e["isolated_points"] >= 1, "connected": e["connected"],
+                         "all_isolated": e["optimal"] and e["continuum_components"] == 0}
+                for key, value in truth.items():
+                    if row[key] is not None:
+                        assert row[key] == value, (name, mb, Mb, width, key)
+                        checked += 1
+    assert checked > 0
+
+
+def test_staircase_bounds_when_the_vertices_are_not_listed():
+    """gaussian_n24_d3 with polytope.max_enum_dim=2: no vertex list, so no exact staircase; the JSON
+    carries staircase_bounds over widths 1..n+1 instead (from the MILP's m* and the M* bounds), and
+    with the vertices listed it is null."""
+    from pathlib import Path
+
+    from convexdual.config import load_config
+
+    path = Path(__file__).resolve().parent.parent / "configs" / "gaussian_n24_d3.yaml"
+    r = solve(load_config(path, ["polytope.max_enum_dim=2"])).to_dict()
+    assert r["staircase"] is None and r["n_vertices"] is None
+    rows = r["staircase_bounds"]
+    assert rows[0]["from_m"] == 1 and rows[-1]["to_m"] == r["n"] + 1
+    assert all(a["to_m"] + 1 == b["from_m"] for a, b in zip(rows, rows[1:]))
+    lo, hi = r["m_star_bounds"]
+    assert all(row["optimal"] is False for row in rows if row["to_m"] < lo)
+    assert all(row["optimal"] is True for row in rows if row["from_m"] >= hi)
+    assert solve(load_config(path)).to_dict()["staircase_bounds"] is None
