@@ -22,7 +22,7 @@ import numpy as np
 from .dual import SIGNS, ActiveSet, DualValues, active_set, dual_values, sign_column
 from .errors import CertificateError, SolverError
 from .program import ConvexSolution, solve_convex, split_blocks
-from .refine import block_cuts, project_polyhedron, refine_dual
+from .refine import add_cuts, project_polyhedron, refine_dual
 from .solvers import SolveStats
 
 log = logging.getLogger("convexdual")
@@ -76,7 +76,9 @@ def certified_optimum(
     on candidate blocks, and certify the active set. ``facets`` (from :func:`patterns.cell_facets`,
     complete pattern sets only) writes every cone with its facet rows alone: same cones, smaller
     programs and projections. ``start`` (for example the active blocks of the same data at another
-    beta) joins the working set's first round; the answer does not depend on it."""
+    beta) joins the first round of a block working set; ``start_cuts`` (rows s (X u)_+, for example
+    the active features at another beta) are the first cuts of a cut working set. The answer
+    depends on neither."""
     bound = beta if problem == "regression" else 1.0
     kw = dict(problem=problem, beta=beta, skip=skip, solver=solver, tol=tol)
     # Interpolation keeps every cone row: its equality-constrained solves are never polished, and
@@ -209,7 +211,7 @@ def _grow_by_cuts(X: np.ndarray, y: np.ndarray, D: np.ndarray, bound: float, act
     per_round = CHECK_FACTOR * max(20, n)
     level = bound * (1 + active_tol)
     A = np.zeros((0, n)) if start_cuts is None else start_cuts
-    nu = project_polyhedron(y, A, np.full(len(A), bound))[0] if len(A) else y.copy()
+    nu = project_polyhedron(y, A, bound)[0] if len(A) else y.copy()
     for rnd in range(MAX_GROW_ROUNDS):
         t = time.perf_counter()
         values = dual_values(X, D, nu, screen=screen, facets=facets, stop_after=(per_round, level))
@@ -222,8 +224,8 @@ def _grow_by_cuts(X: np.ndarray, y: np.ndarray, D: np.ndarray, bound: float, act
                                iterations=rnd + 1, accuracy="low", tolerance=active_tol)
             return [stats], values
         bad = bad[np.argsort(-values.values[bad[:, 0], bad[:, 1]])[:per_round]]
-        A = np.unique(np.vstack([A[A @ nu >= DROP_BELOW * bound], block_cuts(X, values, bad)]).round(14), axis=0)
-        nu = project_polyhedron(y, A, np.full(len(A), bound))[0]
+        A = add_cuts(A[A @ nu >= DROP_BELOW * bound], X, values, bad)
+        nu = project_polyhedron(y, A, bound)[0]
     raise CertificateError(f"the cuts did not converge in {MAX_GROW_ROUNDS} rounds")
 
 

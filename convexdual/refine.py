@@ -42,12 +42,14 @@ NEWTON_RCOND = 1e-15  # relative singular-value cut of the least-squares Newton 
 FACE_ROUNDS = 3
 
 
-def project_polyhedron(y: np.ndarray, A: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """nu = argmin ||nu - y|| s.t. A nu <= b (b > 0, so nu = 0 is feasible), and lam >= 0 with
+def project_polyhedron(y: np.ndarray, A: np.ndarray, b: float | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """nu = argmin ||nu - y|| s.t. A nu <= b (b > 0, one value or one per row, so nu = 0 is
+    feasible), and lam >= 0 with
     y - nu = A^T lam. The least-distance program min ||w|| s.t. -A w >= A y - b (w = nu - y) is
     solved exactly by one NNLS (Lawson & Hanson, ch. 23); nu is then re-projected onto the affine
     set {a_k^T nu = b_k : lam_k > 0} (the active rows; least squares), which removes the NNLS
     round-off (measured ~1e-8 in nu on gaussian n = 200, d = 3)."""
+    b = np.broadcast_to(b, len(A))
     E = np.vstack([-A.T, (A @ y - b)[None, :]])
     f = np.zeros(E.shape[0])
     f[-1] = 1.0
@@ -71,6 +73,11 @@ def block_cuts(X: np.ndarray, values: DualValues, blocks: np.ndarray) -> np.ndar
     """The cut rows s (X u)_+ of the maximizers u of blocks (rows (i, k) of the values)."""
     signs = np.array(SIGNS)[blocks[:, 1], None]
     return signs * np.maximum(values.directions[blocks[:, 0], blocks[:, 1]] @ X.T, 0.0)
+
+
+def add_cuts(A: np.ndarray, X: np.ndarray, values: DualValues, blocks: np.ndarray) -> np.ndarray:
+    """The cut rows A with those of ``blocks`` added, without repeats (rows equal to 14 decimals)."""
+    return np.unique(np.vstack([A, block_cuts(X, values, blocks)]).round(14), axis=0)
 
 
 def refine_dual(X: np.ndarray, y: np.ndarray, D: np.ndarray, facets: np.ndarray | None, values: DualValues,
@@ -115,11 +122,11 @@ def _cut_rounds(X: np.ndarray, y: np.ndarray, D: np.ndarray, facets: np.ndarray 
     A = np.zeros((0, X.shape[0]))
     best: tuple[np.ndarray, DualValues] | None = None
     for rnd in range(CUT_ROUNDS):
-        grown = np.unique(np.vstack([A, block_cuts(X, values, pick)]).round(14), axis=0)
+        grown = add_cuts(A, X, values, pick)
         if len(grown) == len(A):
             break  # no new cut: what is left is below what cuts resolve
         A = grown
-        nu, _ = project_polyhedron(y, A, np.full(len(A), beta))
+        nu, _ = project_polyhedron(y, A, beta)
         values = dual_values(X, D, nu, screen=screen, facets=facets)
         log.info("cut round %d: %d cuts, max dual value / bound - 1 = %.2e", rnd, len(A), values.max_value / beta - 1)
         if best is None or values.max_value < best[1].max_value:
