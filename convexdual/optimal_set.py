@@ -23,6 +23,7 @@ from scipy.optimize import linprog, milp, LinearConstraint, Bounds, nnls
 
 from .dual import DualValues, sign_column
 from .errors import CertificateError
+from .solvers import in_solver
 
 
 @dataclass(frozen=True)
@@ -41,24 +42,28 @@ def relu_features(X: np.ndarray, directions: np.ndarray, signs: np.ndarray) -> n
 
 
 def active_features(X: np.ndarray, dv: DualValues, blocks: list[tuple[int, int]], tol: float = 1e-7) -> Features:
-    """Deduplicate active blocks: the network only sees s (X u)_+, so equal features are one neuron."""
-    dirs: list[np.ndarray] = []
-    signs: list[int] = []
-    feats: list[np.ndarray] = []
-    pats: list[list[int]] = []
+    """Deduplicate active blocks: the network only sees s (X u)_+, so equal features are one neuron
+    (same sign, entries within tol * max(1, max |X|)); the first block of each feature keeps it."""
     scale = max(1.0, float(np.abs(X).max()))
-    for i, s in blocks:
-        u = dv.directions[i, sign_column(s)]
-        h = s * np.maximum(X @ u, 0.0)
-        for k, (hk, sk) in enumerate(zip(feats, signs)):
-            if sk == s and np.abs(hk - h).max() <= tol * scale:
-                pats[k].append(i)
-                break
-        else:
-            dirs.append(u)
-            signs.append(s)
-            feats.append(h)
-            pats.append([i])
+    idx = np.array([i for i, _ in blocks], dtype=int)
+    sgn = np.array([s for _, s in blocks], dtype=int)
+    U = dv.directions[idx, [sign_column(int(s)) for s in sgn]] if blocks else np.zeros((0, X.shape[1]))
+    Hall = sgn[:, None] * np.maximum(U @ X.T, 0.0)  # (B, n): row b is block b's feature
+    keep: list[int] = []
+    pats: list[list[int]] = []
+    kept_H, kept_s = np.empty_like(Hall), np.empty_like(sgn)  # the kept features so far, in order
+    for b in range(len(blocks)):
+        k = len(keep)
+        same = (kept_s[:k] == sgn[b]) & (np.abs(kept_H[:k] - Hall[b]).max(axis=1, initial=0.0) <= tol * scale)
+        if same.any():
+            pats[int(np.argmax(same))].append(int(idx[b]))
+            continue
+        kept_H[k], kept_s[k] = Hall[b], sgn[b]
+        keep.append(b)
+        pats.append([int(idx[b])])
+    dirs = [U[b] for b in keep]
+    signs = [int(sgn[b]) for b in keep]
+    feats = [Hall[b] for b in keep]
     d = X.shape[1]
     return Features(
         directions=np.array(dirs).reshape(-1, d),
@@ -114,7 +119,8 @@ def build_polytope(
         return Polytope(A=A, target=t, c0=np.zeros(0), N=np.zeros((0, 0)), rank=0, dim=0, coef_max=np.zeros(0),
                         residual=float(np.linalg.norm(t)), vertices=zero, enumeration_note="single point (zero network)",
                         sample_vertices=zero)
-    c0, _ = nnls(A, t, maxiter=50 * A.shape[1] + 100)
+    with in_solver("nnls"):
+        c0, _ = nnls(A, t, maxiter=50 * A.shape[1] + 100)
     residual = float(np.linalg.norm(A @ c0 - t))
     scale = max(1.0, float(np.linalg.norm(t)))
     if residual > residual_tol * scale:
@@ -170,9 +176,10 @@ def _coefficient_ranges(c0: np.ndarray, N: np.ndarray) -> tuple[np.ndarray, np.n
     cmax = np.zeros(K)
     samples = []
     for k in range(K):
-        res = linprog(-N[k], A_ub=-N, b_ub=c0, bounds=[(None, None)] * r, method="highs-ds")
-        if res.status == 4:  # numerical difficulties in the simplex: interior point + crossover (a vertex)
-            res = linprog(-N[k], A_ub=-N, b_ub=c0, bounds=[(None, None)] * r, method="highs-ipm")
+        with in_solver("highs"):
+            res = linprog(-N[k], A_ub=-N, b_ub=c0, bounds=[(None, None)] * r, method="highs-ds")
+            if res.status == 4:  # numerical difficulties in the simplex: interior point + crossover (a vertex)
+                res = linprog(-N[k], A_ub=-N, b_ub=c0, bounds=[(None, None)] * r, method="highs-ipm")
         if res.status != 0:
             raise CertificateError(f"LP over the optimal polytope failed ({res.message}); is it bounded?")
         point = c0 + N @ res.x
@@ -290,7 +297,7 @@ def min_cardinality_milp(poly: Polytope, time_limit_s: float = 60.0) -> tuple[tu
     upper = LinearConstraint(np.hstack([poly.N, -np.diag(cmax)]), -np.inf, -poly.c0)
     bounds = Bounds(np.concatenate([np.full(r, -np.inf), np.zeros(K)]), np.concatenate([np.full(r, np.inf), np.ones(K)]))
     integrality = np.concatenate([np.zeros(r), np.ones(K)])
-    with stdout_to_stderr():
+    with stdout_to_stderr(), in_solver("highs"):
         res = milp(obj, constraints=[lower, upper], bounds=bounds, integrality=integrality,
                    options={"time_limit": time_limit_s, "disp": False})
     if res.x is None:

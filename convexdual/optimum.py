@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .dual import SIGNS, ActiveSet, DualValues, active_set, dual_values, sign_column
+from .dual import SIGNS, ActiveSet, Cones, DualValues, active_set, cell_cones, dual_values, sign_column
 from .errors import CertificateError, SolverError
 from .program import ConvexSolution, solve_convex, split_blocks
 from .refine import add_cuts, project_polyhedron, refine_dual
@@ -69,6 +69,7 @@ def certified_optimum(
     margin_ratio: float = 1e3,
     working_set: str = "auto",
     facets: np.ndarray | None = None,
+    cones: Cones | None = None,
     start: list[tuple[int, int]] | None = None,
     start_cuts: np.ndarray | None = None,
 ) -> Optimum:
@@ -78,7 +79,11 @@ def certified_optimum(
     programs and projections. ``start`` (for example the active blocks of the same data at another
     beta) joins the first round of a block working set; ``start_cuts`` (rows s (X u)_+, for example
     the active features at another beta) are the first cuts of a cut working set. The answer
-    depends on neither."""
+    depends on neither. ``cones`` (:func:`dual.cell_cones` of ``facets``, d <= 3) are prepared here
+    when not given; a sweep passes them to prepare them once."""
+    if cones is None and facets is not None and X.shape[1] <= 3:
+        cones = cell_cones(X, D, facets)
+    checks = cones if cones is not None else facets  # what the dual checks project with
     bound = beta if problem == "regression" else 1.0
     kw = dict(problem=problem, beta=beta, skip=skip, solver=solver, tol=tol)
     # Interpolation keeps every cone row: its equality-constrained solves are never polished, and
@@ -90,14 +95,14 @@ def certified_optimum(
                                          and 2 * D.shape[1] > WORKING_SET_MIN_BLOCKS)
     refinable = problem == "regression" and not skip  # refine.refine_dual applies
     if use_ws and refinable:
-        solves, values = _grow_by_cuts(X, y, D, bound, active_tol, screen, facets, start_cuts)
+        solves, values = _grow_by_cuts(X, y, D, bound, active_tol, screen, checks, start_cuts)
     elif use_ws:
-        solves, values = _grow_working_set(X, y, D, solve_on, bound, active_tol, screen, facets, max(tol, GROW_TOL),
+        solves, values = _grow_working_set(X, y, D, solve_on, bound, active_tol, screen, checks, max(tol, GROW_TOL),
                                            start or [])
     else:
         full = solve_on(None)
         solves = [full.stats]
-        values = dual_values(X, D, full.nu, screen=screen, facets=facets)
+        values = dual_values(X, D, full.nu, screen=screen, facets=checks)
         log.info("full solve: %s in %.2fs, max dual value / bound = %.3e", full.stats.status, full.stats.time_s,
                  values.max_value / bound)
     work = _blocks_above(values.values, bound * (1 - CANDIDATE_BAND))
@@ -105,7 +110,7 @@ def certified_optimum(
     for _ in range(MAX_ROUNDS):
         solution = _solve_polished(solve_on, work, kw, polish_tol) if final else solve_on(work)
         solves.append(solution.stats)
-        values = dual_values(X, D, solution.nu, screen=screen, facets=facets)
+        values = dual_values(X, D, solution.nu, screen=screen, facets=checks, previous=values)
         violators = _blocks_above(values.values, bound * (1 + active_tol)) - work
         log.info("solve on %d blocks: max dual value / bound - 1 = %.2e, %d violators",
                  len(work), values.max_value / bound - 1, len(violators))
@@ -128,7 +133,7 @@ def certified_optimum(
                 raise
             # The interior-point solution is not accurate enough to split the blocks: refine nu to
             # machine precision (cuts, then Newton steps on the faces; refine.py) and split again.
-            solution, values = refine_dual(X, y, D, facets, values, beta, screen)
+            solution, values = refine_dual(X, y, D, checks, values, beta, screen)
             solves.append(solution.stats)
             active = active_set(values, bound, min(active_tol, REFINED_ACTIVE_TOL), margin_tol, margin_ratio)
             break
@@ -158,7 +163,7 @@ def _block_solver(X: np.ndarray, y: np.ndarray, D: np.ndarray, facets: np.ndarra
 
 
 def _grow_working_set(X: np.ndarray, y: np.ndarray, D: np.ndarray, solve_on, bound: float, active_tol: float,
-                      screen: float, facets: np.ndarray | None, grow_tol: float,
+                      screen: float, facets: np.ndarray | Cones | None, grow_tol: float,
                       start: list[tuple[int, int]]) -> tuple[list[SolveStats], DualValues]:
     """Start from the patterns most correlated with y (largest ||X^T D_i y||, both signs), solve (C)
     on the working set, check dual feasibility on every block (screened, then exact projections),
@@ -170,6 +175,7 @@ def _grow_working_set(X: np.ndarray, y: np.ndarray, D: np.ndarray, solve_on, bou
     order = np.argsort(-np.linalg.norm((D * y[:, None]).T @ X, axis=1))
     work = {(int(i), s) for i in order[:per_round] for s in SIGNS} | set(start)
     solves: list[SolveStats] = []
+    values = None
     for rnd in range(MAX_GROW_ROUNDS):
         # growth rounds only look for violators; the refinement below solves at tol.solver
         sol = solve_on(work, tol=grow_tol, inaccurate_ok=True)  # a guess: the dual check below decides
@@ -182,7 +188,7 @@ def _grow_working_set(X: np.ndarray, y: np.ndarray, D: np.ndarray, solve_on, bou
         for i, s in work:
             in_work[i, sign_column(s)] = True
         values = dual_values(X, D, sol.nu, screen=screen, facets=facets, stop_after=(CHECK_FACTOR * per_round, level),
-                             first=in_work)
+                             first=in_work, previous=values)
         new = list(_blocks_above(np.where(values.exact, values.values, 0.0), level) - work)
         worst = np.max(values.values[values.exact], initial=0.0) / bound - 1
         log.info("working set round %d: %d blocks, %d violators found, max exact dual value / bound - 1 = %.2e "
@@ -197,7 +203,7 @@ def _grow_working_set(X: np.ndarray, y: np.ndarray, D: np.ndarray, solve_on, bou
 
 
 def _grow_by_cuts(X: np.ndarray, y: np.ndarray, D: np.ndarray, bound: float, active_tol: float, screen: float,
-                  facets: np.ndarray | None, start_cuts: np.ndarray | None) -> tuple[list[SolveStats], DualValues]:
+                  facets: np.ndarray | Cones | None, start_cuts: np.ndarray | None) -> tuple[list[SolveStats], DualValues]:
     """Regression: the dual optimum nu* is the projection of y onto {nu : every block's value <= beta},
     and every unit u with sign s gives a valid linear cut s nu^T (X u)_+ <= beta (the cuts of a
     finite set of neurons are the dual of the lasso over those neurons). Project y onto the cuts
@@ -212,9 +218,10 @@ def _grow_by_cuts(X: np.ndarray, y: np.ndarray, D: np.ndarray, bound: float, act
     level = bound * (1 + active_tol)
     A = np.zeros((0, n)) if start_cuts is None else start_cuts
     nu = project_polyhedron(y, A, bound)[0] if len(A) else y.copy()
+    values = None
     for rnd in range(MAX_GROW_ROUNDS):
         t = time.perf_counter()
-        values = dual_values(X, D, nu, screen=screen, facets=facets, stop_after=(per_round, level))
+        values = dual_values(X, D, nu, screen=screen, facets=facets, stop_after=(per_round, level), previous=values)
         bad = np.argwhere(values.exact & (values.values > level))
         log.info("cut round %d: %d cuts, %d violators found, max exact dual value / bound - 1 = %.2e (check %.2fs)",
                  rnd, len(A), len(bad), np.max(values.values[values.exact], initial=0.0) / bound - 1,

@@ -94,18 +94,20 @@ def _unique_rows(B: np.ndarray) -> np.ndarray:
     if width != nbytes:
         packed = np.concatenate([packed, np.zeros((N, width - nbytes), np.uint8)], axis=1)
     keys = np.ascontiguousarray(packed).view(">u8").astype(np.uint64)
-    if keys.shape[1] == 1:
-        _, idx = np.unique(keys[:, 0], return_index=True)
-    else:
-        _, idx = np.unique(keys, axis=0, return_index=True)
-    return B[idx]
+    order = np.lexsort(keys.T[::-1])  # stable, column 0 primary (faster than np.unique(axis=0))
+    k = keys[order]
+    first = np.ones(N, dtype=bool)
+    first[1:] = np.any(k[1:] != k[:-1], axis=1)
+    return B[order[first]]
 
 
 def _unique_ternary(T: np.ndarray) -> np.ndarray:
-    """Unique rows of an int8 matrix with entries in {-1, 0, +1}."""
-    m = T.shape[1]
-    U = _unique_rows(np.concatenate([T == 0, T > 0], axis=1))
-    return np.where(U[:, :m], 0, np.where(U[:, m:], 1, -1)).astype(np.int8)
+    """Unique rows of an int8 matrix with entries in {-1, 0, +1} (each row compared as m bytes)."""
+    T = np.ascontiguousarray(T, dtype=np.int8)
+    if T.shape[0] <= 1 or T.shape[1] == 0:
+        return T[:1].copy() if T.shape[1] == 0 else T.copy()
+    _, idx = np.unique(T.view(np.dtype((np.void, T.shape[1]))).ravel(), return_index=True)
+    return T[np.sort(idx)]
 
 
 def _all_signs(q: int) -> np.ndarray:
@@ -270,6 +272,8 @@ def lp_cell_search(X: np.ndarray) -> np.ndarray:
     """
     from scipy.optimize import linprog
 
+    from .solvers import in_solver
+
     X = _as_data(X)
     n, d = X.shape
     nonzero = np.flatnonzero(np.any(X != 0, axis=1))
@@ -284,7 +288,8 @@ def lp_cell_search(X: np.ndarray) -> np.ndarray:
     def witness(G: np.ndarray) -> np.ndarray | None:
         """h with min(G h) > eps (rows of G are the signed normals), or None."""
         A_ub = np.hstack([-G, np.ones((G.shape[0], 1))])
-        res = linprog(c, A_ub=A_ub, b_ub=np.zeros(G.shape[0]), bounds=bounds, method="highs", options=options)
+        with in_solver("highs"):
+            res = linprog(c, A_ub=A_ub, b_ub=np.zeros(G.shape[0]), bounds=bounds, method="highs", options=options)
         if res.status != 0 or res.x is None:
             return None
         h = res.x[:d]
@@ -332,24 +337,29 @@ def cell_facets(X: np.ndarray, D: np.ndarray) -> np.ndarray:
     group = group.ravel()
     rng = np.random.default_rng(0)
     r = rng.integers(1, 2**62, size=n, dtype=np.uint64)
-    h = (D.astype(np.uint64) * r[:, None]).sum(axis=0, dtype=np.uint64)  # wraps mod 2^64
+    h = np.zeros(P, dtype=np.uint64)
+    for k in range(n):  # row by row: no (n, P) 64-bit temporary
+        h[D[k]] += r[k]  # wraps mod 2^64
     order = np.argsort(h)
     hs = h[order]
+    Ds = D[:, order]  # cells in hash order: the looked-up hashes below come nearly sorted (fast lookups)
     for g in range(group.max() + 1):
         rows = nonzero[group == g]
-        # flipping the rows of hyperplane g: bit 1 -> 0 subtracts r_k, bit 0 -> 1 adds r_k
-        delta = np.zeros(P, dtype=np.uint64)
+        # flipping the rows of hyperplane g: bit 1 -> 0 subtracts r_k, bit 0 -> 1 adds r_k; adjacency is
+        # symmetric, so only the cells with the first row's bit set look up their neighbour
+        src = np.flatnonzero(Ds[rows[0]])
+        delta = np.zeros(len(src), dtype=np.uint64)
         for k in rows:
-            delta = np.where(D[k], delta - r[k], delta + r[k])
-        target = h + delta
+            delta = np.where(Ds[k, src], delta - r[k], delta + r[k])
+        target = hs[src] + delta
         pos = np.minimum(np.searchsorted(hs, target), P - 1)
-        cand = order[pos]
         hit = hs[pos] == target
         if not hit.any():
             continue
-        idx = np.flatnonzero(hit)
-        flipped = D[:, idx].copy()
+        a, b = src[hit], pos[hit]
+        flipped = Ds[:, a].copy()
         flipped[rows] = ~flipped[rows]
-        same = np.all(flipped == D[:, cand[idx]], axis=0)
-        F[rows[0], idx[same]] = True
+        same = np.all(flipped == Ds[:, b], axis=0)
+        F[rows[0], order[a[same]]] = True
+        F[rows[0], order[b[same]]] = True
     return F

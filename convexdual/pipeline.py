@@ -15,7 +15,7 @@ import numpy as np
 
 from .config import Config
 from .data import Dataset, load_data
-from .dual import dual_objective, feasible_scaling
+from .dual import Cones, cell_cones, dual_objective, feasible_scaling
 from .optimal_set import Features, Polytope, active_features, build_polytope
 from .optimum import Optimum, certified_optimum
 from .patterns import Patterns, cell_facets, enumerate_patterns, general_position_count, sample_patterns
@@ -154,7 +154,7 @@ def solve(cfg: Config) -> Result:
         return solve_parallel(cfg, data, timing, t0)
 
     t = time.perf_counter()
-    patterns, facets, reused = _patterns_for(X, cfg)
+    patterns, facets, cones, reused = _patterns_for(X, cfg)
     timing["patterns_s"] = time.perf_counter() - t
     log.info("%s: n=%d d=%d, %d %s patterns%s", cfg.name, data.n, data.d, patterns.count, patterns.mode,
              " (reused from the previous solve)" if reused else "")
@@ -165,7 +165,7 @@ def solve(cfg: Config) -> Result:
     opt = certified_optimum(
         X, y, patterns.D, problem=cfg.problem, beta=cfg.beta, skip=cfg.skip, solver=solver,
         tol=cfg.tol.solver, polish_tol=cfg.tol.polish, active_tol=cfg.tol.active, margin_tol=cfg.tol.margin,
-        margin_ratio=cfg.tol.margin_ratio, working_set=cfg.working_set, facets=facets,
+        margin_ratio=cfg.tol.margin_ratio, working_set=cfg.working_set, facets=facets, cones=cones,
         **_last_active.get(start_key, {}),
     )
     timing["optimum_s"] = time.perf_counter() - t
@@ -198,7 +198,7 @@ def solve(cfg: Config) -> Result:
                   bounds)
 
 
-_last_patterns: dict[tuple, tuple[Patterns, np.ndarray | None]] = {}
+_last_patterns: dict[tuple, tuple[Patterns, np.ndarray | None, Cones | None]] = {}
 _last_active: dict[tuple, dict[str, Any]] = {}
 
 
@@ -218,10 +218,10 @@ def _start_key(X: np.ndarray, y: np.ndarray, cfg: Config) -> tuple:
     return _array_key(X, y) + (cfg.problem, cfg.skip, cfg.patterns.mode, cfg.patterns.n_samples, cfg.patterns.seed)
 
 
-def _patterns_for(X: np.ndarray, cfg: Config) -> tuple[Patterns, np.ndarray | None, bool]:
-    """The patterns of X (and their facet rows), reused when the previous solve in this process had
-    the same X and pattern settings (a beta or width sweep enumerates once). Returns (patterns,
-    facets, reused)."""
+def _patterns_for(X: np.ndarray, cfg: Config) -> tuple[Patterns, np.ndarray | None, Cones | None, bool]:
+    """The patterns of X (with their facet rows and, for d <= 3, their prepared cones), reused when
+    the previous solve in this process had the same X and pattern settings (a beta or width sweep
+    enumerates once). Returns (patterns, facets, cones, reused)."""
     key = _array_key(X) + (cfg.patterns.mode, cfg.patterns.n_samples, cfg.patterns.seed)
     if key in _last_patterns:
         return (*_last_patterns[key], True)
@@ -231,9 +231,10 @@ def _patterns_for(X: np.ndarray, cfg: Config) -> tuple[Patterns, np.ndarray | No
     else:
         patterns = sample_patterns(X, cfg.patterns.n_samples, cfg.patterns.seed)
         facets = None
+    cones = cell_cones(X, patterns.D, facets) if facets is not None and X.shape[1] <= 3 else None
     _last_patterns.clear()
-    _last_patterns[key] = (patterns, facets)
-    return patterns, facets, False
+    _last_patterns[key] = (patterns, facets, cones)
+    return patterns, facets, cones, False
 
 
 def width_phases(cfg: Config, data: Dataset, patterns: Patterns, poly: Polytope, widths: CriticalWidths,

@@ -24,10 +24,10 @@ import time
 import numpy as np
 from scipy.optimize import nnls
 
-from .dual import SIGNS, DualValues, dual_values
+from .dual import SIGNS, Cones, DualValues, dual_values
 from .errors import SolverError
 from .program import ConvexSolution
-from .solvers import SolveStats
+from .solvers import SolveStats, in_solver
 
 log = logging.getLogger("convexdual")
 
@@ -57,14 +57,16 @@ def project_polyhedron(y: np.ndarray, A: np.ndarray, b: float | np.ndarray) -> t
     r = E @ u - f
     lam = u / -r[-1]
     used = lam > 0
-    nu = y + np.linalg.lstsq(A[used], b[used] - A[used] @ y, rcond=1e-13)[0]
+    with in_solver("lstsq"):
+        nu = y + np.linalg.lstsq(A[used], b[used] - A[used] @ y, rcond=1e-13)[0]
     return nu, lam
 
 
 def _nnls(A: np.ndarray, b: np.ndarray) -> np.ndarray:
     """argmin_{x >= 0} ||A x - b|| (Lawson-Hanson); a SolverError if it runs out of iterations."""
     try:
-        return nnls(A, b, maxiter=50 * A.shape[1] + 100)[0]
+        with in_solver("nnls"):
+            return nnls(A, b, maxiter=50 * A.shape[1] + 100)[0]
     except RuntimeError as exc:  # scipy: "Maximum number of iterations reached."
         raise SolverError(f"NNLS with {A.shape[1]} columns stopped ({exc})") from exc
 
@@ -76,11 +78,15 @@ def block_cuts(X: np.ndarray, values: DualValues, blocks: np.ndarray) -> np.ndar
 
 
 def add_cuts(A: np.ndarray, X: np.ndarray, values: DualValues, blocks: np.ndarray) -> np.ndarray:
-    """The cut rows A with those of ``blocks`` added, without repeats (rows equal to 14 decimals)."""
-    return np.unique(np.vstack([A, block_cuts(X, values, blocks)]).round(14), axis=0)
+    """The cut rows A with those of ``blocks`` added, without repeats (rows equal to 14 decimals),
+    in the order first seen."""
+    rows = np.ascontiguousarray(np.vstack([A, block_cuts(X, values, blocks)]).round(14)) + 0.0  # -0.0 -> 0.0
+    _, first = np.unique(rows.view(np.dtype((np.void, rows.dtype.itemsize * rows.shape[1]))).ravel(),
+                         return_index=True)
+    return rows[np.sort(first)]
 
 
-def refine_dual(X: np.ndarray, y: np.ndarray, D: np.ndarray, facets: np.ndarray | None, values: DualValues,
+def refine_dual(X: np.ndarray, y: np.ndarray, D: np.ndarray, facets: np.ndarray | Cones | None, values: DualValues,
                 beta: float, screen: float) -> tuple[ConvexSolution, DualValues]:
     """Cuts, then Newton steps on the faces (module docstring), from the dual values at an
     approximate nu. Returns the nu of smallest dual violation as a solution (U, V empty; its
@@ -91,7 +97,7 @@ def refine_dual(X: np.ndarray, y: np.ndarray, D: np.ndarray, facets: np.ndarray 
         nu, values = _cut_rounds(X, y, D, facets, values, beta, screen, target)
         for _ in range(FACE_ROUNDS):
             new_nu = newton_on_faces(_held_active(X, values, beta), y, beta, nu)
-            new_values = dual_values(X, D, new_nu, screen=screen, facets=facets)
+            new_values = dual_values(X, D, new_nu, screen=screen, facets=facets, previous=values)
             log.info("face Newton: max dual value / bound - 1 = %.2e", new_values.max_value / beta - 1)
             if new_values.max_value >= values.max_value:
                 break
@@ -113,7 +119,7 @@ def _held_active(X: np.ndarray, values: DualValues, beta: float) -> list[np.ndar
     return face_maps(X, values.directions[near[:, 0], near[:, 1]], np.array(SIGNS)[near[:, 1]])
 
 
-def _cut_rounds(X: np.ndarray, y: np.ndarray, D: np.ndarray, facets: np.ndarray | None, values: DualValues,
+def _cut_rounds(X: np.ndarray, y: np.ndarray, D: np.ndarray, facets: np.ndarray | Cones | None, values: DualValues,
                 beta: float, screen: float, target: float) -> tuple[np.ndarray, DualValues]:
     """Step 1 of the module docstring, from the maximizers of the blocks at or above ``screen``,
     until the relative dual violation is at most ``target`` or no cut is new; returns the nu of
@@ -127,7 +133,7 @@ def _cut_rounds(X: np.ndarray, y: np.ndarray, D: np.ndarray, facets: np.ndarray 
             break  # no new cut: what is left is below what cuts resolve
         A = grown
         nu, _ = project_polyhedron(y, A, beta)
-        values = dual_values(X, D, nu, screen=screen, facets=facets)
+        values = dual_values(X, D, nu, screen=screen, facets=facets, previous=values)
         log.info("cut round %d: %d cuts, max dual value / bound - 1 = %.2e", rnd, len(A), values.max_value / beta - 1)
         if best is None or values.max_value < best[1].max_value:
             best = (nu, values)
@@ -172,6 +178,7 @@ def newton_on_faces(M: list[np.ndarray], y: np.ndarray, beta: float, nu: np.ndar
         return nu
     H = np.column_stack([m @ (m.T @ nu) for m in M])
     mu = _nnls(H, y - nu)
+    cat, widths = np.hstack(M), [m.shape[1] for m in M]  # sum_k mu_k M_k M_k^T = cat diag(mu per column) cat^T
     best, prev = nu, np.inf
     for _ in range(NEWTON_STEPS):
         G = [m @ (m.T @ nu) for m in M]
@@ -181,7 +188,7 @@ def newton_on_faces(M: list[np.ndarray], y: np.ndarray, beta: float, nu: np.ndar
         if err >= 0.5 * prev:
             break
         best, prev = nu, err
-        J = np.block([[np.eye(n) + sum(w * (m @ m.T) for w, m in zip(mu, M)), H],
+        J = np.block([[np.eye(n) + (cat * np.repeat(mu, widths)) @ cat.T, H],
                       [H.T, np.zeros((len(M), len(M)))]])
         step = np.linalg.lstsq(J, -F, rcond=NEWTON_RCOND)[0]
         nu, mu = nu + step[:n], mu + step[n:]
