@@ -7,9 +7,8 @@ lam = argmin_{lam >= 0} ||g + A^T lam|| (a nonnegative least-squares problem, so
 active-set method). nu is dual feasible iff every value is <= beta (beta = 1 for interpolation).
 
 In d <= 3 with cones given by their facet rows, the projections of many blocks are computed at once
-(:func:`cone_projections`): the projection lies in the relative interior of one face of K_i (K_i
-itself, a facet, an edge or the apex), so it is the feasible candidate of largest norm among g,
-its projections onto every facet's plane and onto every edge's ray, and 0.
+in closed form (:class:`Cones`, prepared once per pattern set); upper bounds carried from an
+earlier dual point spare the projections of blocks that cannot be near beta (:func:`dual_values`).
 """
 
 from __future__ import annotations
@@ -43,60 +42,19 @@ FEASIBLE_TOL = 1e-12  # a candidate is in the cone when a_k^T p >= -FEASIBLE_TOL
 CHUNK = 2048  # blocks projected per batch
 
 
-def cone_projections(g: np.ndarray, A: np.ndarray) -> np.ndarray:
-    """Projections of g[b] (B, d) onto the cones {u : A[b] u >= 0} (A: (B, m, d)), d <= 3.
-
-    Candidates: g, g minus its component along each row (the facet's plane), (e^T g)_+ e for each
-    unit e = +-(a_j x a_k) (the edges, d = 3), and 0. Each is the orthogonal projection of g onto a
-    subspace or ray, so ||g - c||^2 = ||g||^2 - ||c||^2; the projection is among them, and it is
-    the feasible one of largest norm."""
-    B, m, d = A.shape
-    if d > 3:
-        raise ValueError("cone_projections handles d <= 3; use cone_projection")
-    rows = np.linalg.norm(A, axis=2)  # (B, m)
-    cands = [g[:, None, :]]
-    if m:
-        coef = np.einsum("bmd,bd->bm", A, g) / np.where(rows > 0, rows, 1.0) ** 2
-        cands.append(g[:, None, :] - coef[:, :, None] * A)
-    if d == 3 and m >= 2:
-        j, k = np.triu_indices(m, 1)
-        e = np.cross(A[:, j], A[:, k])
-        norm = np.linalg.norm(e, axis=2, keepdims=True)
-        e = np.concatenate([e, -e], axis=1) / np.concatenate([norm, norm], axis=1).clip(min=1e-300)
-        cands.append(np.maximum(np.einsum("bkd,bd->bk", e, g), 0.0)[:, :, None] * e)
-    C = np.concatenate(cands, axis=1)  # (B, K, d)
-    size = np.linalg.norm(C, axis=2)  # (B, K)
-    slack = np.einsum("bmd,bkd->bkm", A, C)
-    ok = np.all(slack >= -FEASIBLE_TOL * rows[:, None, :] * size[:, :, None], axis=2)
-    score = np.where(ok, size, -1.0)
-    best = np.argmax(score, axis=1)
-    out = C[np.arange(B), best]
-    out[score[np.arange(B), best] <= 0] = 0.0
-    return out
-
-
 def _project_blocks(X: np.ndarray, D: np.ndarray, facets: "np.ndarray | Cones | None", G: np.ndarray,
                     blocks: np.ndarray) -> np.ndarray:
-    """Proj_{K_i}(s X^T D_i nu) for blocks (i, k) (rows of ``blocks``; G[i] = X^T D_i nu): from
-    prepared :class:`Cones`, or batched over cells with the same number of facet rows when d <= 3;
-    one NNLS per block otherwise."""
+    """Proj_{K_i}(s X^T D_i nu) for blocks (i, k) (rows of ``blocks``; G[i] = X^T D_i nu): in closed
+    form from prepared :class:`Cones` (d <= 3), else one NNLS per block (over the facet rows when
+    given)."""
     i, k = blocks[:, 0], blocks[:, 1]
     g = np.array(SIGNS)[k][:, None] * G[i]
     if isinstance(facets, Cones):
         return facets.project(i, g)
     out = np.zeros_like(g)
-    if facets is None or X.shape[1] > 3:
-        for b in range(len(blocks)):
-            rows = facets[:, i[b]] if facets is not None else slice(None)
-            out[b] = cone_projection(g[b], (2.0 * D[rows, i[b]] - 1.0)[:, None] * X[rows])
-        return out
-    counts = facets[:, i].sum(axis=0)
-    for m in np.unique(counts):
-        sel = np.flatnonzero(counts == m)
-        cell, row = np.nonzero(facets[:, i[sel]].T)  # row indices of each selected cell, in order
-        row = row.reshape(len(sel), m)
-        A = (2.0 * D[row, i[sel][:, None]] - 1.0)[:, :, None] * X[row]
-        out[sel] = cone_projections(g[sel], A)
+    for b in range(len(blocks)):
+        rows = facets[:, i[b]] if facets is not None else slice(None)
+        out[b] = cone_projection(g[b], (2.0 * D[rows, i[b]] - 1.0)[:, None] * X[rows])
     return out
 
 
@@ -115,9 +73,11 @@ DT_MAX_ENTRIES = 10**8  # a float copy of D (8 bytes an entry) is kept up to thi
 @dataclass(frozen=True)
 class Cones:
     """Every cell's cone K_i = {u : (2 D_i - I) X u >= 0} by its facet rows (d <= 3), prepared once
-    for the many dual checks of one solve: the projection of g onto K_i is the feasible candidate
-    of largest norm among g, its projections onto the facet planes, (e^T g)_+ e for the edge rays e
-    (d = 3; feasible by construction) and 0 (see :func:`cone_projections`)."""
+    for the many dual checks of one solve. The projection of g onto K_i lies in the relative
+    interior of one face (K_i itself, a facet, an edge or the apex), so it is among g, its
+    projections onto the facet planes, (e^T g)_+ e for the edge rays e (d = 3; in K_i by
+    construction) and 0. Each is the orthogonal projection of g onto a subspace or ray, so
+    ||g - c||^2 = ||g||^2 - ||c||^2: the projection is the feasible candidate of largest norm."""
 
     groups: list[ConeGroup]
     group_of: np.ndarray  # (P,) index into groups
@@ -236,9 +196,9 @@ def dual_values(X: np.ndarray, D: np.ndarray, nu: np.ndarray, screen: float | No
                 first: np.ndarray | None = None, previous: DualValues | None = None) -> DualValues:
     """Evaluate the dual constraint of every (pattern, sign) block: exactly, except blocks whose
     upper bound is <= ``screen`` (then the bound). When s g already lies in K_i the projection is
-    g itself; otherwise closed-form projections when ``facets`` are prepared :class:`Cones`, or
-    batched from ``facets`` as rows (see :func:`patterns.cell_facets`; the same cone by its facet
-    rows) when d <= 3, else one NNLS per block.
+    g itself; otherwise, with ``facets`` (:class:`Cones`, or the facet rows of
+    :func:`patterns.cell_facets`, prepared here) and d <= 3, closed-form projections, else one
+    NNLS per block (over the facet rows when given).
 
     Upper bounds: ||X^T D_i nu||, and with ``previous`` (values at another dual point nu'),
     value(nu') + ||X^T D_i (nu - nu')|| (a projection onto a convex set is 1-Lipschitz, and a
@@ -250,6 +210,8 @@ def dual_values(X: np.ndarray, D: np.ndarray, nu: np.ndarray, screen: float | No
     (``exact`` False). Fewer than k such values means every block was evaluated, so "none above
     level" is still exact."""
     P, d = D.shape[1], X.shape[1]
+    if facets is not None and not isinstance(facets, Cones) and d <= 3:
+        facets = cell_cones(X, D, facets)
     cones = facets if isinstance(facets, Cones) else None
     carry = previous is not None and previous.nu is not None
     W = np.stack([nu, nu - previous.nu], axis=1) if carry else nu[:, None]  # one pass over D for both

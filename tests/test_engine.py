@@ -383,9 +383,13 @@ def test_partial_dual_check_stops_after_enough_violators_and_is_exact_when_it_do
 @pytest.mark.parametrize("d", [1, 2, 3])
 @pytest.mark.parametrize("degenerate", [False, True])
 def test_batched_cone_projections_match_nnls(d, degenerate):
-    """The closed-form projections over facet rows (d <= 3) give the NNLS values over every row
-    to 1e-12 relative (measured: <= 2.3e-15) and the same maximizers wherever the value is not 0,
-    on generic data and with repeated, antipodal, scaled and coplanar rows."""
+    """The closed-form projections over the prepared facet normals and edge rays (dual.Cones,
+    d <= 3) give the NNLS values over every row to 1e-12 relative (measured: <= 2.3e-15) and the
+    same maximizers wherever the value is not 0, on generic data and with repeated, antipodal,
+    scaled and coplanar rows; then (d = 3) on data of rank 2, whose cones contain a line (no
+    extreme rays: the edges come in pairs +-e)."""
+    from convexdual.dual import cell_cones
+
     rng = np.random.default_rng(d)
     X, nu = rng.standard_normal((25, d)), rng.standard_normal(25)
     if degenerate:
@@ -393,37 +397,20 @@ def test_batched_cone_projections_match_nnls(d, degenerate):
         if d == 3:
             X[10], X[11] = X[1] + X[2], X[1] - X[2]
     D = enumerate_patterns(X).D
-    batched = dual_values(X, D, nu, facets=cell_facets(X, D))
+    batched = dual_values(X, D, nu, facets=cell_cones(X, D, cell_facets(X, D)))
     reference = dual_values(X, D, nu)
     scale = reference.max_value
     assert np.abs(batched.values - reference.values).max() <= 1e-12 * scale
     big = reference.values > 1e-9 * scale
     assert np.abs(batched.directions - reference.directions)[big].max() <= 1e-9
-
-
-@pytest.mark.parametrize("d", [1, 2, 3])
-@pytest.mark.parametrize("degenerate", [False, True])
-def test_prepared_cones_match_nnls(d, degenerate):
-    """dual.cell_cones (unit facet normals and the edge rays that lie in each cone, prepared once)
-    gives the NNLS values over every row to 1e-12 relative and the same maximizers wherever the
-    value is not 0: generic data, repeated/antipodal/scaled/coplanar rows, and (d = 3) data of
-    rank 2, whose cones contain a line (no extreme rays; edges come in pairs +-e)."""
-    from convexdual.dual import cell_cones
-
-    rng = np.random.default_rng(10 + d)
-    X, nu = rng.standard_normal((25, d)), rng.standard_normal(25)
-    if degenerate:
-        X[5], X[7], X[9] = X[3], -X[2], 2 * X[1]
-        if d == 3:
-            X[:, 2] = X[:, 0] - X[:, 1]  # rank 2: every cone is a wedge times a line
-    D = enumerate_patterns(X).D
-    cones = cell_cones(X, D, cell_facets(X, D))
-    prepared = dual_values(X, D, nu, facets=cones)
-    reference = dual_values(X, D, nu)
-    scale = reference.max_value
-    assert np.abs(prepared.values - reference.values).max() <= 1e-12 * scale
-    big = reference.values > 1e-9 * scale
-    assert np.abs(prepared.directions - reference.directions)[big].max() <= 1e-9
+    if d == 3 and degenerate:
+        X[:, 2] = X[:, 0] - X[:, 1]  # rank 2: every cone is a wedge times a line
+        D = enumerate_patterns(X).D
+        wedges = dual_values(X, D, nu, facets=cell_facets(X, D))  # facet rows, prepared inside
+        reference = dual_values(X, D, nu)
+        assert np.abs(wedges.values - reference.values).max() <= 1e-12 * reference.max_value
+        big = reference.values > 1e-9 * reference.max_value
+        assert np.abs(wedges.directions - reference.directions)[big].max() <= 1e-9
 
 
 def test_carried_bounds_are_upper_bounds_and_exact_values_stay_exact():
