@@ -315,19 +315,24 @@ def bench_figure(rows: list[dict[str, Any]], out_dir: Path) -> list[Path]:
     plt = _plt()
     fig, ax = plt.subplots(figsize=(7, 5))
     styles = {"baseline": ("#d62728", "standard pipeline"), "convexdual": ("#1f77b4", "convexdual")}
-    notes = 0
+    notes: list[tuple[str, str]] = []  # runs without an end-to-end time
     for pipe, (color, label) in styles.items():
         for d, marker in ((2, "o"), (3, "s")):
-            pts = [(r["n"], r["total_s"]) for r in rows if r["pipeline"] == pipe and r["d"] == d and r.get("total_s")]
+            mine = [r for r in rows if r["pipeline"] == pipe and r["d"] == d]
+            pts = [(r["n"], r["total_s"]) for r in mine if r.get("total_s") and r.get("status") == "ok"]
             if pts:
                 x, t = zip(*pts)
                 ax.loglog(x, t, marker=marker, color=color, ls="-" if d == 2 else "--", label=f"{label}, d = {d}")
-            out = [r for r in rows if r["pipeline"] == pipe and r["d"] == d and not r.get("total_s")]
-            for r in out:  # stacked in the lower right corner (times grow with n: it stays empty)
-                why = "time limit" if str(r.get("status", "")).startswith("timeout") else "not certified"
-                ax.annotate(f"{label}: {why} at n = {r['n']} (d = {d})", (0.98, 0.03 + 0.045 * notes),
-                            xycoords="axes fraction", color=color, fontsize=8, ha="right", va="bottom")
-                notes += 1
+            for r in mine:  # listed under the axes
+                if r.get("status") == "ok":
+                    continue
+                status = str(r.get("status", ""))
+                why = ("time limit" if status.startswith("timeout") else
+                       "no m*, M* (" + status.split(":")[0] + f" after {r['total_s']:.0f} s)" if r.get("total_s")
+                       else "not certified")
+                notes.append((color, f"{label}: {why} at n = {r['n']} (d = {d})"))
+    for k, (color, text) in enumerate(notes):
+        ax.text(0.0, -0.13 - 0.05 * k, text, transform=ax.transAxes, color=color, fontsize=8, ha="left", va="top")
     ax.set_xlabel("number of points n (gaussian data)")
     ax.set_ylabel("end-to-end time to m*, M* and the staircase (s)")
     ax.grid(True, which="both", alpha=0.3)
