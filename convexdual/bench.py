@@ -217,8 +217,9 @@ def flat_row(pipeline: str, inst: Instance, res: dict[str, Any]) -> dict[str, An
                                                                                   if k in res}}
     for stage, secs in (res.get("stage_s") or {}).items():
         row[f"{stage}_s"] = secs
-    if "solver_by_kind" in res:  # bench.json only (the table has the total)
-        row["solver_by_kind"] = res["solver_by_kind"]
+    for key in ("solver_by_kind", "m_star_bounds", "M_star_bounds"):  # bench.json only
+        if key in res:
+            row[key] = res[key]
     if res.get("total_s") and res.get("solver_s") is not None:
         row["overhead_fraction"] = max(0.0, 1.0 - res["solver_s"] / res["total_s"])
     return row
