@@ -168,6 +168,10 @@ def _null_space(A: np.ndarray, rtol: float = 1e-9) -> tuple[int, np.ndarray]:
     return rank, Vt[rank:].T
 
 
+LP_TIME_LIMIT_S = 60.0  # per LP; they take milliseconds on exact features (a safety net: HiGHS's dual
+#   simplex ran for over 14 minutes on one LP of 66 variables built from inexact features)
+
+
 def _coefficient_ranges(c0: np.ndarray, N: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """max c_k over P* for every k, by LP (HiGHS simplex, so each optimum is a vertex)."""
     K, r = N.shape
@@ -175,11 +179,15 @@ def _coefficient_ranges(c0: np.ndarray, N: np.ndarray) -> tuple[np.ndarray, np.n
         return c0.copy(), c0[None, :].copy()
     cmax = np.zeros(K)
     samples = []
+    opts = {"time_limit": LP_TIME_LIMIT_S}
     for k in range(K):
         with in_solver("highs"):
-            res = linprog(-N[k], A_ub=-N, b_ub=c0, bounds=[(None, None)] * r, method="highs-ds")
+            res = linprog(-N[k], A_ub=-N, b_ub=c0, bounds=[(None, None)] * r, method="highs-ds", options=opts)
             if res.status == 4:  # numerical difficulties in the simplex: interior point + crossover (a vertex)
-                res = linprog(-N[k], A_ub=-N, b_ub=c0, bounds=[(None, None)] * r, method="highs-ipm")
+                res = linprog(-N[k], A_ub=-N, b_ub=c0, bounds=[(None, None)] * r, method="highs-ipm", options=opts)
+        if res.status == 1:
+            raise CertificateError(f"an LP over the optimal polytope did not finish in {LP_TIME_LIMIT_S:g} s "
+                                   f"(HiGHS: {res.message}); the active features may be inexact")
         if res.status != 0:
             raise CertificateError(f"LP over the optimal polytope failed ({res.message}); is it bounded?")
         point = c0 + N @ res.x
