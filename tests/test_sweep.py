@@ -130,8 +130,11 @@ def test_interrupted_sweep_resumes(tmp_path):
     cfg = write(tmp_path / "c.yaml", "data: {kind: gaussian, n: 6, d: 2, bias: true}\nwidths: [1, 2, 3]\n"
                                      "sweep: {beta: [0.1, 1.0], data.seed: 'range(0,6)'}\n")
     run = tmp_path / "run"
+    # A process started in the background without job control inherits SIGINT ignored (and Python then
+    # installs no KeyboardInterrupt handler): give the sweep the default disposition, as in a terminal.
     proc = subprocess.Popen([sys.executable, "-m", "convexdual.cli", "sweep", "--config", str(cfg), "--out", str(run),
-                             "--no-progress"], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                             "--no-progress"], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.monotonic() + 120
     while not list((run / "points").glob("*.json")) and time.monotonic() < deadline and proc.poll() is None:
         time.sleep(0.02)
