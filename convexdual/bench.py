@@ -166,7 +166,7 @@ def worker(argv: list[str]) -> None:
     """`python -m convexdual.bench PIPELINE n d beta seed limits`: one run, JSON on stdout.
 
     Both pipelines' libraries (cvxpy, scipy) are imported before the clock starts. ``solver_s`` is
-    the time inside solver libraries (HiGHS through scipy, cvxpy's solver by its own clock, NNLS;
+    the time inside solver libraries (HiGHS through scipy, cvxpy's solver by its own clock, NNLS, least squares;
     see :func:`solvers.in_solver`); the rest of ``total_s`` is the pipeline's own work."""
     import logging
 
