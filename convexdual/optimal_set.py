@@ -305,7 +305,7 @@ def min_cardinality_milp(poly: Polytope, time_limit_s: float = 60.0) -> tuple[tu
     upper = LinearConstraint(np.hstack([poly.N, -np.diag(cmax)]), -np.inf, -poly.c0)
     bounds = Bounds(np.concatenate([np.full(r, -np.inf), np.zeros(K)]), np.concatenate([np.full(r, np.inf), np.ones(K)]))
     integrality = np.concatenate([np.zeros(r), np.ones(K)])
-    with stdout_to_stderr(), in_solver("highs"):
+    with c_stdout_discarded(), in_solver("highs"):
         res = milp(obj, constraints=[lower, upper], bounds=bounds, integrality=integrality,
                    options={"time_limit": time_limit_s, "disp": False})
     if res.x is None:
@@ -322,10 +322,26 @@ def min_cardinality_milp(poly: Polytope, time_limit_s: float = 60.0) -> tuple[tu
 @contextmanager
 def stdout_to_stderr():
     """Send C-level writes to stdout (HiGHS prints some) to stderr, keeping stdout for JSON."""
+    with _stdout_to_fd(2):
+        yield
+
+
+@contextmanager
+def c_stdout_discarded():
+    """Discard C-level writes to stdout: HiGHS's MILP prints debug lines even with display off
+    ("HighsMipSolverData::transformNewIntegerFeasibleSolution ..."); its status and message come
+    back in the result."""
+    with open(os.devnull, "w") as null, _stdout_to_fd(null.fileno()):
+        yield
+
+
+@contextmanager
+def _stdout_to_fd(fd: int):
+    """Point file descriptor 1 at ``fd`` for the block."""
     sys.stdout.flush()
     saved = os.dup(1)
     try:
-        os.dup2(2, 1)
+        os.dup2(fd, 1)
         yield
     finally:
         sys.stdout.flush()
