@@ -64,7 +64,7 @@ class ConeGroup:
 
     cells: np.ndarray  # (B,) cell indices
     normals: np.ndarray  # (B, m, d): unit a_j with K_i = {u : a_j^T u >= 0 for all j}
-    rays: np.ndarray  # (B, r, d): unit edge directions of K_i (zero rows pad)
+    rays: np.ndarray  # (B, r, d), r >= 1: unit edge directions of K_i (zero rows pad)
 
 
 DT_MAX_ENTRIES = 10**8  # a float copy of D (8 bytes an entry) is kept up to this size; larger D is cast in chunks
@@ -120,13 +120,9 @@ def _best_candidate(g: np.ndarray, N: np.ndarray, R: np.ndarray) -> np.ndarray:
     ok = np.all(np.einsum("bmd,bkd->bkm", N, cands) >= -FEASIBLE_TOL * size[:, :, None], axis=2)
     score = np.where(ok, size, -1.0)
     ray = np.maximum(np.einsum("brd,bd->br", R, g), 0.0)  # feasible; ||(e^T g)_+ e|| = (e^T g)_+
-    best_f, best_r = np.argmax(score, axis=1), np.argmax(ray, axis=1) if R.shape[1] else np.zeros(B, dtype=int)
-    f_size = score[np.arange(B), best_f]
-    r_size = ray[np.arange(B), best_r] if R.shape[1] else np.zeros(B)
-    out = np.where((f_size >= r_size)[:, None], cands[np.arange(B), best_f], 0.0)
-    use_ray = r_size > np.maximum(f_size, 0.0)
-    if R.shape[1]:
-        out[use_ray] = r_size[use_ray, None] * R[use_ray, best_r[use_ray]]
+    best_f, best_r = np.argmax(score, axis=1), np.argmax(ray, axis=1)
+    f_size, r_size = score[np.arange(B), best_f], ray[np.arange(B), best_r]
+    out = np.where((f_size >= r_size)[:, None], cands[np.arange(B), best_f], r_size[:, None] * R[np.arange(B), best_r])
     out[np.maximum(f_size, r_size) <= 0] = 0.0
     return out
 
@@ -153,11 +149,16 @@ def cell_cones(X: np.ndarray, D: np.ndarray, facets: np.ndarray) -> Cones:
     return Cones(groups=groups, group_of=group_of, slot=slot, Dt=Dt)
 
 
+def prepared_cones(X: np.ndarray, D: np.ndarray, facets: np.ndarray | None) -> Cones | None:
+    """:func:`cell_cones` when the facet rows are known and d <= 3 (closed-form projections), else None."""
+    return cell_cones(X, D, facets) if facets is not None and X.shape[1] <= 3 else None
+
+
 def _edge_rays(N: np.ndarray) -> np.ndarray:
-    """Unit edge rays +-(a_j x a_k) of each cone that lie in it (B, r, d), zero rows padding; d = 3."""
+    """Unit edge rays +-(a_j x a_k) of each cone that lie in it (B, r, d), r >= 1, zero rows padding."""
     B, m, d = N.shape
     if d != 3 or m < 2:
-        return np.zeros((B, 0, d))
+        return np.zeros((B, 1, d))  # no edges: one zero ray (its candidate is the apex, 0)
     j, k = np.triu_indices(m, 1)
     e = np.cross(N[:, j], N[:, k])
     norm = np.linalg.norm(e, axis=2, keepdims=True)
@@ -210,9 +211,8 @@ def dual_values(X: np.ndarray, D: np.ndarray, nu: np.ndarray, screen: float | No
     (``exact`` False). Fewer than k such values means every block was evaluated, so "none above
     level" is still exact."""
     P, d = D.shape[1], X.shape[1]
-    if facets is not None and not isinstance(facets, Cones) and d <= 3:
-        facets = cell_cones(X, D, facets)
-    cones = facets if isinstance(facets, Cones) else None
+    cones = facets if isinstance(facets, Cones) else prepared_cones(X, D, facets)
+    facets = cones if cones is not None else facets
     carry = previous is not None and previous.nu is not None
     W = np.stack([nu, nu - previous.nu], axis=1) if carry else nu[:, None]  # one pass over D for both
     Z = (W[:, :, None] * X[:, None, :]).reshape(len(nu), -1)

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .dual import SIGNS, ActiveSet, Cones, DualValues, active_set, cell_cones, dual_values, sign_column
+from .dual import SIGNS, ActiveSet, Cones, DualValues, active_set, dual_values, prepared_cones, sign_column
 from .errors import CertificateError, SolverError
 from .program import ConvexSolution, solve_convex, split_blocks
 from .refine import add_cuts, project_polyhedron, refine_dual
@@ -81,8 +81,7 @@ def certified_optimum(
     the active features at another beta) are the first cuts of a cut working set. The answer
     depends on neither. ``cones`` (:func:`dual.cell_cones` of ``facets``, d <= 3) are prepared here
     when not given; a sweep passes them to prepare them once."""
-    if cones is None and facets is not None and X.shape[1] <= 3:
-        cones = cell_cones(X, D, facets)
+    cones = cones if cones is not None else prepared_cones(X, D, facets)
     checks = cones if cones is not None else facets  # what the dual checks project with
     bound = beta if problem == "regression" else 1.0
     kw = dict(problem=problem, beta=beta, skip=skip, solver=solver, tol=tol)

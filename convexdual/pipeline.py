@@ -15,7 +15,7 @@ import numpy as np
 
 from .config import Config
 from .data import Dataset, load_data
-from .dual import Cones, cell_cones, dual_objective, feasible_scaling
+from .dual import Cones, dual_objective, feasible_scaling, prepared_cones
 from .optimal_set import Features, Polytope, active_features, build_polytope
 from .optimum import Optimum, certified_optimum
 from .patterns import Patterns, cell_facets, enumerate_patterns, general_position_count, sample_patterns
@@ -231,7 +231,7 @@ def _patterns_for(X: np.ndarray, cfg: Config) -> tuple[Patterns, np.ndarray | No
     else:
         patterns = sample_patterns(X, cfg.patterns.n_samples, cfg.patterns.seed)
         facets = None
-    cones = cell_cones(X, patterns.D, facets) if facets is not None and X.shape[1] <= 3 else None
+    cones = prepared_cones(X, patterns.D, facets)
     _last_patterns.clear()
     _last_patterns[key] = (patterns, facets, cones)
     return patterns, facets, cones, False

@@ -214,14 +214,13 @@ def newton_on_faces(M: list[np.ndarray], y: np.ndarray, beta: float, nu: np.ndar
     n = len(y)
     if not M:
         return nu
-    H = np.column_stack([m @ (m.T @ nu) for m in M])
+    H = _face_columns(M, nu)
     mu = _nnls(H, y - nu)
     cat, widths = np.hstack(M), [m.shape[1] for m in M]  # sum_k mu_k M_k M_k^T = cat diag(mu per column) cat^T
     best, prev = nu, np.inf
     for _ in range(NEWTON_STEPS):
-        G = [m @ (m.T @ nu) for m in M]
-        H = np.column_stack(G)
-        F = np.concatenate([nu - y + H @ mu, 0.5 * (np.array([g @ nu for g in G]) - beta ** 2)])
+        H = _face_columns(M, nu)
+        F = np.concatenate([nu - y + H @ mu, 0.5 * (H.T @ nu - beta ** 2)])
         err = float(np.abs(F).max())
         if err >= 0.5 * prev:
             break
@@ -233,13 +232,18 @@ def newton_on_faces(M: list[np.ndarray], y: np.ndarray, beta: float, nu: np.ndar
     return best
 
 
+def _face_columns(M: list[np.ndarray], nu: np.ndarray) -> np.ndarray:
+    """(n, K): column k is M_k M_k^T nu, the k-th held block's feature scaled by its value."""
+    return np.column_stack([m @ (m.T @ nu) for m in M])
+
+
 def _fit_objective(M: list[np.ndarray], y: np.ndarray, beta: float, nu: np.ndarray) -> float:
     """Objective of the network fitted to y - nu on the features of M (NNLS): each column
     h_k = M_k M_k^T nu is ||M_k^T nu|| times a unit neuron's feature, so the penalty is
     beta sum_k mu_k ||M_k^T nu||."""
     if not M:
         return 0.5 * float(y @ y)  # the zero network
-    H = np.column_stack([m @ (m.T @ nu) for m in M])
+    H = _face_columns(M, nu)
     mu = _nnls(H, y - nu)
     r = y - H @ mu
     return 0.5 * float(r @ r) + beta * float(sum(w * np.linalg.norm(m.T @ nu) for w, m in zip(mu, M)))
