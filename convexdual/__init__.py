@@ -10,3 +10,11 @@ No 1/n factor is used anywhere.
 """
 
 __version__ = "0.1.0"
+
+
+def shipped_configs() -> "Path":
+    """The example, figure and launcher-preset configs shipped inside the package (``configs/`` of
+    the repository; an installed copy carries them too)."""
+    from pathlib import Path
+
+    return Path(__file__).resolve().parent / "configs"

@@ -10,6 +10,10 @@ For a network with residual nu = y - f(X) (regression, THEORY.md Sec. 1):
   ``stationary_not_global`` when the network attains the optimum of (C) restricted to the
   (pattern, sign) blocks its own neurons realize (THEORY.md Sec. 3), within stationary_tol;
   otherwise ``not_stationary``.
+
+A network without neurons, or one whose objective, predictions or gradient are not finite in
+float64 (weights too large), is refused with a ConfigError; so are the vector-output and parallel
+three-layer networks of :func:`certify_vector` and :func:`certify_parallel`.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ import numpy as np
 
 from .config import CertifyTolerances
 from .dual import SIGNS, dual_values
+from .errors import ConfigError
 from .pipeline import Network, objective
 from .program import solve_convex
 
@@ -73,17 +78,40 @@ def most_violating(X: np.ndarray, D: np.ndarray, nu: np.ndarray) -> tuple[float,
                                     "value": float(dv.values[i, k]), "pattern": D[:, i].astype(int)}
 
 
+def _require_neurons(width: int, hidden: int | None = None) -> None:
+    """ConfigError for a network without neurons (width 0, or first-layer width 0 in a branch)."""
+    if width == 0:
+        raise ConfigError("the network has no neurons (width 0)")
+    if hidden == 0:
+        raise ConfigError("the network has no neurons (first-layer width 0 in every branch)")
+
+
+def _require_finite(weights: list[np.ndarray], objective: float, *values: np.ndarray) -> None:
+    """ConfigError unless the weights, the objective and ``values`` (predictions, gradient) are finite."""
+    if not all(np.all(np.isfinite(w)) for w in weights):
+        raise ConfigError("the network's weights contain NaN or infinite values")
+    if not np.isfinite(objective) or not all(np.all(np.isfinite(v)) for v in values):
+        largest = max((float(np.max(np.abs(w))) for w in weights if w.size), default=0.0)
+        raise ConfigError("the network's weights are too large to evaluate the objective in float64 "
+                          f"(largest |weight| {largest:.3g})")
+
+
 def certify(net: Network, X: np.ndarray, y: np.ndarray, D: np.ndarray, *, beta: float, skip: bool, p_star: float,
             solver: str, tol: CertifyTolerances = CertifyTolerances(), solver_tol: float = 1e-10) -> Certificate:
     """Classify a network of (P_m) against the certified optimum p* (regression)."""
     from .training import flat, loss_and_grad
 
-    obj = objective(net, X, y, "regression", beta)
-    nu = y - net.predict(X)
+    _require_neurons(net.W.shape[0])
+    with np.errstate(over="ignore", invalid="ignore"):
+        obj = objective(net, X, y, "regression", beta)
+        prediction = net.predict(X)
+        grad = flat(loss_and_grad(net, X, y, beta)[1])
+        top = float(np.max(np.abs(grad)))
+        gnorm = top * float(np.linalg.norm(grad / top)) if 0 < top < np.inf else top  # scaled: no overflow
+    _require_finite([net.W, net.a] + ([net.z] if net.z is not None else []), obj, prediction, grad, np.array(gnorm))
+    nu = y - prediction
     dual_max, where = most_violating(X, D, nu)
     gap = obj - p_star
-    _, grad = loss_and_grad(net, X, y, beta)
-    gnorm = float(np.linalg.norm(flat(grad)))
     restricted = None
     if gap <= tol.gap * max(1.0, abs(p_star)):
         verdict = "global_optimum"
@@ -111,11 +139,17 @@ def certify_vector(W: np.ndarray, A: np.ndarray, X: np.ndarray, Y: np.ndarray, *
     """A vector-output network: gap to p*, and the exact dual oracle (vector.py) at its residual.
     ``global_optimum`` when gap <= tol.gap * max(1, p*), else ``not_global``."""
     from .patterns import cell_facets, enumerate_patterns
+    from .training import flat, loss_and_grad
     from .vector import VectorNetwork, edge_directions, oracle, vector_objective
 
+    _require_neurons(W.shape[0])
     net = VectorNetwork(W=W, A=A)
-    obj = vector_objective(net, X, Y, beta)
-    nu = Y - net.predict(X)
+    with np.errstate(over="ignore", invalid="ignore"):
+        obj = vector_objective(net, X, Y, beta)
+        prediction = net.predict(X)
+        grad = flat(loss_and_grad(Network(W=W, a=A), X, Y, beta)[1])
+    _require_finite([W, A], obj, prediction, grad)
+    nu = Y - prediction
     D = enumerate_patterns(X).D
     orc = oracle(X, D, cell_facets(X, D), nu, edge_directions(X))
     k = int(np.argmax(orc.values))
@@ -137,14 +171,21 @@ def certify_parallel(W: np.ndarray, v: np.ndarray, a: np.ndarray, X: np.ndarray,
     """A parallel three-layer network (first layers on the unit Frobenius ball): gap to p* of the
     convex program, and the largest distance of its used first-layer directions to the set fixed
     by the dual optimum. ``global_optimum`` when gap <= tol.gap * max(1, p*), else ``not_global``."""
-    from .errors import ConfigError
-    from .three_layer import ThreeLayerNetwork, three_layer_objective, used_first_layer_directions
+    from .three_layer import ThreeLayerNetwork, loss_and_grad, three_layer_objective, used_first_layer_directions
 
-    fro = np.sqrt(np.sum(W**2, axis=(1, 2)))
+    _require_neurons(W.shape[0], W.shape[2])
+    if not all(np.all(np.isfinite(w)) for w in (W, v, a)):
+        raise ConfigError("the network's weights contain NaN or infinite values")
+    with np.errstate(over="ignore"):
+        fro = np.sqrt(np.sum(W**2, axis=(1, 2)))
     if np.any(fro > 1 + 1e-9):
         raise ConfigError(f"first-layer weights must lie in the unit Frobenius ball (largest norm {fro.max():.6g})")
     net = ThreeLayerNetwork(W=W, v=v, a=a)
-    obj = three_layer_objective(net, X, y, beta)
+    with np.errstate(over="ignore", invalid="ignore"):
+        obj = three_layer_objective(net, X, y, beta)
+        prediction = net.predict(X)
+        grad = loss_and_grad(net, X, y, beta)[1]
+    _require_finite([W, v, a], obj, prediction, grad.W, grad.v, grad.a)
     U = used_first_layer_directions(net, X)
     dist = [float(np.min(np.linalg.norm(directions - u, axis=1))) for u in U] if len(directions) else []
     gap = obj - p_star

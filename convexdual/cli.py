@@ -1,21 +1,27 @@
 """Command line: thin wrappers over the pipeline. Logs go to stderr; ``--json`` output to stdout.
 
-Every expected failure prints one line ``error: ...`` to stderr and exits with the error's code
-(2 for bad input, 3 for solver problems, 4 for an uncertifiable result).
+Every failure prints one line ``error: ...`` to stderr and exits with the code of its class in the
+error table (:mod:`convexdual.errors`): 2 bad input, 3 solver, 4 uncertifiable, 5 resource limit,
+6 run folder busy, 70 internal error (the traceback goes to a log file the line names), 130/143
+interrupted. Usage errors (unknown options, missing arguments) are one line with exit code 2 too.
 """
 
 from __future__ import annotations
 
-import functools
 import logging
+import os
 import sys
+import tempfile
+import time
+import traceback
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import click
 import numpy as np
 
-from .errors import ConfigError, ConvexdualError
+from . import shipped_configs
+from .errors import EXIT_INTERNAL, EXIT_SIGINT, ConfigError, classify
 
 log = logging.getLogger("convexdual")
 
@@ -26,24 +32,61 @@ def _setup_logging(verbose: bool) -> None:
     log.setLevel(logging.INFO if verbose else logging.WARNING)
 
 
-def _errors_to_exit(func: Callable[..., Any]) -> Callable[..., Any]:
-    """Turn expected errors into one line on stderr and a non-zero exit code."""
+def crash_log(exc: BaseException) -> Path | None:
+    """Write the traceback of an unexpected exception to a log file in the temporary folder."""
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    path = Path(tempfile.gettempdir()) / f"convexdual-crash-{stamp}-{os.getpid()}.log"
+    try:
+        text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+        path.write_text(f"convexdual {' '.join(sys.argv[1:])}\n\n{text}")
+    except OSError:
+        return None
+    return path
 
-    @functools.wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
+
+def fail(exc: BaseException) -> None:
+    """Print the one line of ``exc`` and exit with its code (internal errors: log the traceback)."""
+    known = classify(exc)
+    if known is None:
+        where = crash_log(exc)
+        log_note = f"the traceback is in {where}" if where else "no log could be written"
+        code, message = EXIT_INTERNAL, (f"internal error (a bug in convexdual): {type(exc).__name__}: "
+                                        f"{str(exc).strip().splitlines()[0] if str(exc).strip() else ''}; please "
+                                        f"report it with the command you ran; {log_note}")
+    else:
+        code, message = known
+    click.echo(f"error: {message}", err=True)
+    sys.exit(code)
+
+
+class Commands(click.Group):
+    """The command group: every exception of a command, and every usage error, becomes one line."""
+
+    def invoke(self, ctx: click.Context) -> Any:
         try:
-            return func(*args, **kwargs)
-        except ConvexdualError as exc:
-            click.echo(f"error: {exc}", err=True)
+            return super().invoke(ctx)
+        except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort):
+            raise
+        except Exception as exc:  # noqa: BLE001 - the edge where every failure is mapped
+            fail(exc)
+        except KeyboardInterrupt as exc:
+            fail(exc)
+
+    def main(self, *args: Any, standalone_mode: bool = True, **kwargs: Any) -> Any:
+        if not standalone_mode:
+            return super().main(*args, standalone_mode=False, **kwargs)
+        try:
+            code = super().main(*args, standalone_mode=False, **kwargs)
+        except click.exceptions.ClickException as exc:
+            click.echo(f"error: {exc.format_message()}", err=True)
             sys.exit(exc.exit_code)
-        except FileExistsError as exc:
-            click.echo(f"error: {exc}", err=True)
-            sys.exit(2)
+        except click.exceptions.Abort:
+            click.echo("error: interrupted", err=True)
+            sys.exit(EXIT_SIGINT)
+        sys.exit(code if isinstance(code, int) else 0)
 
-    return wrapper
 
-
-@click.group()
+@click.group(cls=Commands)
 @click.version_option(package_name="convexdual")
 def main() -> None:
     """Exact loss landscapes of weight-decay-regularized ReLU networks via convex duality."""
@@ -55,7 +98,6 @@ def main() -> None:
 @click.option("--out", type=click.Path(dir_okay=False), default=None, help="Also write the JSON result here (never overwrites).")
 @click.option("-v", "--verbose", is_flag=True, help="Log progress to stderr.")
 @click.argument("overrides", nargs=-1, type=click.UNPROCESSED)
-@_errors_to_exit
 def solve(config_path: str, as_json: bool, out: str | None, verbose: bool, overrides: tuple[str, ...]) -> None:
     """Solve one instance: certified optimum, optimal polytope, m* and M*.
 
@@ -64,11 +106,12 @@ def solve(config_path: str, as_json: bool, out: str | None, verbose: bool, overr
     from .config import load_config
     from .pipeline import solve as run
     from .results import atomic_write_text, dumps
+    from .runs import writable_file
 
     _setup_logging(verbose)
     cfg = load_config(config_path, overrides)
-    if out and Path(out).exists():
-        raise ConfigError(f"{out} exists; refusing to overwrite it (choose another --out)")
+    if out:
+        writable_file(Path(out))
     result = run(cfg)
     text = dumps(result.to_dict())
     if out:
@@ -217,7 +260,6 @@ def solvers(as_json: bool) -> None:
               multiple=True,
               help="Regenerate only these figures (default: all).")
 @click.option("-v", "--verbose", is_flag=True, help="Log progress to stderr.")
-@_errors_to_exit
 def figures(out_dir: str, only: tuple[str, ...], verbose: bool) -> None:
     """Regenerate every paper figure (and the example results) into OUT.
 
@@ -226,13 +268,12 @@ def figures(out_dir: str, only: tuple[str, ...], verbose: bool) -> None:
     from .figures import regenerate_all
 
     _setup_logging(verbose)
-    for path in regenerate_all(Path(out_dir), configs_dir=_configs_dir(), only=set(only) or None):
+    for path in regenerate_all(Path(out_dir), configs_dir=shipped_configs(), only=set(only) or None):
         click.echo(str(path))
 
 
 @main.command()
 @click.argument("run_dir", type=click.Path(file_okay=False))
-@_errors_to_exit
 def plot(run_dir: str) -> None:
     """Draw the figures of a stored sweep (RUN_DIR/table.csv) into RUN_DIR/figures."""
     from .figures import plot_run
@@ -251,7 +292,6 @@ def plot(run_dir: str) -> None:
 @click.option("--no-progress", is_flag=True, help="No progress bar.")
 @click.option("-v", "--verbose", is_flag=True, help="Log progress to stderr.")
 @click.argument("overrides", nargs=-1, type=click.UNPROCESSED)
-@_errors_to_exit
 def sweep(config_path: str, out_dir: str | None, launcher: str, jobs: int | None, no_progress: bool, verbose: bool,
           overrides: tuple[str, ...]) -> None:
     """Run every point of a sweep; skip points already done; write one result file per point and a table.
@@ -263,7 +303,7 @@ def sweep(config_path: str, out_dir: str | None, launcher: str, jobs: int | None
 
     _setup_logging(verbose)
     summary = run_sweep(Path(config_path), list(overrides), Path(out_dir) if out_dir else None,
-                        progress=not no_progress, launcher=launcher, jobs=jobs, configs_dir=_configs_dir())
+                        progress=not no_progress, launcher=launcher, jobs=jobs, configs_dir=shipped_configs())
     click.echo(f"{summary.run_dir}: {summary.done} done ({summary.skipped} already on disk), "
                f"{summary.failed} failed or missing; table {summary.table_path}")
     if summary.failed:
@@ -273,7 +313,6 @@ def sweep(config_path: str, out_dir: str | None, launcher: str, jobs: int | None
 @main.command()
 @click.argument("run_dir", type=click.Path(file_okay=False))
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-@_errors_to_exit
 def status(run_dir: str, as_json: bool) -> None:
     """Done / failed / pending points of a sweep, read from its result files (not from the scheduler)."""
     from .results import dumps
@@ -283,9 +322,13 @@ def status(run_dir: str, as_json: bool) -> None:
     if as_json:
         click.echo(dumps(st))
         return
-    click.echo(f"{run_dir}: {st['total']} points: {st['done']} done, {st['failed']} failed, {st['pending']} pending")
+    invalid = f" ({st['invalid']} of them with a file that fails its check)" if st["invalid"] else ""
+    click.echo(f"{run_dir}: {st['total']} points: {st['done']} done, {st['failed']} failed, {st['pending']} "
+               f"pending{invalid}")
     for row in st["failures"]:
         click.echo(f"  failed  {row['overrides']}: {row['error']}")
+    for row in st["invalid_files"]:
+        click.echo(f"  invalid {row['file']}: {row['reason']} (the next sweep recomputes it)")
     if st["pending"]:
         click.echo(f"  resume with: {st['resume']}")
 
@@ -295,7 +338,6 @@ def status(run_dir: str, as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout and nothing else.")
 @click.option("-v", "--verbose", is_flag=True, help="Log progress to stderr.")
 @click.argument("overrides", nargs=-1, type=click.UNPROCESSED)
-@_errors_to_exit
 def uniqueness(config_path: str, as_json: bool, verbose: bool, overrides: tuple[str, ...]) -> None:
     """Is the optimal (e.g. minimum-norm interpolating) function unique? Answer with the proof."""
     from .config import load_config
@@ -335,7 +377,6 @@ def uniqueness(config_path: str, as_json: bool, verbose: bool, overrides: tuple[
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--save", "save_dir", type=click.Path(file_okay=False), default=None,
               help="Write each non-unique instance found as a config here (never overwrites).")
-@_errors_to_exit
 def search(n: int, d: int, bias: bool, skip: bool, trials: int, seed: int, save_dir: str | None) -> None:
     """Search data sets for non-unique minimum-norm interpolators (in function space)."""
     from .results import atomic_write_text
@@ -367,7 +408,6 @@ def search(n: int, d: int, bias: bool, skip: bool, trials: int, seed: int, save_
 @click.option("--no-progress", is_flag=True, help="No progress bar.")
 @click.option("-v", "--verbose", is_flag=True, help="Log progress to stderr.")
 @click.argument("overrides", nargs=-1, type=click.UNPROCESSED)
-@_errors_to_exit
 def train(config_path: str, width_text: str, seed_text: str, out_dir: str | None, no_progress: bool, verbose: bool,
           overrides: tuple[str, ...]) -> None:
     """Train width-m networks of (P_m) for several seeds and classify each against p*.
@@ -383,7 +423,8 @@ def train(config_path: str, width_text: str, seed_text: str, out_dir: str | None
     _setup_logging(verbose)
     cfg = load_config(config_path, overrides)
     _scalar_only(cfg, "train")
-    widths, seeds = parse_range(width_text, "--width"), parse_range(seed_text, "--seeds")
+    cap = cfg.limits.train_networks
+    widths, seeds = parse_range(width_text, "--width", cap), parse_range(seed_text, "--seeds", cap)
     if widths[0] < 1:
         raise ConfigError("--width: widths must be at least 1")
     s = run_training(cfg, widths, seeds, Path(out_dir) if out_dir else None, progress=not no_progress)
@@ -393,8 +434,10 @@ def train(config_path: str, width_text: str, seed_text: str, out_dir: str | None
     for w in width_summary(s.rows):
         gaps = w["other_gaps"]
         others = f"; others' gap {min(gaps):.3g} .. {max(gaps):.3g}" if gaps else ""
+        diverged = f", {w['diverged']} diverged" if w["diverged"] else ""
         click.echo(f"  m = {w['width']}: {w['global']}/{w['seeds']} global optimum, {w['stationary_not_global']} "
-                   f"stationary not global, {w['not_stationary']} not stationary{others}; {w['seconds']:.2f} s")
+                   f"stationary not global, {w['not_stationary']} not stationary{diverged}{others}; "
+                   f"{w['seconds']:.2f} s")
     fig = training_figure([(s.rows, info, f"{cfg.name}: fraction of seeds at the global optimum")])
     for path in save_figure(fig, s.run_dir, "train_success", (
             f"Training {cfg.name}: fraction of seeds certified globally optimal per width, and the gap of the "
@@ -408,7 +451,6 @@ def train(config_path: str, width_text: str, seed_text: str, out_dir: str | None
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout and nothing else.")
 @click.option("-v", "--verbose", is_flag=True, help="Log progress to stderr.")
 @click.argument("overrides", nargs=-1, type=click.UNPROCESSED)
-@_errors_to_exit
 def certify(config_path: str, weights: str, as_json: bool, verbose: bool, overrides: tuple[str, ...]) -> None:
     """Is this network a global optimum of (P_m)? Gap to p*, dual feasibility of its residual, class."""
     from .certify import certify as run_certify
@@ -458,7 +500,6 @@ def certify(config_path: str, weights: str, as_json: bool, verbose: bool, overri
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 @click.option("-v", "--verbose", is_flag=True, help="Log progress to stderr.")
 @click.argument("overrides", nargs=-1, type=click.UNPROCESSED)
-@_errors_to_exit
 def path(config_path: str, from_path: str, to_path: str | None, out_dir: str | None, as_json: bool, verbose: bool,
          overrides: tuple[str, ...]) -> None:
     """A path between two networks: inside the optimal set when both are global optima (or the barrier
@@ -472,10 +513,16 @@ def path(config_path: str, from_path: str, to_path: str | None, out_dir: str | N
     from .pipeline import Network
     from .pipeline import solve as run
     from .results import atomic_write_text, dumps, load_network
+    from .runs import safe_name, writable_folder
 
     _setup_logging(verbose)
     cfg = load_config(config_path, overrides)
     _scalar_only(cfg, "path")
+    stem = safe_name(f"{Path(from_path).stem}_to_{Path(to_path).stem if to_path else 'mstar'}")
+    target = Path(out_dir) if out_dir else Path("outputs") / "paths" / stem
+    if target.is_dir() and any(target.iterdir()):
+        raise ConfigError(f"{target} exists and is not empty; refusing to overwrite it (choose --out)")
+    writable_folder(target, keep=False)
     result = run(cfg)
     land = landscape(result)
     d = result.data.X.shape[1]
@@ -484,9 +531,6 @@ def path(config_path: str, from_path: str, to_path: str | None, out_dir: str | N
         goal = Network(*load_network(to_path, d, cfg.skip)[:3])
     else:
         goal = split_network(result, result.widths.m_star_vertex, start.width)
-    target = Path(out_dir) if out_dir else Path("outputs") / "paths" / f"{Path(from_path).stem}_to_{Path(to_path).stem if to_path else 'mstar'}"
-    if target.exists() and any(target.iterdir()):
-        raise ConfigError(f"{target} exists and is not empty; refusing to overwrite it (choose --out)")
     kw = dict(beta=cfg.beta, skip=cfg.skip, p_star=result.p_star, solver=land.solver, tol=cfg.certify,
               solver_tol=cfg.tol.solver)
     if run_certify(goal, land.X, land.y, land.D, **kw).classification != "global_optimum":
@@ -523,35 +567,27 @@ def path(config_path: str, from_path: str, to_path: str | None, out_dir: str | N
 @click.option("--pipelines", default="baseline,convexdual", show_default=True)
 @click.option("--out", "out_dir", type=click.Path(file_okay=False), default=None,
               help="Directory for table.csv, bench.json and the figure (default outputs/bench/<time>).")
-@_errors_to_exit
 def bench(d_text: str, n_text: str, beta: float, timeout_s: float, limits: float, pipelines: str,
           out_dir: str | None) -> None:
     """Time convexdual against the standard pipeline on gaussian instances (per stage, peak memory, ratios)."""
     import time as _time
 
     from .bench import bench_figure, machine, run_bench
+    from .runs import RunFolder
     from .trainrun import parse_range
 
     pipes = [p.strip() for p in pipelines.split(",") if p.strip()]
     if not pipes or any(p not in ("baseline", "convexdual") for p in pipes):
         raise ConfigError(f"--pipelines: choose from baseline, convexdual (got {pipelines!r})")
     out = Path(out_dir) if out_dir else Path("outputs") / "bench" / _time.strftime("%Y%m%d-%H%M%S")
-    if out.exists() and any(out.iterdir()):
-        raise ConfigError(f"{out} exists and is not empty; refusing to overwrite it")
-    ds, ns = parse_range(d_text, "--d"), parse_range(n_text, "--n")
-    m = machine()
-    click.echo(f"machine: {m['cpu']}, {m['cores']} cores, Python {m['python']}; results in {out}")
-    rows = run_bench(ds, ns, beta, timeout_s, limits, out, pipes, echo=click.echo)
-    for path in bench_figure(rows, out):
-        click.echo(f"  {path}")
-
-
-def _configs_dir() -> Path:
-    """The repository's configs/ folder (next to the package in a checkout)."""
-    here = Path(__file__).resolve().parent.parent / "configs"
-    if not here.is_dir():
-        raise ConfigError(f"configs directory not found at {here}")
-    return here
+    ds, ns = parse_range(d_text, "--d", 100), parse_range(n_text, "--n", 1000)
+    settings = {"d": ds, "n": ns, "beta": beta, "timeout_s": timeout_s, "polytope_limit_s": limits, "pipelines": pipes}
+    with RunFolder.open(out, "bench", settings, fresh=True, hint="refusing to overwrite it (choose another --out)"):
+        m = machine()
+        click.echo(f"machine: {m['cpu']}, {m['cores']} cores, Python {m['python']}; results in {out}")
+        rows = run_bench(ds, ns, beta, timeout_s, limits, out, pipes, echo=click.echo)
+        for path in bench_figure(rows, out):
+            click.echo(f"  {path}")
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -7,14 +7,17 @@ offending key or file. Nothing is printed.
 
 from __future__ import annotations
 
+import hashlib
+import math
+from array import array
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
 
-from .config import DataConfig
-from .errors import ConfigError
+from .config import MAX_DATA_BYTES, DataConfig, find_data_file
+from .errors import ConfigError, ResourceLimitError
 
 SKLEARN_LOADERS = {
     "diabetes": "load_diabetes",
@@ -23,6 +26,7 @@ SKLEARN_LOADERS = {
     "breast_cancer": "load_breast_cancer",
     "linnerud": "load_linnerud",  # 20 athletes: 3 exercise inputs, 3 physiological outputs
 }
+
 
 
 @dataclass(frozen=True)
@@ -169,16 +173,20 @@ def _circle(cfg: DataConfig) -> _Raw:
 
 
 def _file(cfg: DataConfig, base_dir: str | Path | None) -> _Raw:
+    """A .csv or .npz file, parsed from the bytes whose sha256 is checked against ``cfg.digest``."""
     raw_path = _require(cfg.path, "path", cfg.kind)
     path = resolve_path(raw_path, base_dir)
-    suffix = path.suffix.lower()
-    if suffix == ".npz":
-        X, y = _read_npz(path)
-        names = _default_names(X.shape[1] if X.ndim == 2 else 0)
+    raw = _read_bytes(path)
+    digest = getattr(cfg, "digest", None)
+    if digest is not None and hashlib.sha256(raw).hexdigest() != digest:
+        raise ConfigError(f"data file {path} changed since its config was read; run again")
+    if path.suffix.lower() == ".npz":
+        X, y = _read_npz(raw, path)
+        names = _default_names(X.shape[1])
     else:
-        X, y, names = _read_csv(path, cfg.y_column)
+        X, y, names = _read_csv(raw, path, cfg.y_column)
     label = f"data file {path}"
-    desc = f"file {raw_path} n={X.shape[0]} d={X.shape[1] if X.ndim == 2 else 0}"
+    desc = f"file {raw_path} n={X.shape[0]} d={X.shape[1]}"
     return X, y, names, desc, f"{label}: X", f"{label}: y"
 
 
@@ -239,101 +247,118 @@ def _select_features(features: int | list[int] | None, total: int, name: str) ->
 
 
 def resolve_path(raw: str | Path, base_dir: str | Path | None = None) -> Path:
-    """Find ``raw``: as given (relative to the current directory), then relative to ``base_dir``."""
-    path = Path(raw).expanduser()
-    suffix = path.suffix.lower()
-    if suffix not in (".csv", ".npz"):
-        raise ConfigError(f"data.path {str(raw)!r}: unsupported file type {suffix or '(none)'!r}; use .csv or .npz")
-    tried = [path]
-    if path.is_file():
-        return path
-    if base_dir is not None and not path.is_absolute():
-        alt = Path(base_dir) / path
-        tried.append(alt)
-        if alt.is_file():
-            return alt
-    raise ConfigError(f"data.path: file not found: {' or '.join(str(p) for p in tried)}")
+    """Find a data file: as given (relative to the current directory), then relative to ``base_dir``
+    (the rules of :func:`convexdual.config.find_data_file`)."""
+    return find_data_file(str(raw), Path(base_dir) if base_dir is not None else None)
 
 
-def _read_npz(path: Path) -> tuple[np.ndarray, np.ndarray]:
+def _read_bytes(path: Path) -> bytes:
+    """The bytes of a data file of at most MAX_DATA_BYTES bytes."""
+    limit = f"the limit is {MAX_DATA_BYTES // 2**30} GiB"
     try:
-        with np.load(path, allow_pickle=False) as archive:
-            missing = [k for k in ("X", "y") if k not in archive.files]
-            if missing:
-                raise ConfigError(
-                    f"data file {path}: missing array {' and '.join(map(repr, missing))} "
-                    f"(found: {', '.join(archive.files) or 'none'})"
-                )
-            X, y = archive["X"], archive["y"]
-    except ConfigError:
-        raise
-    except Exception as exc:  # corrupt archive, pickled objects, not a zip file, ...
-        raise ConfigError(f"data file {path}: cannot read npz: {str(exc).splitlines()[0] if str(exc) else exc}") from None
-    for key, arr in (("X", X), ("y", y)):
-        if not (np.issubdtype(arr.dtype, np.number) or arr.dtype == np.bool_):
-            raise ConfigError(f"data file {path}: array '{key}' is not numeric (dtype {arr.dtype})")
-    X = np.asarray(X, dtype=np.float64)
-    y = np.asarray(y, dtype=np.float64)
+        size = path.stat().st_size
+        if size > MAX_DATA_BYTES:
+            raise ResourceLimitError(f"data file {path} is {size} bytes; {limit}")
+        with open(path, "rb") as fh:
+            raw = fh.read(MAX_DATA_BYTES + 1)
+    except OSError as exc:
+        raise ConfigError(f"data file {path}: cannot read: {exc.strerror or exc}") from None
+    if len(raw) > MAX_DATA_BYTES:
+        raise ResourceLimitError(f"data file {path} is larger than {MAX_DATA_BYTES} bytes; {limit}")
+    return raw
+
+
+def _read_npz(raw: bytes, path: Path) -> tuple[np.ndarray, np.ndarray]:
+    """X (n, d) and y, (n,) or (n, c), from the bytes of an .npz; other arrays are ignored."""
+    from .results import _float_array, _npz_members
+
+    where = f"data file {path}"
+    arrays, found = _npz_members(raw, where, ("X", "y"), MAX_DATA_BYTES // 8)
+    missing = [k for k in ("X", "y") if k not in arrays]
+    if missing:
+        raise ConfigError(f"{where}: missing array {' and '.join(map(repr, missing))} "
+                          f"(found: {', '.join(map(repr, found)) or 'none'})")
+    X = _float_array(arrays["X"], f"{where}: array 'X'")
+    y = _float_array(arrays["y"], f"{where}: array 'y'")
     if X.ndim == 1:
         X = X.reshape(-1, 1)
     if X.ndim != 2:
-        raise ConfigError(f"data file {path}: array 'X' must be 2-D, got shape {X.shape}")
-    if y.ndim == 2 and 1 in y.shape:
-        y = y.reshape(-1)
-    if y.ndim != 1:
-        raise ConfigError(f"data file {path}: array 'y' must be 1-D, got shape {y.shape}")
+        raise ConfigError(f"{where}: array 'X' must be 2-D (n, d) or 1-D (n,), got shape {X.shape}")
+    if y.ndim == 2 and (y.shape[1] == 1 or (y.shape[0] == 1 and X.shape[0] != 1)):
+        y = y.reshape(-1)  # a column (n, 1) or a row (1, n)
+    if y.ndim not in (1, 2):
+        raise ConfigError(f"{where}: array 'y' must be 1-D (n,) or 2-D (n, c), got shape {y.shape}")
     return X, y
 
 
-def _read_csv(path: Path, y_column: int) -> tuple[np.ndarray, np.ndarray, list[str]]:
+def _read_csv(raw: bytes, path: Path, y_column: int) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """Columns of numbers from the bytes of a UTF-8 CSV file; the first row is a header when some
+    field of it is neither empty nor a number. '#' lines and blank lines are skipped."""
+    where = f"data file {path}"
     try:
-        text = path.read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"data file {path}: cannot read: {exc}") from None
-    lines = [(i + 1, line.strip()) for i, line in enumerate(text.splitlines())]
-    lines = [(no, line) for no, line in lines if line and not line.startswith("#")]
-    if not lines:
-        raise ConfigError(f"data file {path}: no data")
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{where}: not UTF-8 text (byte 0x{raw[exc.start]:02x} at offset {exc.start}); "
+                          "save it as UTF-8") from None
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
 
     header: list[str] | None = None
-    first_no, first = lines[0]
-    if _parse_row(first) is None:
-        header = [c.strip().strip('"').strip("'") for c in first.split(",")]
-        lines = lines[1:]
-    if not lines:
-        raise ConfigError(f"data file {path}: no data rows (only a header)")
-
-    rows: list[list[float]] = []
-    width = len(header) if header is not None else None
-    for no, line in lines:
-        row = _parse_row(line)
-        if row is None:
-            raise ConfigError(f"data file {path}: line {no} is not a comma-separated list of numbers")
+    width: int | None = None
+    values = array("d")
+    rows = 0
+    for no, line in enumerate(text.split("\n"), start=1):
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        fields = [field.strip() for field in line.split(",")]
+        if width is None and header is None and any(f and _number(f) is None for f in fields):
+            header = [f.strip('"').strip("'") for f in fields]
+            width = len(header)
+            continue
         if width is None:
-            width = len(row)
-        if len(row) != width:
+            width = len(fields)
+        if len(fields) != width:
             what = "the header has" if header is not None and not rows else "earlier rows have"
-            raise ConfigError(f"data file {path}: line {no} has {len(row)} columns but {what} {width} (ragged)")
-        rows.append(row)
+            raise ConfigError(f"{where}: line {no} has {len(fields)} columns but {what} {width} (ragged)")
+        for j, field in enumerate(fields):
+            values.append(_field(field, where, no, j))
+        rows += 1
+    if not rows:
+        raise ConfigError(f"{where}: no data rows (only a header)" if header is not None else f"{where}: no data")
 
     ncols = width or 0
     if ncols < 2:
-        raise ConfigError(f"data file {path}: need at least 2 columns (features and target), got {ncols}")
+        raise ConfigError(f"{where}: need at least 2 columns (features and target), got {ncols}")
     idx = y_column + ncols if y_column < 0 else y_column
     if not 0 <= idx < ncols:
-        raise ConfigError(f"data.y_column={y_column} is out of range for data file {path} with {ncols} columns")
-    data = np.array(rows, dtype=np.float64)
+        raise ConfigError(f"data.y_column={y_column} is out of range for {where} with {ncols} columns")
+    data = np.frombuffer(values, dtype=np.float64).reshape(rows, ncols)
     keep = [j for j in range(ncols) if j != idx]
     names = [header[j] for j in keep] if header is not None else _default_names(len(keep))
-    return data[:, keep], data[:, idx], names
+    return data[:, keep], data[:, idx].copy(), names
 
 
-def _parse_row(line: str) -> list[float] | None:
-    """The numbers of a comma-separated line, or None if some field is not a number."""
+def _number(field: str) -> float | None:
+    """The value of a numeric field, or None."""
     try:
-        return [float(field) for field in line.split(",")]
+        return float(field)
     except ValueError:
         return None
+
+
+def _field(field: str, where: str, line: int, col: int) -> float:
+    """Field ``col`` (from 0) of a data line as a finite float, or ConfigError naming line and column."""
+    value = _number(field) if field else None
+    if value is not None and math.isfinite(value):
+        return value
+    at = f"{where}: line {line}, column {col + 1}"
+    shown = repr(field if len(field) <= 40 else field[:40] + "...")
+    if not field:
+        raise ConfigError(f"{at}: missing value")
+    if value is None:
+        raise ConfigError(f"{at}: {shown} is not a number")
+    raise ConfigError(f"{at}: {shown} is NaN, infinite or beyond the float64 range")
 
 
 # ----------------------------------------------------------------------------- helpers
@@ -382,12 +407,15 @@ def _check_arrays(X: np.ndarray, y: np.ndarray, x_label: str, y_label: str) -> t
     y = np.asarray(y, dtype=np.float64)
     if X.ndim != 2:
         raise ConfigError(f"{x_label} must be 2-D, got shape {X.shape}")
-    if X.shape[0] == 0 or y.size == 0:
+    if X.shape[0] == 0:
         raise ConfigError(f"{x_label} is empty: no samples")
     if X.shape[1] == 0:
         raise ConfigError(f"{x_label} is empty: no feature columns")
+    if y.size == 0:
+        raise ConfigError(f"{y_label} is empty (shape {y.shape})")
     if X.shape[0] != y.shape[0]:
-        raise ConfigError(f"{x_label} has {X.shape[0]} rows but {y_label} has {y.shape[0]} entries")
+        raise ConfigError(f"{x_label} has {X.shape[0]} rows but {y_label} has {y.shape[0]} "
+                          f"{'rows' if y.ndim == 2 else 'entries'}")
     if not np.all(np.isfinite(X)):
         raise ConfigError(f"{x_label} contains NaN or inf")
     if not np.all(np.isfinite(y)):

@@ -1,4 +1,36 @@
-"""Error types that the command line turns into one clear line and an exit code."""
+"""The one error table: every failure is one of these classes, and each class has one exit code.
+
+The command line prints ``error: <message>`` (one line) and exits with the class's code; library
+code raises and never prints or exits. :func:`classify` maps any other exception (operating-system
+errors, decoding errors, memory exhaustion, bugs) onto the same table.
+
+======  ==========================  =============================================================
+code    class                       meaning
+======  ==========================  =============================================================
+0                                   success
+1                                   a sweep or training run finished, but some of its points failed
+2       ConfigError                 bad input: config, data, weights, paths, an output folder that
+                                    cannot be written, a run folder that belongs to another run
+3       SolverError                 a solver is unavailable, unlicensed, or failed / inaccurate
+4       CertificateError            the result cannot be certified (e.g. an unclear active set)
+5       ResourceLimitError          a size estimate above a configured limit, or out of memory /
+                                    disk space
+6       BusyError                   another convexdual process holds the run folder's lock
+70      InternalError               a bug: the traceback is written to a log file to report
+130     Interrupted                 Ctrl-C (SIGINT)
+143     Interrupted                 SIGTERM
+======  ==========================  =============================================================
+"""
+
+from __future__ import annotations
+
+import errno
+
+EXIT_OK = 0
+EXIT_POINTS_FAILED = 1
+EXIT_INTERNAL = 70
+EXIT_SIGINT = 130
+EXIT_SIGTERM = 143
 
 
 class ConvexdualError(Exception):
@@ -8,7 +40,7 @@ class ConvexdualError(Exception):
 
 
 class ConfigError(ConvexdualError):
-    """Bad input: malformed YAML, unknown keys, wrong types, bad data, missing files."""
+    """Bad input: malformed YAML, unknown keys, wrong types, bad data, missing or unwritable files."""
 
     exit_code = 2
 
@@ -23,3 +55,64 @@ class CertificateError(ConvexdualError):
     """The computed optimum cannot be certified (e.g. the active-set margin is unclear)."""
 
     exit_code = 4
+
+
+class ResourceLimitError(ConvexdualError):
+    """The work would exceed a limit (cells, memory, sweep points, networks), or memory or disk ran out."""
+
+    exit_code = 5
+
+
+class BusyError(ConvexdualError):
+    """Another process holds the run folder's lock."""
+
+    exit_code = 6
+
+
+class Interrupted(ConvexdualError):
+    """Ctrl-C or SIGTERM stopped a run; the message says what was done and how to resume."""
+
+    def __init__(self, message: str, terminated: bool = False) -> None:
+        super().__init__(message)
+        self.terminated = terminated
+        self.exit_code = EXIT_SIGTERM if terminated else EXIT_SIGINT
+
+
+EXIT_CODES: list[tuple[int, str]] = [
+    (EXIT_OK, "success"),
+    (EXIT_POINTS_FAILED, "a sweep or training run finished, but some of its points failed"),
+    (ConfigError.exit_code, "bad input: config, data, weights, paths, unwritable output, a run folder of another run"),
+    (SolverError.exit_code, "solver unavailable, unlicensed, or an inaccurate / failed solve"),
+    (CertificateError.exit_code, "the result cannot be certified"),
+    (ResourceLimitError.exit_code, "a size estimate above a limit, or out of memory / disk space"),
+    (BusyError.exit_code, "another convexdual process is using the run folder"),
+    (EXIT_INTERNAL, "internal error (a bug): the traceback is in the log file the message names"),
+    (EXIT_SIGINT, "interrupted (Ctrl-C)"),
+    (EXIT_SIGTERM, "terminated (SIGTERM)"),
+]
+
+_RESOURCE_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.ENOMEM, errno.EMFILE, errno.ENFILE}
+
+
+def first_line(exc: BaseException) -> str:
+    """The first non-empty line of an exception's message ('' when it has none)."""
+    return next((line.strip() for line in str(exc).splitlines() if line.strip()), "")
+
+
+def classify(exc: BaseException) -> tuple[int, str] | None:
+    """(exit code, one-line message) of an expected failure, or None for a bug (internal error)."""
+    if isinstance(exc, ConvexdualError):
+        return exc.exit_code, first_line(exc) or type(exc).__name__
+    if isinstance(exc, KeyboardInterrupt):
+        return EXIT_SIGINT, "interrupted"
+    if isinstance(exc, MemoryError):
+        return ResourceLimitError.exit_code, "out of memory" + (f": {first_line(exc)}" if first_line(exc) else "")
+    if isinstance(exc, UnicodeError):
+        return ConfigError.exit_code, f"cannot decode text as UTF-8: {first_line(exc)}"
+    if isinstance(exc, OSError):
+        where = exc.filename if exc.filename is not None else ""
+        text = exc.strerror or first_line(exc) or type(exc).__name__
+        message = f"{where}: {text}" if where else text
+        code = ResourceLimitError.exit_code if exc.errno in _RESOURCE_ERRNOS else ConfigError.exit_code
+        return code, message
+    return None

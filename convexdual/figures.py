@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from .errors import ConfigError
 from .results import atomic_write_text, dumps, replacing
 
 log = logging.getLogger("convexdual")
@@ -296,26 +297,47 @@ def figure_phase(table: Any, x: str, group: str | None, columns: str | None, tit
     return fig
 
 
-def plot_run(run_dir: Path) -> list[Path]:
-    """Figures of a stored sweep: phase diagram against its first axis, grouped by the second."""
-    import json
-
+def read_sweep_table(run_dir: Path) -> tuple[Any, dict[str, Any]]:
+    """``table.csv`` and ``sweep.json`` of a sweep folder, checked for what the figures read:
+    ConfigError with one line for a missing, unparsable or foreign table."""
     import pandas as pd
 
+    from .runs import load_json
+    from .sweep import RESULT_COLUMNS, WIDTH_COLUMNS
+
     table_path = run_dir / "table.csv"
-    if not table_path.exists():
-        from .errors import ConfigError
+    if not table_path.is_file():
+        raise ConfigError(f"{table_path} not found: is {run_dir} a sweep run folder?")
+    try:
+        table = pd.read_csv(table_path)
+    except Exception as exc:  # pandas raises many types for text that is not a table
+        raise ConfigError(f"{table_path} is not a table convexdual wrote ({type(exc).__name__})") from None
+    needed = ["config_hash", "status", "beta", "m_star_high"] + [q for q, _ in PHASE_QUANTITIES]
+    missing = [c for c in needed if c not in table.columns]
+    if missing:
+        raise ConfigError(f"{table_path} is not a sweep table convexdual wrote: no column {', '.join(missing)}")
+    for col in (c for c in RESULT_COLUMNS + WIDTH_COLUMNS + ["beta"] if c in table.columns):
+        values = table[col].dropna()
+        if col not in ("optimal", "connected") and not pd.api.types.is_numeric_dtype(values):
+            raise ConfigError(f"{table_path}: column {col} holds values that are not numbers")
+    manifest = load_json(run_dir / "sweep.json")[0] or {}
+    axes = manifest.get("axes") if isinstance(manifest.get("axes"), dict) else {}
+    return table, {**manifest, "axes": {a: v for a, v in axes.items() if a in table.columns}}
 
-        raise ConfigError(f"{table_path} not found: is {run_dir} a sweep run directory?")
-    table = pd.read_csv(table_path)
+
+def plot_run(run_dir: Path) -> list[Path]:
+    """Figures of a stored sweep: phase diagram against its first axis, grouped by the second."""
+    from .runs import writable_folder
+
+    table, manifest = read_sweep_table(run_dir)
     certified = point_table(table)
-    if len(certified) and certified["m_star_high"].isna().all():
-        from .errors import ConfigError
-
+    if not len(certified):
+        raise ConfigError(f"{run_dir}: no certified point in the table: nothing to draw")
+    if certified["m_star_high"].isna().all():
         raise ConfigError(f"{run_dir}: no certified point has m* or M* (parallel three-layer runs have none): "
                           "nothing to draw a phase diagram of")
-    manifest = json.loads((run_dir / "sweep.json").read_text()) if (run_dir / "sweep.json").exists() else {}
-    axes = [a for a in manifest.get("axes", {}) if a != "data.seed"] or ["beta"]
+    writable_folder(run_dir / "figures")
+    axes = [a for a in manifest["axes"] if a != "data.seed"] or ["beta"]
     x = "beta" if "beta" in axes else axes[0]
     rest = [a for a in axes if a != x]
     group = rest[0] if rest else None
@@ -334,10 +356,16 @@ def regenerate_all(out_dir: Path, configs_dir: Path, only: set[str] | None = Non
     paths)."""
     from .config import load_config
     from .pipeline import solve
+    from .runs import RunFolder
 
     def solved(path: Path) -> dict[str, Any]:
         return solve(load_config(path)).to_dict()
 
+    with RunFolder.open(out_dir, "figures", {}, hint="choose another --out"):
+        return _regenerate(out_dir, configs_dir, only, solved)
+
+
+def _regenerate(out_dir: Path, configs_dir: Path, only: set[str] | None, solved: Any) -> list[Path]:
     written: list[Path] = []
     figs = configs_dir / "figures"
 
@@ -501,7 +529,7 @@ def _phase_figures(figs: Path, out_dir: Path) -> list[Path]:
 
     written: list[Path] = []
     runs = out_dir / "runs"
-    g = run_sweep(figs / "phase_gaussian.yaml", [], runs / "phase_gaussian", progress=False)
+    g = run_sweep(figs / "phase_gaussian.yaml", [], None, progress=False, cache_root=runs)
     table = pd.read_csv(g.table_path)
     fig = figure_phase(table, "beta", "data.n", "data.d",
                        "Random data (X ~ N(0, I), y ~ N(0, 1), with bias): columns input dimension d, lines n")
@@ -509,7 +537,7 @@ def _phase_figures(figs: Path, out_dir: Path) -> list[Path]:
         "Phase diagram over random data sets: m*, M*, the dimension of the optimal polytope (0: unique optimum) "
         "and the connectivity width (smallest m from which the optimal set stays connected), against beta, "
         "for n = 5, 8, 11 and input dimension d = 1, 2 (plus a bias). Config: configs/figures/phase_gaussian.yaml."))
-    dbt = run_sweep(figs / "phase_diabetes.yaml", [], runs / "phase_diabetes", progress=False)
+    dbt = run_sweep(figs / "phase_diabetes.yaml", [], None, progress=False, cache_root=runs)
     table = pd.read_csv(dbt.table_path)
     fig = figure_phase(table, "beta", None, None,
                        "Real data: scikit-learn diabetes, subsampled to n = 10 patients, 2 standardized features + bias")

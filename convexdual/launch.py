@@ -9,7 +9,7 @@ small job app in ``convexdual/hydra_conf/job.yaml`` runs one job per pending poi
 - ``joblib``: hydra-joblib-launcher, local parallel processes (``-j`` sets ``n_jobs``);
 - ``slurm``: hydra-submitit-launcher (``submitit_slurm``), one SLURM job array.
 
-Presets live in ``configs/hydra/launcher/`` (``inprocess.yaml``, ``parallel.yaml``, ``cluster.yaml``); any
+Presets live in ``configs/hydra/launcher/`` (shipped inside the package) (``inprocess.yaml``, ``parallel.yaml``, ``cluster.yaml``); any
 preset key can be overridden on the command line (``partition=cpu timeout_min=30``). The status of a
 point is only ever read from its file: a job that died, timed out or was preempted leaves none and
 shows as missing, whatever the scheduler says.
@@ -31,7 +31,6 @@ from .errors import ConfigError
 log = logging.getLogger("convexdual")
 
 JOB_CONF_DIR = Path(__file__).resolve().parent / "hydra_conf"
-REPO_CONFIGS = Path(__file__).resolve().parent.parent / "configs"  # the checkout's configs/ (presets)
 LAUNCHERS = {"basic": "inprocess", "joblib": "parallel", "slurm": "cluster"}  # name -> preset
 PLUGINS = {"joblib": "hydra-joblib-launcher", "slurm": "hydra-submitit-launcher"}
 EXTRAS = {"joblib": "parallel", "slurm": "slurm"}
@@ -76,8 +75,11 @@ def check_plugin(launcher: str) -> None:
 
 
 def launch(run_dir: Path, indices: Sequence[int], launcher: str, launcher_overrides: Sequence[str],
-           configs_dir: Path | None) -> None:
-    """Run the points ``indices`` of the sweep in ``run_dir`` as a Hydra multirun with ``launcher``."""
+           configs_dir: Path | None, sweep_id: str | None = None) -> None:
+    """Run the points ``indices`` of the sweep in ``run_dir`` as a Hydra multirun with ``launcher``;
+    each job checks that the manifest still has identity ``sweep_id``."""
+    from . import shipped_configs
+
     from hydra._internal.hydra import Hydra
     from hydra._internal.utils import create_config_search_path
     from hydra.core.global_hydra import GlobalHydra
@@ -89,9 +91,10 @@ def launch(run_dir: Path, indices: Sequence[int], launcher: str, launcher_overri
         f"run_dir={run_dir.resolve()}",
         "point=" + ",".join(str(i) for i in indices),
         f"hydra/launcher={LAUNCHERS[launcher]}",
+        *([f"sweep_id={sweep_id}"] if sweep_id else []),
         *launcher_overrides,
     ]
-    configs_dir = configs_dir or REPO_CONFIGS
+    configs_dir = configs_dir or shipped_configs()
     if not (configs_dir / "hydra" / "launcher").is_dir():
         raise ConfigError(f"launcher presets not found in {configs_dir}/hydra/launcher")
     overrides.append(f"hydra.searchpath=[file://{configs_dir.resolve()}]")
@@ -169,4 +172,4 @@ def run_job(cfg: Any) -> str:
     """Hydra task: solve point ``cfg.point`` of the sweep in ``cfg.run_dir``; returns its status."""
     from .sweep import run_planned_point
 
-    return run_planned_point(Path(cfg.run_dir), int(cfg.point))
+    return run_planned_point(Path(cfg.run_dir), int(cfg.point), cfg.get("sweep_id"))

@@ -28,6 +28,7 @@ __all__ = [
     "enumerate_patterns",
     "sample_patterns",
     "general_position_count",
+    "pattern_budget",
     "lp_cell_search",
     "cell_facets",
 ]
@@ -66,6 +67,23 @@ def general_position_count(n: int, d: int) -> int:
     if n == 0:
         return 1
     return 2 * sum(math.comb(n - 1, k) for k in range(d))
+
+
+# Memory of a solve over P patterns of n points, in bytes: a fixed part plus a part per entry of
+# the n x P pattern matrix (the matrix, its facet rows and prepared cones, the programs built on
+# them). An upper bound fitted to measured peaks; benchmarks/README.md lists the measurements.
+MEMORY_BASE_BYTES = 300 * 2**20
+MEMORY_BYTES_PER_ENTRY = 25
+
+
+def pattern_budget(n: int, d: int, mode: str, n_samples: int) -> tuple[int, int]:
+    """(patterns, bytes): an upper bound on the number of patterns a solve will handle (every
+    arrangement of n central hyperplanes in R^d has at most the general-position count of cells;
+    a sampled set at most ``n_samples``) and the memory estimate for it."""
+    cells = general_position_count(n, d)
+    if mode == "sampled":
+        cells = min(cells, n_samples)
+    return cells, MEMORY_BASE_BYTES + MEMORY_BYTES_PER_ENTRY * n * cells
 
 
 # ---------------------------------------------------------------------------------------------

@@ -18,7 +18,8 @@ from .data import Dataset, load_data
 from .dual import Cones, dual_objective, feasible_scaling, prepared_cones
 from .optimal_set import Features, Polytope, active_features, build_polytope
 from .optimum import Optimum, certified_optimum
-from .patterns import Patterns, cell_facets, enumerate_patterns, general_position_count, sample_patterns
+from .errors import ResourceLimitError
+from .patterns import Patterns, cell_facets, enumerate_patterns, general_position_count, pattern_budget, sample_patterns
 from .results import git_revision, versions
 from .solvers import resolve_solver
 from .program import best_value_with_blocks
@@ -140,13 +141,40 @@ class Result:
         }
 
 
+def check_data_size(cfg: Config) -> None:
+    """Refuse generated data (kind gaussian) larger than ``limits.memory_gb`` before drawing it."""
+    if cfg.data.kind == "gaussian" and cfg.data.n is not None and cfg.data.d is not None:
+        gb = cfg.data.n * (cfg.data.d + cfg.outputs + 1) * 8 / 2**30
+        if gb > cfg.limits.memory_gb:
+            raise ResourceLimitError(f"data.n = {cfg.data.n}, data.d = {cfg.data.d}: the data alone need {gb:.3g} GB; "
+                                     f"the limit is limits.memory_gb = {cfg.limits.memory_gb:g}")
+
+
+def check_budget(cfg: Config, n: int, d: int) -> None:
+    """Refuse, before any enumeration, a solve whose activation patterns (an upper bound: the
+    general-position count 2 * sum_{k<d} C(n-1, k), or the samples) or estimated memory exceed
+    ``limits.cells`` / ``limits.memory_gb``."""
+    cells, mem = pattern_budget(n, d, cfg.patterns.mode, cfg.patterns.n_samples)
+    gb = mem / 2**30
+    log.info("%s: n=%d d=%d: at most %d activation patterns, estimated memory %.2f GB", cfg.name, n, d, cells, gb)
+    what = f"n = {n}, d = {d} (columns of X, bias included)"
+    if cells > cfg.limits.cells:
+        raise ResourceLimitError(f"{what}: up to {cells:.3g} activation patterns; the limit is limits.cells = "
+                                 f"{cfg.limits.cells} (reduce n or d, or use patterns: sampled)")
+    if gb > cfg.limits.memory_gb:
+        raise ResourceLimitError(f"{what}: {cells} activation patterns need about {gb:.3g} GB; the limit is "
+                                 f"limits.memory_gb = {cfg.limits.memory_gb:g}")
+
+
 def solve(cfg: Config) -> Result:
     """Run the whole pipeline for one config."""
     timing: dict[str, float] = {}
     t0 = time.perf_counter()
     base = Path(cfg.source).parent if cfg.source else None
+    check_data_size(cfg)
     data = load_data(cfg.data, base_dir=base)
     X, y = data.X, data.y
+    check_budget(cfg, data.n, data.d)
     timing["data_s"] = time.perf_counter() - t0
     if cfg.outputs > 1:
         return solve_vector(cfg, data, timing, t0)

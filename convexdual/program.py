@@ -60,6 +60,8 @@ def solve_convex(
     import cvxpy as cp
 
     n, d = X.shape
+    if D_plus.shape[1] == 0 and D_minus.shape[1] == 0 and not skip:
+        return _no_variables(y, problem, solver, tol)
     Dp, Dm = D_plus.astype(float), D_minus.astype(float)
     U = cp.Variable((Dp.shape[1], d)) if Dp.shape[1] else None
     V = cp.Variable((Dm.shape[1], d)) if Dm.shape[1] else None
@@ -99,6 +101,24 @@ def solve_convex(
         # dual optimum of THEORY.md Sec. 1 (max nu^T y) is nu = -lambda.
         nu = -np.asarray(equality.dual_value).ravel()
     return ConvexSolution(U=Uv, V=Vv, z=zv, y_hat=y_hat, objective=float(prob.value), nu=nu, stats=stats)
+
+
+def _no_variables(y: np.ndarray, problem: str, solver: str, tol: float) -> ConvexSolution:
+    """(C) over no blocks and no skip connection: the network is zero. Regression: objective
+    1/2 ||y||^2 and nu = y. Interpolation: feasible only for y = 0 (objective 0, nu = 0)."""
+    from .errors import SolverError
+
+    zero = np.zeros_like(y, dtype=float)
+    if problem == "regression":
+        objective, nu = 0.5 * float(y @ y), np.asarray(y, float).copy()
+    elif np.any(y != 0):
+        raise SolverError("interpolation over no blocks is infeasible (y is not zero)")
+    else:
+        objective, nu = 0.0, zero
+    stats = SolveStats(name=solver, status="optimal (no variables)", time_s=0.0, iterations=0, accuracy="exact",
+                       tolerance=tol)
+    empty = np.zeros((0, 0))
+    return ConvexSolution(U=empty, V=empty, z=None, y_hat=zero, objective=objective, nu=nu, stats=stats)
 
 
 def _facet_rows(X: np.ndarray, D: np.ndarray, F: np.ndarray) -> "sparse.csr_matrix":

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import io
 import json
+import math
 import os
 import subprocess
 import uuid
+import zipfile
+import zlib
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterable, Iterator
 
 import numpy as np
 
@@ -101,37 +105,151 @@ VECTOR_LAYOUT = "W: (m, d) first-layer weights; a: (m, c) output weights; config
 PARALLEL_LAYOUT = "W: (K, d, m1) first layers; v: (K, m1) second layers; a: (K,) output weights; config_hash"
 
 
-def _read_npz(path: str | Path) -> dict[str, np.ndarray]:
-    """Every array of an .npz file, or ConfigError (missing or unreadable file)."""
+_MAX_WEIGHT_ELEMENTS = 10**8  # a weights file claiming more elements (all arrays read) is refused
+
+_DTYPE_PROBLEMS = {"c": "is complex", "U": "holds strings", "S": "holds bytes",
+                   "O": "holds Python objects (pickled data are never loaded)",
+                   "V": "is a structured (record) array", "M": "holds dates or times", "m": "holds dates or times"}
+
+
+def _npz_members(source: str | Path | bytes, label: str, keys: Iterable[str],
+                 max_elements: int) -> tuple[dict[str, np.ndarray], list[str]]:
+    """The arrays ``keys`` that an .npz (a path or its bytes) holds, and the names of all its members.
+
+    Each member's .npy header is read before its data: more than ``max_elements`` elements (over
+    the arrays read) raise ResourceLimitError; a member that is not a valid .npy, holds pickled
+    objects or stores another number of bytes than its header claims raises ConfigError. Members
+    not in ``keys`` are not read. ``label`` starts every message (e.g. "data file d.npz").
+    """
+    from .errors import ConfigError
+
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(source) if isinstance(source, bytes) else source)
+    except (zipfile.BadZipFile, EOFError, ValueError):
+        raise ConfigError(f"{label}: not an .npz file (not a readable zip archive)") from None
+    except OSError as exc:
+        raise ConfigError(f"{label}: cannot read: {exc.strerror or exc}") from None
+    with archive:
+        members = {(info.filename[:-4] if info.filename.endswith(".npy") else info.filename): info
+                   for info in archive.infolist()}
+        arrays: dict[str, np.ndarray] = {}
+        for key in keys:
+            if key in members:
+                used = sum(arr.size for arr in arrays.values())
+                arrays[key] = _npy_member(archive, members[key], f"{label}: array '{key}'", used, max_elements)
+    return arrays, list(members)
+
+
+def _npy_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, where: str, used: int,
+                max_elements: int) -> np.ndarray:
+    """One .npy member of an .npz, its header checked before its data are read (see _npz_members);
+    ``used`` elements of the limit are taken by the arrays read before it."""
+    from .errors import ConfigError, ResourceLimitError
+
+    fmt = np.lib.format
+    try:
+        with archive.open(info) as fh:
+            version = fmt.read_magic(fh)
+            if version == (1, 0):
+                shape, fortran, dtype = fmt.read_array_header_1_0(fh)
+            elif version == (2, 0):
+                shape, fortran, dtype = fmt.read_array_header_2_0(fh)
+            else:
+                raise ConfigError(f"{where}: unsupported .npy format version {version[0]}.{version[1]}")
+            if dtype.hasobject:
+                raise ConfigError(f"{where} {_DTYPE_PROBLEMS['O']}")
+            if any(n < 0 for n in shape):
+                raise ConfigError(f"{where}: not a valid .npy member (shape {shape})")
+            count = math.prod(shape)
+            nbytes = count * dtype.itemsize
+            stored = info.file_size - fh.tell()
+            if used + count > max_elements or nbytes > 8 * max_elements:
+                raise ResourceLimitError(f"{where} claims shape {shape} ({count} elements of {dtype}, {nbytes} bytes; "
+                                         f"the member stores {stored} bytes), above the limit of "
+                                         f"{_power_of_ten(max_elements)} elements ({8 * max_elements / 2**30:.3g} "
+                                         "GiB as float64) for the arrays read")
+            if stored != nbytes:
+                raise ConfigError(f"{where} claims shape {shape} of {dtype} ({nbytes} bytes) but the member stores "
+                                  f"{stored} bytes")
+            data = fh.read(nbytes)
+            if len(data) != nbytes or fh.read(1):
+                raise ConfigError(f"{where}: corrupt member (stored size differs from the zip directory's)")
+    except ConfigError:
+        raise
+    except (ValueError, TypeError, SyntaxError, EOFError, OSError, RuntimeError, NotImplementedError,
+            zipfile.BadZipFile, zlib.error) as exc:
+        reason = str(exc).splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ConfigError(f"{where}: not a valid .npy member ({reason[:200]})") from None
+    if nbytes == 0:
+        return np.zeros(shape, dtype=dtype)
+    return np.frombuffer(data, dtype=dtype).reshape(shape, order="F" if fortran else "C").copy()
+
+
+def _power_of_ten(n: int) -> str:
+    """``n`` as 10**k when it is a power of ten, else as digits."""
+    k = len(str(n)) - 1
+    return f"10**{k}" if n == 10**k else str(n)
+
+
+def _float_array(arr: np.ndarray, where: str) -> np.ndarray:
+    """A bool, integer or real array as float64 (values beyond float64 become inf), or ConfigError
+    naming its dtype (``where`` names the file and the array)."""
+    from .errors import ConfigError
+
+    if arr.dtype.kind not in "biuf":
+        problem = _DTYPE_PROBLEMS.get(arr.dtype.kind, "is not numeric")
+        raise ConfigError(f"{where} {problem} (dtype {arr.dtype}); only real numbers are accepted")
+    with np.errstate(over="ignore", invalid="ignore"):
+        return arr.astype(np.float64)
+
+
+def _read_npz(path: str | Path, keys: Iterable[str]) -> dict[str, np.ndarray]:
+    """The arrays ``keys`` that a weights .npz holds, or ConfigError (missing, unreadable or corrupt
+    file) or ResourceLimitError (claimed size above the limit)."""
     from .errors import ConfigError
 
     path = Path(path)
+    if path.is_dir():
+        raise ConfigError(f"weights file {path} is a directory")
     if not path.is_file():
         raise ConfigError(f"weights file not found: {path}")
-    try:
-        with np.load(path, allow_pickle=False) as f:
-            return {k: f[k] for k in f.files}
-    except (OSError, ValueError) as exc:
-        raise ConfigError(f"{path}: not a readable .npz file ({exc})") from None
+    return _npz_members(path, f"weights file {path}", keys, _MAX_WEIGHT_ELEMENTS)[0]
+
+
+def _config_hash(arrays: dict[str, np.ndarray], path: str | Path) -> str | None:
+    """The config_hash string stored with the weights, if any."""
+    from .errors import ConfigError
+
+    if "config_hash" not in arrays:
+        return None
+    arr = arrays["config_hash"]
+    if arr.dtype.kind not in "US" or arr.size != 1:
+        raise ConfigError(f"{path}: config_hash must be one string, got dtype {arr.dtype} and shape {arr.shape}")
+    value = arr.reshape(-1)[0].item()
+    return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
 
 
 def load_arrays(path: str | Path, ndims: dict[str, int], layout: str) -> tuple[dict[str, np.ndarray], str | None]:
     """Read named float arrays of given dimensions from an .npz (and its config_hash), or raise
-    ConfigError with one line naming the problem."""
+    ConfigError with one line naming the problem. An empty array is refused (a first axis of
+    length 0 is a network without neurons)."""
     from .errors import ConfigError
 
-    arrays = _read_npz(path)
+    arrays = _read_npz(path, [*ndims, "config_hash"])
     out = {}
     for key, ndim in ndims.items():
         if key not in arrays:
             raise ConfigError(f"{path}: missing array '{key}' (layout: {layout})")
-        arr = np.asarray(arrays[key], float)
+        arr = _float_array(arrays[key], f"weights file {path}: array '{key}'")
         if arr.ndim != ndim:
             raise ConfigError(f"{path}: '{key}' must have {ndim} dimensions (layout: {layout}), got shape {arr.shape}")
+        if arr.size == 0:
+            none = "; the network has no neurons (width 0)" if arr.shape[0] == 0 else ""
+            raise ConfigError(f"{path}: array '{key}' is empty (shape {arr.shape}){none}")
         if not np.all(np.isfinite(arr)):
             raise ConfigError(f"{path}: {key} contains NaN or infinite values")
         out[key] = arr
-    return out, (str(arrays["config_hash"]) if "config_hash" in arrays else None)
+    return out, _config_hash(arrays, path)
 
 
 def save_network(path: str | Path, W: np.ndarray, a: np.ndarray, z: np.ndarray | None, config_hash: str,
@@ -153,17 +271,19 @@ def load_network(path: str | Path, d: int, skip: bool) -> tuple[np.ndarray, np.n
     """Read and check a network file: (W, a, z, config_hash). Raises ConfigError on a bad file."""
     from .errors import ConfigError
 
-    arrays = _read_npz(path)
+    arrays = _read_npz(path, ("W", "a", "z", "config_hash"))
     for key in ("W", "a"):
         if key not in arrays:
             raise ConfigError(f"{path}: missing array '{key}' (layout: {WEIGHTS_LAYOUT})")
-    W, a = np.asarray(arrays["W"], float), np.asarray(arrays["a"], float)
+    W, a = (_float_array(arrays[k], f"weights file {path}: array '{k}'") for k in ("W", "a"))
     if W.ndim != 2 or a.ndim != 1 or W.shape[0] != a.shape[0]:
         raise ConfigError(f"{path}: W must be (m, d) and a (m,), got {W.shape} and {a.shape}")
+    if W.shape[0] == 0:
+        raise ConfigError(f"{path}: the network has no neurons (width 0)")
     if W.shape[1] != d:
         raise ConfigError(f"{path}: W has {W.shape[1]} input columns but the config's data have d = {d}"
                           " (bias column included)")
-    z = np.asarray(arrays["z"], float) if "z" in arrays else None
+    z = _float_array(arrays["z"], f"weights file {path}: array 'z'") if "z" in arrays else None
     if skip and (z is None or z.shape != (d,)):
         raise ConfigError(f"{path}: the config has a skip connection; the file needs z of shape ({d},)")
     if not skip and z is not None and np.any(z != 0):
@@ -171,5 +291,4 @@ def load_network(path: str | Path, d: int, skip: bool) -> tuple[np.ndarray, np.n
     for name, arr in (("W", W), ("a", a), ("z", z)):
         if arr is not None and not np.all(np.isfinite(arr)):
             raise ConfigError(f"{path}: {name} contains NaN or infinite values")
-    h = str(arrays["config_hash"]) if "config_hash" in arrays else None
-    return W, a, (z if skip else None), h
+    return W, a, (z if skip else None), _config_hash(arrays, path)

@@ -33,6 +33,15 @@ Run directory (``--out``, default ``outputs/<config name>``); this layout is a p
     The manifest: config path, command-line overrides, axes, the planned points (hash and axis
     values), created/updated times (ISO 8601 UTC).
 
+``run.json``, ``.lock``, ``rejected/``
+    The run folder's identity (the config file, the axes and the plain overrides), its lock and
+    the records that failed their check (see :mod:`convexdual.runs`). A sweep of another config,
+    other axes or other plain overrides into the same folder is refused.
+
+Every point file carries ``content_sha256`` and is checked when read: its digest, its status, its
+config (which must hash to its ``config_hash``, the file's name) and the types of the result's
+keys that the table uses. A file that fails is moved to ``rejected/`` and its point is run again.
+
 Resuming: a point whose file exists with status ok is skipped (and is in the table); failed and
 missing points are (re)run; an ok point file is never overwritten. Ctrl-C or SIGTERM stops the
 sweep without partial files (every write is atomic); rerunning the same command resumes it.
@@ -47,20 +56,19 @@ import itertools
 import json
 import logging
 import math
+import re
 import shlex
-import signal
-import sys
 import threading
 import time
-from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Iterator, NoReturn, Sequence
+from typing import Any, Sequence
 
-from .config import Config, load_config
-from .errors import ConfigError
+from .config import Config, hash_resolved, load_config
+from .errors import ConfigError, ResourceLimitError, first_line
 from .results import atomic_write_text, dumps, git_revision, jsonable, versions
+from .runs import (Check, RunFolder, first_reason, identity_hash, load_json, now, progress_bar, read_record,
+                   safe_name, stoppable, types_ok, verify, write_record)
 
 log = logging.getLogger("convexdual")
 
@@ -126,8 +134,9 @@ def _parser() -> Any:
     return OverridesParser.create()
 
 
-def sweep_values(key: str, ov: Any) -> list[Any]:
-    """The values of a parsed Hydra sweep override (interval sweeps have no finite values)."""
+def sweep_values(key: str, ov: Any, limit: int | None = None) -> list[Any]:
+    """The values of a parsed Hydra sweep override (interval sweeps have no finite values); at most
+    ``limit + 1`` of them are listed, so that a huge range is refused before it is built."""
     from hydra.core.override_parser.types import Glob
 
     if ov.is_interval_sweep():
@@ -135,12 +144,13 @@ def sweep_values(key: str, ov: Any) -> list[Any]:
     if isinstance(ov.value(), Glob):
         raise ConfigError(f"sweep axis '{key}': glob() sweeps are not supported; list the values")
     try:
-        return list(ov.sweep_iterator())
+        values = ov.sweep_iterator()
+        return list(itertools.islice(values, limit + 1) if limit is not None else values)
     except Exception as exc:  # e.g. glob() needs Hydra's config loader
         raise ConfigError(f"sweep axis '{key}': {str(exc).splitlines()[0]}") from None
 
 
-def axis_values(key: str, spec: Any) -> list[Any]:
+def axis_values(key: str, spec: Any, limit: int | None = None) -> list[Any]:
     """Values of one ``sweep:`` axis from the YAML: a list as is, a string as the Hydra sweep ``key=spec``."""
     if isinstance(spec, list):
         if not spec:
@@ -154,10 +164,10 @@ def axis_values(key: str, spec: Any) -> list[Any]:
         raise ConfigError(f"sweep axis '{key}': bad sweep {spec!r}: {str(exc).splitlines()[0]}") from None
     if not ov.is_sweep_override():
         return [ov.value()]
-    return sweep_values(key, ov)
+    return sweep_values(key, ov, limit)
 
 
-def split_overrides(overrides: Sequence[str]) -> tuple[dict[str, list[Any]], list[str]]:
+def split_overrides(overrides: Sequence[str], limit: int | None = None) -> tuple[dict[str, list[Any]], list[str]]:
     """Split command-line overrides into sweep axes (Hydra sweeps) and plain overrides."""
     parser = _parser()
     axes: dict[str, list[Any]] = {}
@@ -168,7 +178,7 @@ def split_overrides(overrides: Sequence[str]) -> tuple[dict[str, list[Any]], lis
         except Exception as exc:
             raise ConfigError(f"bad override {text!r}: {str(exc).splitlines()[0]}") from None
         if ov.is_sweep_override():
-            axes[ov.key_or_group] = sweep_values(ov.key_or_group, ov)
+            axes[ov.key_or_group] = sweep_values(ov.key_or_group, ov, limit)
         else:
             plain.append(text)
     return axes, plain
@@ -250,29 +260,38 @@ def override_for(key: str, value: Any) -> str:
     return text
 
 
-def expand(axes: dict[str, list[Any]]) -> list[dict[str, Any]]:
-    """The Cartesian product of the axes in order (first axis slowest); no axes = one empty point."""
+def expand(axes: dict[str, list[Any]], limit: int | None = None) -> list[dict[str, Any]]:
+    """The Cartesian product of the axes in order (first axis slowest); no axes = one empty point.
+    More than ``limit`` points is a ResourceLimitError (counted before anything is built)."""
+    total = math.prod(len(v) for v in axes.values())
+    if limit is not None and total > limit:
+        sizes = " x ".join(f"{len(v) if len(v) <= limit else 'more than ' + str(limit)} ({k})" for k, v in axes.items())
+        raise ResourceLimitError(f"the sweep has {sizes} = {'more than ' + str(limit) if total > limit else total} "
+                                 f"points; the limit is limits.sweep_points = {limit}")
     keys = list(axes)
     return [dict(zip(keys, combo)) for combo in itertools.product(*(axes[k] for k in keys))]
 
 
-def _file_axes(config_path: Path) -> dict[str, list[Any]]:
+def _file_axes(config_path: Path, limit: int | None = None) -> dict[str, list[Any]]:
     """The ``sweep:`` block of the file, read without validating the rest (axes may fix it)."""
     from .config import read_sweep_axes
 
     if not config_path.is_file():
         raise ConfigError(f"config file not found: {config_path}")
-    return {key: axis_values(key, spec) for key, spec in read_sweep_axes(config_path).items()}
+    return {key: axis_values(key, spec, limit) for key, spec in read_sweep_axes(config_path).items()}
 
 
 def plan_sweep(config_path: Path, overrides: Sequence[str]) -> Plan:
     """Read the axes, expand them and load every point's config (invalid ones are kept, as failed)."""
+    from .config import read_limits
+
     config_path = Path(config_path)
-    cli_axes, plain = split_overrides(overrides)
-    axes = combine_axes(_file_axes(config_path), cli_axes, plain)
+    limit = read_limits(config_path, [o for o in overrides if o.lstrip("+").startswith("limits.")]).sweep_points
+    cli_axes, plain = split_overrides(overrides, limit)
+    axes = combine_axes(_file_axes(config_path, limit), cli_axes, plain)
     points: list[Point] = []
     seen: dict[str, dict[str, Any]] = {}
-    for values in expand(axes):
+    for values in expand(axes, limit):
         args = plain + [override_for(k, v) for k, v in values.items()]
         try:
             point = Point(values, args, load_config(config_path, args), None)
@@ -283,22 +302,18 @@ def plan_sweep(config_path: Path, overrides: Sequence[str]) -> Plan:
             continue
         seen[point.key] = values
         points.append(point)
-    name = next((p.config.name for p in points if p.config is not None), config_path.stem)
+    name = next((p.config.name for p in points if p.config is not None), safe_name(config_path.stem))
     return Plan(config_path, list(overrides), axes, plain, points, name)
 
 
 # ----------------------------------------------------------------------------- records and table
 
 
-def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
-
-
 def run_point(point: Point, provenance: dict[str, Any]) -> dict[str, Any]:
     """Solve one point; any exception becomes a failed record (KeyboardInterrupt propagates)."""
     from .pipeline import solve
 
-    started, t0 = _now(), time.perf_counter()
+    started, t0 = now(), time.perf_counter()
     record: dict[str, Any] = {
         "status": "failed",
         "config_hash": point.config_hash,
@@ -312,18 +327,64 @@ def run_point(point: Point, provenance: dict[str, Any]) -> dict[str, Any]:
             record["result"] = solve(point.config).to_dict()
             record["status"] = "ok"
         except Exception as exc:
-            lines = str(exc).strip().splitlines()
-            record["error"] = f"{type(exc).__name__}: {lines[0] if lines else ''}".rstrip(": ")
+            record["error"] = f"{type(exc).__name__}: {first_line(exc)}".rstrip(": ")
             log.debug("point %s failed", point.key, exc_info=True)
     record.update(provenance)
-    record.update(started=started, finished=_now(), time_s=time.perf_counter() - t0)
+    record.update(started=started, finished=now(), time_s=time.perf_counter() - t0)
     return jsonable(record)
 
 
-def read_record(path: Path) -> dict[str, Any] | None:
-    """A point file's record, or None when it is missing or unreadable."""
-    record = read_record_json(path)
-    return record if record is not None and record.get("status") in ("ok", "failed") else None
+_NUMBER = (int, float)
+_MAYBE_INT = (int, type(None))
+_MAYBE_NUMBER = (int, float, type(None))
+RESULT_TYPES: dict[str, tuple[type, ...]] = {
+    "config_hash": (str,), "n": (int,), "d": (int,), "p_star": _NUMBER, "m_star": _MAYBE_INT,
+    "M_star": _MAYBE_INT, "n_vertices": _MAYBE_INT, "polytope_dim": _MAYBE_INT, "patterns": (dict,),
+    "certificates": (dict,), "staircase": (list, type(None)), "m_star_bounds": (list, type(None)),
+    "M_star_bounds": (list, type(None)), "timing": (dict,),
+}
+STEP_TYPES: dict[str, tuple[type, ...]] = {
+    "m": (int,), "optimal": (bool, type(None)), "value": _MAYBE_NUMBER, "isolated_points": _MAYBE_INT,
+    "continuum_components": _MAYBE_INT, "connected": (bool, type(None)),
+}
+
+
+def result_problem(res: Any) -> str | None:
+    """Why a point's ``result`` is not a result the table can use (the types of the keys it reads),
+    or None."""
+    if not isinstance(res, dict):
+        return "its result is not an object"
+    why = types_ok(res, RESULT_TYPES)
+    if why is None:
+        for key in ("m_star_bounds", "M_star_bounds"):
+            b = res[key]
+            if b is not None and (len(b) != 2 or not all(isinstance(v, int) and not isinstance(v, bool) for v in b)):
+                why = f"'{key}' is not two integers"
+    if why is None:
+        why = first_reason(("a staircase row is not an object" if not isinstance(step, dict) else types_ok(step, STEP_TYPES))
+                           for step in res["staircase"] or [])
+    return f"result: {why}" if why is not None else None
+
+
+def point_check(key: str) -> Check:
+    """The check of the point file ``points/<key>.json``: status, the config hash (the file's own
+    name, matched by the hash of the stored config and by the result's), and the result's types."""
+    def check(record: dict[str, Any]) -> str | None:
+        status = record.get("status")
+        if status not in ("ok", "failed"):
+            return f"status {status!r} is neither ok nor failed"
+        expected = None if key.startswith("invalid-") else key
+        if record.get("config_hash") != expected:
+            return f"config_hash {record.get('config_hash')!r} is not this point's ({expected})"
+        if expected is not None and (not isinstance(record.get("config"), dict)
+                                     or hash_resolved(record["config"]) != expected):
+            return "its config does not hash to its config_hash"
+        if status == "failed":
+            return types_ok(record, {"error": (str,)})
+        if (record.get("result") or {}).get("config_hash") != expected:
+            return "its result belongs to another config"
+        return result_problem(record["result"])
+    return check
 
 
 def connectivity_width(staircase: list[dict[str, Any]] | None) -> int | None:
@@ -406,61 +467,45 @@ def render_table(records: Sequence[dict[str, Any]], axes: Sequence[str]) -> str:
     return buf.getvalue()
 
 
+def identity(plan: Plan) -> dict[str, Any]:
+    """What makes two sweeps the same run: the config file, the axes and the plain overrides."""
+    return {"config": str(plan.config_path.resolve()), "axes": plan.axes, "overrides": plan.plain}
+
+
 def manifest(plan: Plan, created: str) -> dict[str, Any]:
     """The content of ``sweep.json``."""
     return jsonable({
         "config": str(plan.config_path.resolve()),
         "overrides": plan.overrides,
         "axes": plan.axes,
+        "identity_sha256": identity_hash(identity(plan)),
         "points": [{"config_hash": p.config_hash, "file": f"points/{p.key}.json", "overrides": p.overrides,
                     "args": p.args} for p in plan.points],
         "created": created,
-        "updated": _now(),
+        "updated": now(),
     })
+
+
+def _legacy_conflict(run_dir: Path, plan: Plan) -> str | None:
+    """A folder from before run folders had run.json: the sweep.json it holds must be this sweep's."""
+    old = load_json(run_dir / "sweep.json")[0]
+    if old is None:
+        return None
+    if old.get("config") != str(plan.config_path.resolve()) or old.get("axes") != jsonable(plan.axes):
+        return f"a sweep of {old.get('config')} over {', '.join(old.get('axes') or {}) or 'no axes'}"
+    return None
 
 
 # ----------------------------------------------------------------------------- running
 
 
-class _Terminated(KeyboardInterrupt):
-    """SIGTERM, raised like Ctrl-C so that atomic writes clean up."""
-
-
-def exit_interrupted(exc: KeyboardInterrupt, detail: str) -> NoReturn:
-    """Say what was done on stderr and exit 143 (SIGTERM) or 130 (Ctrl-C)."""
-    what = "terminated" if isinstance(exc, _Terminated) else "interrupted"
-    print(f"{what}: {detail}", file=sys.stderr, flush=True)
-    raise SystemExit(143 if isinstance(exc, _Terminated) else 130) from None
-
-
-@contextmanager
-def _sigterm_as_interrupt() -> Iterator[None]:
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def handler(signum: int, frame: Any) -> None:
-        raise _Terminated()
-
-    previous = signal.signal(signal.SIGTERM, handler)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-
-
-def _progress_bar(total: int, initial: int, desc: str, enabled: bool) -> Any:
-    from tqdm import tqdm
-
-    return tqdm(total=total, initial=initial, desc=desc, unit="pt", file=sys.stderr, disable=not enabled,
-                dynamic_ncols=True)
-
-
 def run_sweep(config_path: Path, overrides: list[str], out_dir: Path | None, progress: bool = True,
-              launcher: str = "basic", jobs: int | None = None, configs_dir: Path | None = None) -> SweepSummary:
+              launcher: str = "basic", jobs: int | None = None, configs_dir: Path | None = None,
+              cache_root: Path | None = None) -> SweepSummary:
     """Run every planned point not already done through a Hydra launcher (see :mod:`convexdual.launch`);
-    write point files, ``table.csv`` and ``sweep.json``."""
-    from .launch import check_plugin, launch, split_launcher_overrides
+    write point files, ``table.csv`` and ``sweep.json``. The run folder is ``out_dir``, else
+    ``cache_root/<name>-<identity>`` (a cache: one folder per sweep identity), else ``outputs/<name>``."""
+    from .launch import check_plugin, split_launcher_overrides
 
     check_plugin(launcher)
     launcher_overrides, overrides = split_launcher_overrides(launcher, overrides)
@@ -472,55 +517,79 @@ def run_sweep(config_path: Path, overrides: list[str], out_dir: Path | None, pro
     if plan.points and all(p.config is None for p in plan.points):
         # Every point is invalid: a typo or bad value for the whole sweep, not a failing point.
         raise ConfigError(plan.points[0].error.split(": ", 1)[-1] if plan.points[0].error else "invalid sweep")
-    run_dir = Path(out_dir) if out_dir is not None else Path("outputs") / plan.name
-    points_dir, table_path, manifest_path = run_dir / "points", run_dir / "table.csv", run_dir / "sweep.json"
-    points_dir.mkdir(parents=True, exist_ok=True)
-    old = read_record_json(manifest_path)
-    created = old.get("created") if old and old.get("config") == str(plan.config_path.resolve()) else None
-    atomic_write_text(manifest_path, dumps(manifest(plan, created or _now())) + "\n", overwrite=True)
+    if out_dir is not None:
+        run_dir = Path(out_dir)
+    elif cache_root is not None:
+        run_dir = Path(cache_root) / f"{safe_name(plan.name)}-{identity_hash(identity(plan))[:8]}"
+    else:
+        run_dir = Path("outputs") / safe_name(plan.name)
+    with RunFolder.open(run_dir, "sweep", identity(plan), legacy=lambda path: _legacy_conflict(path, plan)) as folder:
+        return _run_plan(folder, plan, progress, launcher, launcher_overrides, configs_dir)
 
-    seen: dict[Path, tuple[int, str | None]] = {}  # path -> (mtime_ns, status): the progress bar polls
 
-    def status_of(path: Path) -> str | None:
-        """A point's status, re-parsing its (possibly large) file only when it has changed."""
-        try:
-            mtime = path.stat().st_mtime_ns
-        except OSError:
-            return None
-        if path not in seen or seen[path][0] != mtime:
-            seen[path] = (mtime, (read_record(path) or {}).get("status"))
-        return seen[path][1]
+def _run_plan(folder: RunFolder, plan: Plan, progress: bool, launcher: str, launcher_overrides: list[str],
+              configs_dir: Path | None) -> SweepSummary:
+    from .launch import launch
 
-    def statuses() -> list[str | None]:
-        return [status_of(points_dir / f"{p.key}.json") for p in plan.points]
-
-    before = statuses()
+    run_dir = folder.path
+    table_path, manifest_path = run_dir / "table.csv", run_dir / "sweep.json"
+    old = load_json(manifest_path)[0]
+    created = old.get("created") if old and old.get("identity_sha256") == identity_hash(identity(plan)) else None
+    atomic_write_text(manifest_path, dumps(manifest(plan, created or now())) + "\n", overwrite=True)
+    for p in plan.points:  # move what fails its check aside before counting what is done
+        folder.read_record(f"points/{p.key}.json", point_check(p.key))
+    folder.tell()
+    watch = _Statuses(run_dir, plan)
+    before = watch()
     todo = [i for i, st in enumerate(before) if st != "ok"]
     skipped = len(plan.points) - len(todo)
     log.info("sweep %s: %d points, %d already done, %d to run with launcher %s, into %s",
              plan.name, len(plan.points), skipped, len(todo), launcher, run_dir)
     cmd = shlex.join(["convexdual", "sweep", "--config", str(plan.config_path), "--out", str(run_dir),
                       *([] if launcher == "basic" else ["--launcher", launcher]), *plan.overrides])
-    watcher = _Progress(statuses, len(plan.points), skipped, plan.name, progress)
-    try:
-        with _sigterm_as_interrupt(), watcher:
-            launch(run_dir, todo, launcher, launcher_overrides, configs_dir)
-    except KeyboardInterrupt as exc:
+    watcher = _Progress(watch, len(plan.points), skipped, plan.name, progress)
+
+    def so_far() -> str:
         done, failed = watcher.counts()
-        exit_interrupted(exc, f"{done} of {len(plan.points)} points done ({failed} failed) in {run_dir}; "
-                              f"resume with: {cmd}")
+        return f"{done} of {len(plan.points)} points done ({failed} failed) in {run_dir}; resume with: {cmd}"
+
+    with stoppable(so_far), watcher:
+        launch(run_dir, todo, launcher, launcher_overrides, configs_dir, identity_hash(identity(plan)))
     write_table(run_dir)
-    atomic_write_text(manifest_path, dumps(manifest(plan, created or _now())) + "\n", overwrite=True)
-    after = statuses()
+    atomic_write_text(manifest_path, dumps(manifest(plan, created or now())) + "\n", overwrite=True)
+    after = watch()
     missing = [plan.points[i] for i in todo if after[i] is None]
     for p in missing:
         log.warning("point %s has no result file: its job died, timed out or was preempted", _describe(p))
     for i in todo:
         if after[i] == "failed":
-            rec = read_record(points_dir / f"{plan.points[i].key}.json") or {}
+            rec = load_json(run_dir / "points" / f"{plan.points[i].key}.json")[0] or {}
             log.warning("point %s failed: %s", _describe(plan.points[i]), rec.get("error"))
     return SweepSummary(run_dir, after.count("ok"), skipped, after.count("failed") + len(missing), table_path,
                         total=len(plan.points), ran=len(todo))
+
+
+class _Statuses:
+    """The status of every planned point (ok / failed / None), re-verifying a (possibly large)
+    point file only when it has changed. Read-only: the progress bar polls it."""
+
+    def __init__(self, run_dir: Path, plan: Plan) -> None:
+        self.files = [(f"points/{p.key}.json", point_check(p.key)) for p in plan.points]
+        self.run_dir = run_dir
+        self.seen: dict[str, tuple[int, str | None]] = {}
+
+    def status(self, relpath: str, check: Check) -> str | None:
+        try:
+            mtime = (self.run_dir / relpath).stat().st_mtime_ns
+        except OSError:
+            return None
+        if relpath not in self.seen or self.seen[relpath][0] != mtime:
+            record = verify(self.run_dir, relpath, check)[0]
+            self.seen[relpath] = (mtime, record.get("status") if record else None)
+        return self.seen[relpath][1]
+
+    def __call__(self) -> list[str | None]:
+        return [self.status(relpath, check) for relpath, check in self.files]
 
 
 class _Progress:
@@ -528,7 +597,7 @@ class _Progress:
 
     def __init__(self, statuses: Any, total: int, skipped: int, name: str, enabled: bool) -> None:
         self.statuses, self.total, self.skipped = statuses, total, skipped
-        self.bar = _progress_bar(total, skipped, name, enabled)
+        self.bar = progress_bar(total, skipped, name, enabled)
         self.enabled = enabled
         self.stop = threading.Event()
         self.thread = threading.Thread(target=self._poll, daemon=True)
@@ -559,17 +628,41 @@ class _Progress:
         self.bar.close()
 
 
-def run_planned_point(run_dir: Path, index: int) -> str:
+def read_manifest(run_dir: Path) -> dict[str, Any]:
+    """``sweep.json`` of a run folder, checked for the shape the commands read; ConfigError otherwise."""
+    man, why = load_json(run_dir / "sweep.json")
+    if man is None:
+        raise ConfigError(f"{run_dir}/sweep.json {'is unreadable: ' + why if why else 'not found'}: is {run_dir} "
+                          "a sweep run folder?")
+    points = man.get("points")
+    ok = (isinstance(points, list) and isinstance(man.get("axes"), dict) and isinstance(man.get("config"), str)
+          and isinstance(man.get("overrides"), list)
+          and all(isinstance(e, dict) and isinstance(e.get("file"), str) and isinstance(e.get("args"), list)
+                  and isinstance(e.get("overrides"), dict) and re.fullmatch(r"points/[A-Za-z0-9-]+\.json", e["file"])
+                  for e in points))
+    if not ok:
+        raise ConfigError(f"{run_dir}/sweep.json is not a sweep manifest convexdual wrote (edited or corrupt)")
+    return man
+
+
+def _key(entry: dict[str, Any]) -> str:
+    return Path(entry["file"]).stem
+
+
+def run_planned_point(run_dir: Path, index: int, sweep_id: str | None = None) -> str:
     """Solve point ``index`` of the manifest in ``run_dir`` unless done; write its file and the table.
 
-    This is what every launcher's job runs; it never raises for a failing solve.
+    This is what every launcher's job runs; it never raises for a failing solve. ``sweep_id`` (the
+    identity hash the job was launched for) must match the manifest's.
     """
-    man = read_record_json(run_dir / "sweep.json")
-    if man is None:
-        raise ConfigError(f"{run_dir}/sweep.json is missing or unreadable")
+    man = read_manifest(run_dir)
+    if sweep_id is not None and man.get("identity_sha256") != sweep_id:
+        raise ConfigError(f"{run_dir}/sweep.json now belongs to another sweep; this job's point is not run")
+    if not 0 <= index < len(man["points"]):
+        raise ConfigError(f"{run_dir}/sweep.json has no point {index}")
     entry = man["points"][index]
-    path = run_dir / entry["file"]
-    on_disk = read_record(path)
+    relpath, check = entry["file"], point_check(_key(entry))
+    on_disk = read_record(run_dir, relpath, check)
     if on_disk is not None and on_disk["status"] == "ok":
         return "ok"
     try:
@@ -577,41 +670,33 @@ def run_planned_point(run_dir: Path, index: int) -> str:
     except ConfigError as exc:
         point = Point(entry["overrides"], entry["args"], None, f"ConfigError: {str(exc).splitlines()[0]}")
     record = run_point(point, {"versions": versions(), "git_revision": git_revision()})
-    on_disk = read_record(path)
-    if on_disk is None or on_disk["status"] != "ok":  # never replace a result finished meanwhile elsewhere
-        atomic_write_text(path, dumps(record) + "\n", overwrite=path.exists())
+    written = write_record(run_dir, relpath, record, check)  # never replaces a result finished meanwhile
     write_table(run_dir)
-    return str(record["status"])
+    return str(written["status"])
 
 
 def sweep_status(run_dir: Path) -> dict[str, Any]:
-    """Counts of done / failed / pending points, from the manifest and the point files only."""
-    man = read_record_json(run_dir / "sweep.json")
-    if man is None:
-        raise ConfigError(f"{run_dir}/sweep.json not found: is {run_dir} a sweep run directory?")
-    records = [(e, read_record(run_dir / e["file"])) for e in man["points"]]
-    failures = [{"overrides": e["overrides"], "error": r["error"]} for e, r in records
+    """Counts of done / failed / invalid / pending points, from the manifest and the point files
+    only (read-only: invalid files are counted, not moved)."""
+    man = read_manifest(run_dir)
+    checked = [(e, *verify(run_dir, e["file"], point_check(_key(e)))) for e in man["points"]]
+    failures = [{"overrides": e["overrides"], "error": r["error"]} for e, r, _ in checked
                 if r is not None and r["status"] == "failed"]
-    done = sum(1 for _, r in records if r is not None and r["status"] == "ok")
+    invalid = [{"overrides": e["overrides"], "file": e["file"], "reason": why} for e, r, why in checked
+               if r is None and why is not None]
+    done = sum(1 for _, r, _ in checked if r is not None and r["status"] == "ok")
     resume = shlex.join(["convexdual", "sweep", "--config", man["config"], "--out", str(run_dir), *man["overrides"]])
-    return {"total": len(records), "done": done, "failed": len(failures), "pending": len(records) - done - len(failures),
-            "failures": failures, "resume": resume}
+    return {"total": len(checked), "done": done, "failed": len(failures), "invalid": len(invalid),
+            "pending": len(checked) - done - len(failures), "failures": failures, "invalid_files": invalid,
+            "resume": resume}
 
 
 def write_table(run_dir: Path) -> None:
-    """Rewrite ``table.csv`` from the manifest's planned points that have a result file."""
-    man = read_record_json(run_dir / "sweep.json") or {"points": [], "axes": {}}
-    records = [r for r in (read_record(run_dir / e["file"]) for e in man["points"]) if r is not None]
+    """Rewrite ``table.csv`` from the manifest's planned points whose files pass their checks."""
+    man = read_manifest(run_dir)
+    records = [r for r in (verify(run_dir, e["file"], point_check(_key(e)))[0] for e in man["points"])
+               if r is not None]
     atomic_write_text(run_dir / "table.csv", render_table(records, list(man["axes"])), overwrite=True)
-
-
-def read_record_json(path: Path) -> dict[str, Any] | None:
-    """Any JSON object file, or None when missing or unreadable."""
-    try:
-        obj = json.loads(path.read_text())
-    except (OSError, ValueError):
-        return None
-    return obj if isinstance(obj, dict) else None
 
 
 def _describe(point: Point) -> str:
@@ -620,4 +705,4 @@ def _describe(point: Point) -> str:
 
 __all__ = ["Plan", "Point", "SweepSummary", "plan_sweep", "run_sweep", "expand", "split_overrides",
            "axis_values", "combine_axes", "format_value", "override_for", "render_table", "table_rows",
-           "table_columns", "connectivity_width", "run_point", "read_record", "manifest"]
+           "table_columns", "connectivity_width", "run_point", "point_check", "manifest", "sweep_status"]

@@ -145,7 +145,7 @@ def test_csv_relative_to_base_dir(tmp_path, monkeypatch):
     sub.mkdir()
     (sub / "d.csv").write_text("1,2\n3,4\n")
     monkeypatch.chdir(tmp_path)
-    cfg = data_cfg(kind="file", path="d.csv")
+    cfg = DataConfig(kind="file", path="d.csv")  # (a config built from a dict finds no file here)
     with pytest.raises(ConfigError, match="d.csv"):
         load_data(cfg)
     ds = load_data(cfg, base_dir=sub)
