@@ -9,6 +9,7 @@ interrupted. Usage errors (unknown options, missing arguments) are one line with
 from __future__ import annotations
 
 import logging
+import math
 import os
 import sys
 import tempfile
@@ -369,19 +370,22 @@ def uniqueness(config_path: str, as_json: bool, verbose: bool, overrides: tuple[
 
 
 @main.command()
-@click.option("--n", "n", type=int, required=True, help="Number of data points.")
-@click.option("--d", "d", type=int, required=True, help="Input dimension (before the bias column).")
+@click.option("--n", "n", type=click.IntRange(1, 10), required=True, help="Number of data points (1 to 10).")
+@click.option("--d", "d", type=click.IntRange(1, 5), required=True, help="Input dimension (before the bias column; 1 to 5).")
 @click.option("--bias/--no-bias", default=True, show_default=True, help="Penalized bias.")
 @click.option("--skip/--no-skip", default=False, show_default=True, help="Free skip connection.")
-@click.option("--trials", type=int, default=200, show_default=True)
-@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--trials", type=click.IntRange(1, 100_000), default=200, show_default=True)
+@click.option("--seed", type=click.IntRange(0, 2**63 - 1), default=0, show_default=True)
 @click.option("--save", "save_dir", type=click.Path(file_okay=False), default=None,
               help="Write each non-unique instance found as a config here (never overwrites).")
 def search(n: int, d: int, bias: bool, skip: bool, trials: int, seed: int, save_dir: str | None) -> None:
     """Search data sets for non-unique minimum-norm interpolators (in function space)."""
     from .results import atomic_write_text
+    from .runs import writable_folder
     from .uniqueness import search as run_search
 
+    if save_dir:
+        writable_folder(Path(save_dir), keep=False)
     found, counts = run_search(n, d, bias, skip, trials, seed)
     click.echo(f"n={n} d={d} bias={bias} skip={skip}: tried {counts['tried']}, unique {counts['unique']} "
                f"({counts['parametric_only']} with a non-singleton P* realizing one function), non-unique "
@@ -580,6 +584,9 @@ def bench(d_text: str, n_text: str, beta: float, timeout_s: float, limits: float
     if not pipes or any(p not in ("baseline", "convexdual") for p in pipes):
         raise ConfigError(f"--pipelines: choose from baseline, convexdual (got {pipelines!r})")
     out = Path(out_dir) if out_dir else Path("outputs") / "bench" / _time.strftime("%Y%m%d-%H%M%S")
+    for option, value in (("--beta", beta), ("--timeout", timeout_s), ("--polytope-limit", limits)):
+        if not (math.isfinite(value) and value > 0):
+            raise ConfigError(f"{option} must be a positive number, got {value}")
     ds, ns = parse_range(d_text, "--d", 100), parse_range(n_text, "--n", 1000)
     settings = {"d": ds, "n": ns, "beta": beta, "timeout_s": timeout_s, "polytope_limit_s": limits, "pipelines": pipes}
     with RunFolder.open(out, "bench", settings, fresh=True, hint="refusing to overwrite it (choose another --out)"):

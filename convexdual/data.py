@@ -28,7 +28,6 @@ SKLEARN_LOADERS = {
 }
 
 
-
 @dataclass(frozen=True)
 class Dataset:
     """Design matrix and targets.
@@ -177,8 +176,7 @@ def _file(cfg: DataConfig, base_dir: str | Path | None) -> _Raw:
     raw_path = _require(cfg.path, "path", cfg.kind)
     path = resolve_path(raw_path, base_dir)
     raw = _read_bytes(path)
-    digest = getattr(cfg, "digest", None)
-    if digest is not None and hashlib.sha256(raw).hexdigest() != digest:
+    if cfg.digest is not None and hashlib.sha256(raw).hexdigest() != cfg.digest:
         raise ConfigError(f"data file {path} changed since its config was read; run again")
     if path.suffix.lower() == ".npz":
         X, y = _read_npz(raw, path)
@@ -270,16 +268,16 @@ def _read_bytes(path: Path) -> bytes:
 
 def _read_npz(raw: bytes, path: Path) -> tuple[np.ndarray, np.ndarray]:
     """X (n, d) and y, (n,) or (n, c), from the bytes of an .npz; other arrays are ignored."""
-    from .results import _float_array, _npz_members
+    from .results import real_array, npz_arrays
 
     where = f"data file {path}"
-    arrays, found = _npz_members(raw, where, ("X", "y"), MAX_DATA_BYTES // 8)
+    arrays, found = npz_arrays(raw, where, ("X", "y"), MAX_DATA_BYTES // 8)
     missing = [k for k in ("X", "y") if k not in arrays]
     if missing:
         raise ConfigError(f"{where}: missing array {' and '.join(map(repr, missing))} "
                           f"(found: {', '.join(map(repr, found)) or 'none'})")
-    X = _float_array(arrays["X"], f"{where}: array 'X'")
-    y = _float_array(arrays["y"], f"{where}: array 'y'")
+    X = real_array(arrays["X"], f"{where}: array 'X'")
+    y = real_array(arrays["y"], f"{where}: array 'y'")
     if X.ndim == 1:
         X = X.reshape(-1, 1)
     if X.ndim != 2:

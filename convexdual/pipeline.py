@@ -156,7 +156,7 @@ def check_budget(cfg: Config, n: int, d: int) -> None:
     ``limits.cells`` / ``limits.memory_gb``."""
     cells, mem = pattern_budget(n, d, cfg.patterns.mode, cfg.patterns.n_samples)
     gb = mem / 2**30
-    log.info("%s: n=%d d=%d: at most %d activation patterns, estimated memory %.2f GB", cfg.name, n, d, cells, gb)
+    log.info("%s: n=%d d=%d: at most %.3g activation patterns, estimated memory %.3g GB", cfg.name, n, d, cells, gb)
     what = f"n = {n}, d = {d} (columns of X, bias included)"
     if cells > cfg.limits.cells:
         raise ResourceLimitError(f"{what}: up to {cells:.3g} activation patterns; the limit is limits.cells = "

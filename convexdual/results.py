@@ -112,7 +112,7 @@ _DTYPE_PROBLEMS = {"c": "is complex", "U": "holds strings", "S": "holds bytes",
                    "V": "is a structured (record) array", "M": "holds dates or times", "m": "holds dates or times"}
 
 
-def _npz_members(source: str | Path | bytes, label: str, keys: Iterable[str],
+def npz_arrays(source: str | Path | bytes, label: str, keys: Iterable[str],
                  max_elements: int) -> tuple[dict[str, np.ndarray], list[str]]:
     """The arrays ``keys`` that an .npz (a path or its bytes) holds, and the names of all its members.
 
@@ -142,7 +142,7 @@ def _npz_members(source: str | Path | bytes, label: str, keys: Iterable[str],
 
 def _npy_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, where: str, used: int,
                 max_elements: int) -> np.ndarray:
-    """One .npy member of an .npz, its header checked before its data are read (see _npz_members);
+    """One .npy member of an .npz, its header checked before its data are read (see npz_arrays);
     ``used`` elements of the limit are taken by the arrays read before it."""
     from .errors import ConfigError, ResourceLimitError
 
@@ -191,7 +191,7 @@ def _power_of_ten(n: int) -> str:
     return f"10**{k}" if n == 10**k else str(n)
 
 
-def _float_array(arr: np.ndarray, where: str) -> np.ndarray:
+def real_array(arr: np.ndarray, where: str) -> np.ndarray:
     """A bool, integer or real array as float64 (values beyond float64 become inf), or ConfigError
     naming its dtype (``where`` names the file and the array)."""
     from .errors import ConfigError
@@ -213,7 +213,7 @@ def _read_npz(path: str | Path, keys: Iterable[str]) -> dict[str, np.ndarray]:
         raise ConfigError(f"weights file {path} is a directory")
     if not path.is_file():
         raise ConfigError(f"weights file not found: {path}")
-    return _npz_members(path, f"weights file {path}", keys, _MAX_WEIGHT_ELEMENTS)[0]
+    return npz_arrays(path, f"weights file {path}", keys, _MAX_WEIGHT_ELEMENTS)[0]
 
 
 def _config_hash(arrays: dict[str, np.ndarray], path: str | Path) -> str | None:
@@ -240,7 +240,7 @@ def load_arrays(path: str | Path, ndims: dict[str, int], layout: str) -> tuple[d
     for key, ndim in ndims.items():
         if key not in arrays:
             raise ConfigError(f"{path}: missing array '{key}' (layout: {layout})")
-        arr = _float_array(arrays[key], f"weights file {path}: array '{key}'")
+        arr = real_array(arrays[key], f"weights file {path}: array '{key}'")
         if arr.ndim != ndim:
             raise ConfigError(f"{path}: '{key}' must have {ndim} dimensions (layout: {layout}), got shape {arr.shape}")
         if arr.size == 0:
@@ -275,7 +275,7 @@ def load_network(path: str | Path, d: int, skip: bool) -> tuple[np.ndarray, np.n
     for key in ("W", "a"):
         if key not in arrays:
             raise ConfigError(f"{path}: missing array '{key}' (layout: {WEIGHTS_LAYOUT})")
-    W, a = (_float_array(arrays[k], f"weights file {path}: array '{k}'") for k in ("W", "a"))
+    W, a = (real_array(arrays[k], f"weights file {path}: array '{k}'") for k in ("W", "a"))
     if W.ndim != 2 or a.ndim != 1 or W.shape[0] != a.shape[0]:
         raise ConfigError(f"{path}: W must be (m, d) and a (m,), got {W.shape} and {a.shape}")
     if W.shape[0] == 0:
@@ -283,7 +283,7 @@ def load_network(path: str | Path, d: int, skip: bool) -> tuple[np.ndarray, np.n
     if W.shape[1] != d:
         raise ConfigError(f"{path}: W has {W.shape[1]} input columns but the config's data have d = {d}"
                           " (bias column included)")
-    z = _float_array(arrays["z"], f"weights file {path}: array 'z'") if "z" in arrays else None
+    z = real_array(arrays["z"], f"weights file {path}: array 'z'") if "z" in arrays else None
     if skip and (z is None or z.shape != (d,)):
         raise ConfigError(f"{path}: the config has a skip connection; the file needs z of shape ({d},)")
     if not skip and z is not None and np.any(z != 0):

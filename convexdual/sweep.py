@@ -265,9 +265,9 @@ def expand(axes: dict[str, list[Any]], limit: int | None = None) -> list[dict[st
     More than ``limit`` points is a ResourceLimitError (counted before anything is built)."""
     total = math.prod(len(v) for v in axes.values())
     if limit is not None and total > limit:
-        sizes = " x ".join(f"{len(v) if len(v) <= limit else 'more than ' + str(limit)} ({k})" for k, v in axes.items())
-        raise ResourceLimitError(f"the sweep has {sizes} = {'more than ' + str(limit) if total > limit else total} "
-                                 f"points; the limit is limits.sweep_points = {limit}")
+        sizes = ", ".join(f"{k}: {len(v) if len(v) <= limit else f'more than {limit}'} values" for k, v in axes.items())
+        raise ResourceLimitError(f"the sweep has more than {limit} points ({sizes}); the limit is "
+                                 f"limits.sweep_points = {limit}")
     keys = list(axes)
     return [dict(zip(keys, combo)) for combo in itertools.product(*(axes[k] for k in keys))]
 
@@ -291,6 +291,7 @@ def plan_sweep(config_path: Path, overrides: Sequence[str]) -> Plan:
     axes = combine_axes(_file_axes(config_path, limit), cli_axes, plain)
     points: list[Point] = []
     seen: dict[str, dict[str, Any]] = {}
+    same: list[tuple[dict[str, Any], dict[str, Any]]] = []
     for values in expand(axes, limit):
         args = plain + [override_for(k, v) for k, v in values.items()]
         try:
@@ -298,10 +299,13 @@ def plan_sweep(config_path: Path, overrides: Sequence[str]) -> Plan:
         except ConfigError as exc:
             point = Point(values, args, None, f"ConfigError: {str(exc).splitlines()[0]}")
         if point.key in seen:
-            log.warning("sweep point %s has the same resolved config as %s; it is run once", values, seen[point.key])
+            same.append((values, seen[point.key]))
             continue
         seen[point.key] = values
         points.append(point)
+    if same:
+        log.warning("warning: %d sweep point(s) have the same resolved config as an earlier point (e.g. %s and %s) "
+                    "and are run once", len(same), *same[0])
     name = next((p.config.name for p in points if p.config is not None), safe_name(config_path.stem))
     return Plan(config_path, list(overrides), axes, plain, points, name)
 
