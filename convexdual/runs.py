@@ -320,20 +320,16 @@ def write_record(run_dir: Path, relpath: str, record: dict[str, Any], check: Che
     return body
 
 
-def read_record(run_dir: Path, relpath: str, check: Check | None = None, *, move: bool = True,
+def read_record(run_dir: Path, relpath: str, check: Check | None = None, *,
                 folder: RunFolder | None = None) -> dict[str, Any] | None:
-    """Read and check one record; a failing one is moved aside when ``move`` (see RunFolder)."""
-    path = Path(run_dir) / relpath
-    obj, why = load_json(path)
-    if obj is not None:
-        why = check_record(obj, check)
-    if why is None:
-        return obj
-    if move:
+    """Read and check one record; a failing one is moved to ``rejected/`` (and counted by
+    ``folder``, when given, for its warning). None when missing or rejected."""
+    record, why = verify(run_dir, relpath, check)
+    if why is not None:
         reject(Path(run_dir), relpath, why)
         if folder is not None:
             folder.rejected.append((relpath, why))
-    return None
+    return record
 
 
 def verify(run_dir: Path, relpath: str, check: Check | None = None) -> tuple[dict[str, Any] | None, str | None]:
