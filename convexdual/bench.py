@@ -26,6 +26,8 @@ from typing import Any
 
 import numpy as np
 
+from .errors import first_line
+
 STAGES = ["cells", "solve", "directions", "polytope", "widths", "staircase"]
 SEED_TRIES = 3  # data seeds tried until convexdual can certify the instance (generic near-ties)
 BASELINE_ACTIVE_BAND = 1e-4  # a generic cone-program direction is accurate to ~sqrt(solver tol)
@@ -147,7 +149,7 @@ def run_baseline(inst: Instance, limits: float) -> dict[str, Any]:
     except Exception as exc:  # the baseline's approximate directions may not reproduce the fit
         times["polytope"] = time.perf_counter() - t
         return {**out, "stage_s": times, "total_s": sum(times.values()), "p_star": p_solve,
-                "status": f"downstream failed: {str(exc).splitlines()[0]}"}
+                "status": f"downstream failed: {first_line(exc)}"}
     times["polytope"] = time.perf_counter() - t
     t = time.perf_counter()
     widths = critical_widths(poly, cfg.milp_time_limit_s)

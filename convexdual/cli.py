@@ -11,8 +11,10 @@ from __future__ import annotations
 import logging
 import math
 import os
+import signal
 import sys
 import tempfile
+import threading
 import time
 import traceback
 from pathlib import Path
@@ -22,7 +24,8 @@ import click
 import numpy as np
 
 from . import shipped_configs
-from .errors import EXIT_INTERNAL, EXIT_SIGINT, ConfigError, classify
+from .errors import (EXIT_INTERNAL, EXIT_PIPE, EXIT_POINTS_FAILED, EXIT_SIGINT, ConfigError, Terminated, classify,
+                     first_line)
 
 log = logging.getLogger("convexdual")
 
@@ -34,36 +37,45 @@ def _setup_logging(verbose: bool) -> None:
 
 
 def crash_log(exc: BaseException) -> Path | None:
-    """Write the traceback of an unexpected exception to a log file in the temporary folder."""
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    path = Path(tempfile.gettempdir()) / f"convexdual-crash-{stamp}-{os.getpid()}.log"
+    """Write the traceback of an unexpected exception to a new log file in the temporary folder."""
     try:
-        text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
-        path.write_text(f"convexdual {' '.join(sys.argv[1:])}\n\n{text}")
+        fd, name = tempfile.mkstemp(prefix=f"convexdual-crash-{time.strftime('%Y%m%d-%H%M%S')}-", suffix=".log")
+        with os.fdopen(fd, "w") as fh:
+            fh.write(f"convexdual {' '.join(sys.argv[1:])}\n\n")
+            fh.write("".join(traceback.format_exception(type(exc), exc, exc.__traceback__)))
     except OSError:
         return None
-    return path
+    return Path(name)
 
 
 def fail(exc: BaseException) -> None:
-    """Print the one line of ``exc`` and exit with its code (internal errors: log the traceback)."""
+    """Print the one line of ``exc`` and exit with its code (internal errors: log the traceback;
+    a closed stdout: exit quietly)."""
     known = classify(exc)
     if known is None:
         where = crash_log(exc)
         log_note = f"the traceback is in {where}" if where else "no log could be written"
         code, message = EXIT_INTERNAL, (f"internal error (a bug in convexdual): {type(exc).__name__}: "
-                                        f"{str(exc).strip().splitlines()[0] if str(exc).strip() else ''}; please "
-                                        f"report it with the command you ran; {log_note}")
+                                        f"{first_line(exc)}; please report it with the command you ran; {log_note}")
     else:
         code, message = known
-    click.echo(f"error: {message}", err=True)
+    if code == EXIT_PIPE:  # nothing more can be written to stdout; keep the interpreter from trying
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    else:
+        click.echo(f"error: {message}", err=True)
     sys.exit(code)
+
+
+def _sigterm(signum: int, frame: Any) -> None:
+    raise Terminated()
 
 
 class Commands(click.Group):
     """The command group: every exception of a command, and every usage error, becomes one line."""
 
     def invoke(self, ctx: click.Context) -> Any:
+        if threading.current_thread() is threading.main_thread():
+            signal.signal(signal.SIGTERM, _sigterm)  # SIGTERM ends every command like Ctrl-C: one line, 143
         try:
             return super().invoke(ctx)
         except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort):
@@ -289,7 +301,7 @@ def plot(run_dir: str) -> None:
               help="Run directory (default outputs/<config name>).")
 @click.option("--launcher", type=click.Choice(["basic", "joblib", "slurm"]), default="basic", show_default=True,
               help="basic: in this process; joblib: local parallel; slurm: a SLURM job array (submitit).")
-@click.option("-j", "--jobs", type=int, default=None, help="Parallel jobs for --launcher joblib.")
+@click.option("-j", "--jobs", type=click.IntRange(1), default=None, help="Parallel jobs for --launcher joblib.")
 @click.option("--no-progress", is_flag=True, help="No progress bar.")
 @click.option("-v", "--verbose", is_flag=True, help="Log progress to stderr.")
 @click.argument("overrides", nargs=-1, type=click.UNPROCESSED)
@@ -308,7 +320,7 @@ def sweep(config_path: str, out_dir: str | None, launcher: str, jobs: int | None
     click.echo(f"{summary.run_dir}: {summary.done} done ({summary.skipped} already on disk), "
                f"{summary.failed} failed or missing; table {summary.table_path}")
     if summary.failed:
-        sys.exit(1)
+        sys.exit(EXIT_POINTS_FAILED)
 
 
 @main.command()
@@ -587,7 +599,7 @@ def bench(d_text: str, n_text: str, beta: float, timeout_s: float, limits: float
     for option, value in (("--beta", beta), ("--timeout", timeout_s), ("--polytope-limit", limits)):
         if not (math.isfinite(value) and value > 0):
             raise ConfigError(f"{option} must be a positive number, got {value}")
-    ds, ns = parse_range(d_text, "--d", 100), parse_range(n_text, "--n", 1000)
+    ds, ns = parse_range(d_text, "--d", 20, high=20), parse_range(n_text, "--n", 100, high=5000)
     settings = {"d": ds, "n": ns, "beta": beta, "timeout_s": timeout_s, "polytope_limit_s": limits, "pipelines": pipes}
     with RunFolder.open(out, "bench", settings, fresh=True, hint="refusing to overwrite it (choose another --out)"):
         m = machine()

@@ -23,7 +23,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Sequence
 
-from .errors import ConfigError, ResourceLimitError
+from .errors import ConfigError, ResourceLimitError, first_line
 
 PROBLEMS = ("regression", "interpolation")
 SOLVERS = ("auto", "mosek", "clarabel", "scs")
@@ -88,6 +88,7 @@ MAX_CONFIG_BYTES = 1 << 20  # a config file (or a file it includes) larger than 
 MAX_YAML_NODES = 100_000  # size of a YAML document with its aliases expanded
 MAX_YAML_DEPTH = 50  # nesting of collections in a YAML document
 MAX_YAML_FILES = 2_000  # files checked when a defaults list cannot be followed file by file
+MAX_CHAIN_FILES = 100  # files a config may include through defaults lists
 MAX_DATA_BYTES = 2 << 30  # a data.path file larger than this is refused
 MAX_COUNT = 10**9  # upper bound of data.n, data.d, model.branches, model.hidden, patterns.n_samples, widths
 MAX_SEED = 2**63  # seeds are in [0, MAX_SEED)
@@ -275,10 +276,24 @@ def read_limits(path: str | Path, plain_overrides: Sequence[str] = ()) -> Limits
     ``plain_overrides`` applied (other overrides and the rest of the config are not validated)."""
     merged = _merge({"limits": copy.deepcopy(DEFAULTS["limits"])},
                     {"limits": _compose(Path(path)).get("limits", {})}, prefix="")
-    mine = [text for text in plain_overrides if text.lstrip("+").split("=")[0].split(".")[0] == "limits"]
+    mine = [text for text in plain_overrides if is_limit_override(text) and not _is_sweep(text)]
     for key, value in parse_overrides(mine):
         _set_key(merged, key, value)
     return _limits(merged["limits"])
+
+
+def is_limit_override(text: str) -> bool:
+    """Whether an override sets ``limits`` or one of its keys (``limits.cells=...``, ``limits={...}``)."""
+    return text.lstrip("+~").split("=")[0].split(".")[0].strip() == "limits"
+
+
+def _is_sweep(text: str) -> bool:
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    try:
+        return OverridesParser.create().parse_override(text).is_sweep_override()
+    except Exception:  # a malformed override: reported where the overrides are applied
+        return False
 
 
 def config_from_dict(raw: dict[str, Any], overrides: Sequence[str] = (), name: str = "config") -> Config:
@@ -292,14 +307,14 @@ def config_from_dict(raw: dict[str, Any], overrides: Sequence[str] = (), name: s
 def _compose(path: Path) -> dict[str, Any]:
     """Read a YAML file through Hydra's compose API (handles ``defaults:`` lists), after checking
     it and every file Hydra will read for it (:func:`_load_yaml`, :func:`_check_defaults`)."""
-    first = _load_yaml(path)
+    first, size = _load_sized(path)
     if first is None:
         return {}
     if not isinstance(first, dict):
         raise ConfigError(f"{path}: the top level must be a mapping of keys, got {type(first).__name__}")
     if "defaults" not in first:
         return first
-    _check_defaults(path, first)
+    _check_defaults(path, first, MAX_YAML_NODES - size)
 
     from hydra import compose, initialize_config_dir
     from hydra.core.global_hydra import GlobalHydra
@@ -320,18 +335,28 @@ def _compose(path: Path) -> dict[str, Any]:
 
 
 def _load_yaml(path: Path, interpolations: bool = False) -> Any:
+    """The parsed YAML file (see :func:`_load_sized`)."""
+    return _load_sized(path, interpolations)[0]
+
+
+def _load_sized(path: Path, interpolations: bool = False, limit: int = MAX_YAML_NODES) -> tuple[Any, int]:
     """Parse one YAML file after checking its bytes (:func:`_read_text`) and its expanded size
-    (:func:`_check_expansion`); every YAML error is one line with its line and column. Only
-    Hydra's own files (``interpolations``) may hold ``${...}`` interpolations: in a config they
-    could expand without bound when Hydra resolves them."""
+    (:func:`_check_expansion`, at most ``limit`` nodes); returns (data, size). Every YAML error is
+    one line with its line and column. Only Hydra's own files (``interpolations``) may hold
+    ``${...}`` interpolations: in a config they could expand without bound when Hydra resolves
+    them. A config may not set Hydra's own ``hydra:`` settings (a search path would bring in files
+    that are not checked)."""
     import yaml
     from omegaconf._utils import get_yaml_loader
 
     text = _read_text(path)
     loader = get_yaml_loader()  # OmegaConf's loader: same floats (1e-3) as the Hydra path
     try:
-        _check_expansion(path, yaml.parse(text, Loader=loader), interpolations)
-        return yaml.load(text, Loader=loader)
+        size = _check_expansion(path, yaml.parse(text, Loader=loader), interpolations, limit)
+        data = yaml.load(text, Loader=loader)
+        if not interpolations and isinstance(data, dict) and "hydra" in data:
+            raise ConfigError(f"{path}: the key 'hydra' (Hydra's own settings) is not allowed in a convexdual config")
+        return data, size
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
@@ -370,11 +395,13 @@ def _read_text(path: Path) -> str:
     return text
 
 
-def _check_expansion(path: Path, events: Iterable[Any], interpolations: bool = False) -> None:
+def _check_expansion(path: Path, events: Iterable[Any], interpolations: bool = False,
+                     limit: int = MAX_YAML_NODES) -> int:
     """Walk the YAML event stream (nothing is constructed) and refuse a document nested deeper than
     MAX_YAML_DEPTH or larger than MAX_YAML_NODES nodes with its aliases expanded: a scalar counts 1,
     a collection 1 + its children, an alias the size of its anchored node. Counting stops as soon
-    as the limit is passed, so no count exceeds twice the limit."""
+    as the limit is passed, so no count exceeds twice the limit. Returns the expanded size; a
+    ``limit`` below MAX_YAML_NODES is what is left of it for a file included by another."""
     import yaml
 
     sizes: dict[str, int | None] = {}  # anchor -> expanded size (None while its node is still open)
@@ -406,15 +433,18 @@ def _check_expansion(path: Path, events: Iterable[Any], interpolations: bool = F
         if anchor:
             sizes[anchor] = size
         stack[-1][1] += size
-        if stack[-1][1] > MAX_YAML_NODES:
+        if stack[-1][1] > limit:
             how = " through YAML aliases" if aliases else ""
-            raise ConfigError(f"{path}: the YAML document expands to more than {MAX_YAML_NODES} nodes{how}")
+            also = "" if limit == MAX_YAML_NODES else " together with the files that include it"
+            raise ConfigError(f"{path}: the YAML document expands to more than {MAX_YAML_NODES} nodes{how}{also}")
+    return stack[0][1]
 
 
-def _check_defaults(primary: Path, content: dict[str, Any]) -> None:
-    """Check every file Hydra will read for ``primary``: its ``defaults:`` entries, recursively, and
-    Hydra's own groups under ``<dir>/hydra``. When an entry cannot be resolved to a file, every
-    ``*.yaml`` under the config's directory is checked instead."""
+def _check_defaults(primary: Path, content: dict[str, Any], left: int = MAX_YAML_NODES) -> None:
+    """Check every file Hydra will read for ``primary``: its ``defaults:`` entries, recursively
+    (together at most ``left`` more nodes and MAX_CHAIN_FILES files), and Hydra's own groups under
+    ``<dir>/hydra``. When an entry cannot be resolved to a file, every ``*.yaml`` under the
+    config's directory is checked instead."""
     root = primary.parent
     seen = {primary.resolve()}
     todo: list[tuple[Path, Any]] = [(root, content)]
@@ -425,8 +455,12 @@ def _check_defaults(primary: Path, content: dict[str, Any]) -> None:
                 _check_tree(root)
                 return
             if target.resolve() not in seen:
+                if len(seen) >= MAX_CHAIN_FILES:
+                    raise ConfigError(f"{primary}: its defaults lists include more than {MAX_CHAIN_FILES} files")
                 seen.add(target.resolve())
-                todo.append((target.parent, _load_yaml(target)))
+                data, size = _load_sized(target, limit=left)
+                left -= size
+                todo.append((target.parent, data))
     _check_tree(root / "hydra", interpolations=True)
 
 
@@ -447,6 +481,8 @@ def _default_files(content: Any, here: Path, root: Path) -> Iterator[Path | None
                 yield _entry_file(entry, here, root)
         elif isinstance(entry, dict) and len(entry) == 1:
             (group, options), = entry.items()
+            if str(group).split()[-1].lstrip("/").startswith("hydra/"):
+                continue  # Hydra's own groups: its packaged files, and <dir>/hydra checked separately
             for option in options if isinstance(options, list) else [options]:
                 if option is not None:
                     yield _entry_file(f"{group}/{option}", here, root) if isinstance(option, str) else None
@@ -483,8 +519,8 @@ def _check_tree(directory: Path, interpolations: bool = False) -> None:
 
 
 def _first_line(exc: BaseException) -> str:
-    """The first non-empty line of an exception's message."""
-    return next((line.strip() for line in str(exc).splitlines() if line.strip()), type(exc).__name__)
+    """The first non-empty line of an exception's message (its type's name when it has none)."""
+    return first_line(exc) or type(exc).__name__
 
 
 def parse_overrides(overrides: Sequence[str]) -> list[tuple[str, Any]]:
@@ -496,7 +532,7 @@ def parse_overrides(overrides: Sequence[str]) -> list[tuple[str, Any]]:
     try:
         parsed = OverridesParser.create().parse_overrides(list(overrides))
     except Exception as exc:
-        raise ConfigError(f"bad override: {str(exc).splitlines()[0]}") from None
+        raise ConfigError(f"bad override: {first_line(exc)}") from None
     out = []
     for ov in parsed:
         if ov.is_sweep_override():
@@ -707,9 +743,12 @@ def find_data_file(raw: str, base_dir: Path | None) -> Path:
     if suffix not in (".csv", ".npz"):
         raise ConfigError(f"data.path {str(raw)!r}: unsupported file type {suffix or '(none)'!r}; use .csv or .npz")
     tried = [path]
-    if not path.is_file() and base_dir is not None and not path.is_absolute():
+    if not path.is_file() and base_dir is not None and not path.is_absolute() and Path(base_dir) / path != path:
         tried.append(Path(base_dir) / path)
     if not tried[-1].is_file():
+        there = next((p for p in tried if p.exists()), None)
+        if there is not None:
+            raise ConfigError(f"data.path: {there} is not a regular file")
         raise ConfigError(f"data.path: file not found: {' or '.join(str(p) for p in tried)}")
     size = tried[-1].stat().st_size
     if size > MAX_DATA_BYTES:
@@ -719,12 +758,20 @@ def find_data_file(raw: str, base_dir: Path | None) -> Path:
 
 
 def _sha256(path: Path) -> str:
-    """The sha256 hex digest of a file's bytes."""
+    """The sha256 hex digest of a file's bytes (remembered while the file's inode, size and
+    modification time stay the same: a sweep hashes a large data file once, not once per point)."""
     try:
-        with open(path, "rb") as fh:
-            return hashlib.file_digest(fh, "sha256").hexdigest()
+        info = path.stat()
+        key = (str(path.resolve()), info.st_ino, info.st_size, info.st_mtime_ns)
+        if key not in _DIGESTS:
+            with open(path, "rb") as fh:
+                _DIGESTS[key] = hashlib.file_digest(fh, "sha256").hexdigest()
     except OSError as exc:
         raise ConfigError(f"data.path: cannot read {path}: {exc.strerror or _first_line(exc)}") from None
+    return _DIGESTS[key]
+
+
+_DIGESTS: dict[tuple[str, int, int, int], str] = {}
 
 
 def _sweep_axes(value: Any) -> dict[str, Any]:

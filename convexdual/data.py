@@ -12,7 +12,7 @@ import math
 from array import array
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Iterator, Sequence
 
 import numpy as np
 
@@ -275,7 +275,7 @@ def _read_npz(raw: bytes, path: Path) -> tuple[np.ndarray, np.ndarray]:
     missing = [k for k in ("X", "y") if k not in arrays]
     if missing:
         raise ConfigError(f"{where}: missing array {' and '.join(map(repr, missing))} "
-                          f"(found: {', '.join(map(repr, found)) or 'none'})")
+                          f"(found: {', '.join(map(repr, found[:5])) or 'none'}{', ...' if len(found) > 5 else ''})")
     X = real_array(arrays["X"], f"{where}: array 'X'")
     y = real_array(arrays["y"], f"{where}: array 'y'")
     if X.ndim == 1:
@@ -305,7 +305,7 @@ def _read_csv(raw: bytes, path: Path, y_column: int) -> tuple[np.ndarray, np.nda
     width: int | None = None
     values = array("d")
     rows = 0
-    for no, line in enumerate(text.split("\n"), start=1):
+    for no, line in enumerate(_lines(text), start=1):
         line = line.strip()
         if not line or line.startswith("#"):
             continue
@@ -335,6 +335,15 @@ def _read_csv(raw: bytes, path: Path, y_column: int) -> tuple[np.ndarray, np.nda
     keep = [j for j in range(ncols) if j != idx]
     names = [header[j] for j in keep] if header is not None else _default_names(len(keep))
     return data[:, keep], data[:, idx].copy(), names
+
+
+def _lines(text: str) -> Iterator[str]:
+    """The lines of ``text`` one at a time (no list of every line is built)."""
+    start = 0
+    while (end := text.find("\n", start)) >= 0:
+        yield text[start:end]
+        start = end + 1
+    yield text[start:]
 
 
 def _number(field: str) -> float | None:

@@ -8,7 +8,7 @@ errors, decoding errors, memory exhaustion, bugs) onto the same table.
 code    class                       meaning
 ======  ==========================  =============================================================
 0                                   success
-1                                   a sweep or training run finished, but some of its points failed
+1                                   a sweep finished, but some of its points failed or are missing
 2       ConfigError                 bad input: config, data, weights, paths, an output folder that
                                     cannot be written, a run folder that belongs to another run
 3       SolverError                 a solver is unavailable, unlicensed, or failed / inaccurate
@@ -16,8 +16,9 @@ code    class                       meaning
 5       ResourceLimitError          a size estimate above a configured limit, or out of memory /
                                     disk space
 6       BusyError                   another convexdual process holds the run folder's lock
-70      InternalError               a bug: the traceback is written to a log file to report
+70      (any other exception)       a bug: the traceback is written to a log file to report
 130     Interrupted                 Ctrl-C (SIGINT)
+141                                 stdout was closed early (e.g. piped into ``head``); silent
 143     Interrupted                 SIGTERM
 ======  ==========================  =============================================================
 """
@@ -30,13 +31,14 @@ EXIT_OK = 0
 EXIT_POINTS_FAILED = 1
 EXIT_INTERNAL = 70
 EXIT_SIGINT = 130
+EXIT_PIPE = 141
 EXIT_SIGTERM = 143
 
 
 class ConvexdualError(Exception):
-    """Base class: an expected failure with a one-line message."""
+    """Base class: an expected failure with a one-line message (a subclass says which)."""
 
-    exit_code = 1
+    exit_code = EXIT_INTERNAL
 
 
 class ConfigError(ConvexdualError):
@@ -78,9 +80,13 @@ class Interrupted(ConvexdualError):
         self.exit_code = EXIT_SIGTERM if terminated else EXIT_SIGINT
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised like Ctrl-C so that every ``finally`` and atomic write cleans up."""
+
+
 EXIT_CODES: list[tuple[int, str]] = [
     (EXIT_OK, "success"),
-    (EXIT_POINTS_FAILED, "a sweep or training run finished, but some of its points failed"),
+    (EXIT_POINTS_FAILED, "a sweep finished, but some of its points failed or are missing"),
     (ConfigError.exit_code, "bad input: config, data, weights, paths, unwritable output, a run folder of another run"),
     (SolverError.exit_code, "solver unavailable, unlicensed, or an inaccurate / failed solve"),
     (CertificateError.exit_code, "the result cannot be certified"),
@@ -88,6 +94,7 @@ EXIT_CODES: list[tuple[int, str]] = [
     (BusyError.exit_code, "another convexdual process is using the run folder"),
     (EXIT_INTERNAL, "internal error (a bug): the traceback is in the log file the message names"),
     (EXIT_SIGINT, "interrupted (Ctrl-C)"),
+    (EXIT_PIPE, "stdout closed early (e.g. piped into head); nothing is printed"),
     (EXIT_SIGTERM, "terminated (SIGTERM)"),
 ]
 
@@ -104,11 +111,14 @@ def classify(exc: BaseException) -> tuple[int, str] | None:
     if isinstance(exc, ConvexdualError):
         return exc.exit_code, first_line(exc) or type(exc).__name__
     if isinstance(exc, KeyboardInterrupt):
-        return EXIT_SIGINT, "interrupted"
+        return (EXIT_SIGTERM, "terminated") if isinstance(exc, Terminated) else (EXIT_SIGINT, "interrupted")
+    if isinstance(exc, BrokenPipeError):
+        return EXIT_PIPE, ""
     if isinstance(exc, MemoryError):
         return ResourceLimitError.exit_code, "out of memory" + (f": {first_line(exc)}" if first_line(exc) else "")
     if isinstance(exc, UnicodeError):
-        return ConfigError.exit_code, f"cannot decode text as UTF-8: {first_line(exc)}"
+        what = "encode" if isinstance(exc, UnicodeEncodeError) else "decode"
+        return ConfigError.exit_code, f"cannot {what} text: {first_line(exc)}"
     if isinstance(exc, OSError):
         where = exc.filename if exc.filename is not None else ""
         text = exc.strerror or first_line(exc) or type(exc).__name__

@@ -9,10 +9,10 @@ small job app in ``convexdual/hydra_conf/job.yaml`` runs one job per pending poi
 - ``joblib``: hydra-joblib-launcher, local parallel processes (``-j`` sets ``n_jobs``);
 - ``slurm``: hydra-submitit-launcher (``submitit_slurm``), one SLURM job array.
 
-Presets live in ``configs/hydra/launcher/`` (shipped inside the package) (``inprocess.yaml``, ``parallel.yaml``, ``cluster.yaml``); any
-preset key can be overridden on the command line (``partition=cpu timeout_min=30``). The status of a
-point is only ever read from its file: a job that died, timed out or was preempted leaves none and
-shows as missing, whatever the scheduler says.
+Presets live in ``configs/hydra/launcher/`` (``inprocess.yaml``, ``parallel.yaml``, ``cluster.yaml``;
+shipped inside the package); any preset key can be overridden on the command line
+(``partition=cpu timeout_min=30``). The status of a point is only ever read from its file: a job
+that died, timed out or was preempted leaves none and shows as missing, whatever the scheduler says.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ import time
 from pathlib import Path
 from typing import Any, Sequence
 
-from .errors import ConfigError
+from .errors import ConfigError, ConvexdualError, first_line
 
 log = logging.getLogger("convexdual")
 
@@ -88,7 +88,7 @@ def launch(run_dir: Path, indices: Sequence[int], launcher: str, launcher_overri
     if not indices:
         return
     overrides = [
-        f"run_dir={run_dir.resolve()}",
+        f"run_dir={quoted(str(run_dir.resolve()))}",
         "point=" + ",".join(str(i) for i in indices),
         f"hydra/launcher={LAUNCHERS[launcher]}",
         *([f"sweep_id={sweep_id}"] if sweep_id else []),
@@ -97,12 +97,15 @@ def launch(run_dir: Path, indices: Sequence[int], launcher: str, launcher_overri
     configs_dir = configs_dir or shipped_configs()
     if not (configs_dir / "hydra" / "launcher").is_dir():
         raise ConfigError(f"launcher presets not found in {configs_dir}/hydra/launcher")
-    overrides.append(f"hydra.searchpath=[file://{configs_dir.resolve()}]")
+    overrides.append(f"hydra.searchpath=[{quoted('file://' + str(configs_dir.resolve()))}]")
     job_name = "convexdual-" + hashlib.sha256(str(run_dir.resolve()).encode()).hexdigest()[:8]
     if launcher == "slurm":
         overrides.append(f"hydra.launcher.name={job_name}")
     watchdog = _QueueWatchdog(job_name) if launcher == "slurm" else None
     GlobalHydra.instance().clear()
+    quiet = logging.getLogger("hydra.core.utils")  # it logs a failing job's overrides before re-raising
+    level = quiet.level
+    quiet.setLevel(logging.CRITICAL)
     try:
         hydra = Hydra.create_main_hydra2(task_name="convexdual", config_search_path=create_config_search_path(
             str(JOB_CONF_DIR)))
@@ -115,18 +118,35 @@ def launch(run_dir: Path, indices: Sequence[int], launcher: str, launcher_overri
                         "cancelled or lost; their points are missing")
             return
         raise
-    except ConfigError:
+    except (ConvexdualError, OSError, MemoryError):  # from a job: as they are (the error table has them)
         raise
     except Exception as exc:  # a launcher that cannot start (bad preset, sbatch refused, ...)
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        first = (first_line(exc) or type(exc).__name__)
         if type(exc).__name__ in ("UncompletedJobError", "FailedJobError"):
             log.warning("some jobs did not finish (%s); their points are missing", first)
             return
         raise ConfigError(f"launcher {launcher!r} failed: {first}") from None
     finally:
+        quiet.setLevel(level)
         if watchdog:
             watchdog.stop.set()
         GlobalHydra.instance().clear()
+
+
+def quoted(text: str) -> str:
+    """A single-quoted Hydra string: quotes escaped, backslashes doubled only before a quote."""
+    out, run = [], 0
+    for ch in text:
+        if ch == "\\":
+            run += 1
+            continue
+        if ch == "'":
+            out.append("\\" * (2 * run) + "\\'")
+        else:
+            out.append("\\" * run + ch)
+        run = 0
+    out.append("\\" * (2 * run))  # backslashes before the closing quote
+    return "'" + "".join(out) + "'"
 
 
 class _QueueWatchdog(threading.Thread):

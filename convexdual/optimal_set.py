@@ -90,12 +90,12 @@ class Polytope:
     sample_vertices: np.ndarray  # (S, K) vertices found by LPs (always available)
 
 
-def skip_projector(X: np.ndarray) -> np.ndarray:
-    """P_perp = I - X X^+, the projector onto range(X)^perp."""
+def project_out(X: np.ndarray, B: np.ndarray) -> np.ndarray:
+    """(I - X X^+) B: the columns of B projected onto range(X)^perp (no n x n matrix is formed)."""
     Q, s, _ = np.linalg.svd(X, full_matrices=False)
     r = int((s > s.max() * 1e-12 * max(X.shape)).sum()) if s.size else 0
     Q = Q[:, :r]
-    return np.eye(X.shape[0]) - Q @ Q.T
+    return B - Q @ (Q.T @ B)
 
 
 def build_polytope(
@@ -112,8 +112,7 @@ def build_polytope(
     """Construct P*, its dimension, coefficient ranges, and (when tractable) all its vertices."""
     A, t = H, target
     if skip:
-        Pp = skip_projector(X)
-        A, t = Pp @ H, Pp @ target
+        A, t = project_out(X, H), project_out(X, target)
     if A.shape[1] == 0:  # no active feature: the zero network is the unique optimum
         zero = np.zeros((1, 0))
         return Polytope(A=A, target=t, c0=np.zeros(0), N=np.zeros((0, 0)), rank=0, dim=0, coef_max=np.zeros(0),
@@ -162,8 +161,9 @@ def build_polytope(
 
 
 def _null_space(A: np.ndarray, rtol: float = 1e-9) -> tuple[int, np.ndarray]:
-    """(rank, orthonormal basis of the null space) of A by SVD with a relative tolerance."""
-    _, s, Vt = np.linalg.svd(A)
+    """(rank, orthonormal basis of the null space) of A (n x K) by SVD with a relative tolerance.
+    The full V is K x K; U is kept thin when n >= K (a full U would be n x n)."""
+    _, s, Vt = np.linalg.svd(A, full_matrices=A.shape[0] < A.shape[1])
     rank = int((s > s.max() * rtol).sum()) if s.size else 0
     return rank, Vt[rank:].T
 

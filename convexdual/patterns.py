@@ -29,6 +29,7 @@ __all__ = [
     "sample_patterns",
     "general_position_count",
     "pattern_budget",
+    "cell_bound",
     "lp_cell_search",
     "cell_facets",
 ]
@@ -69,21 +70,39 @@ def general_position_count(n: int, d: int) -> int:
     return 2 * sum(math.comb(n - 1, k) for k in range(d))
 
 
-# Memory of a solve over P patterns of n points, in bytes: a fixed part plus a part per entry of
-# the n x P pattern matrix (the matrix, its facet rows and prepared cones, the programs built on
-# them). An upper bound fitted to measured peaks; benchmarks/README.md lists the measurements.
+# Memory of a solve over P patterns of n points, in bytes: a fixed part, a part per entry of the
+# n x P pattern matrix (the matrix, its facet rows and prepared cones, the programs built on them)
+# and a part per data point (the programs' rows). An upper bound fitted to measured peaks;
+# benchmarks/README.md lists the measurements.
 MEMORY_BASE_BYTES = 300 * 2**20
-MEMORY_BYTES_PER_ENTRY = 25
+MEMORY_BYTES_PER_ENTRY = 50
+MEMORY_BYTES_PER_POINT = 4096
 
 
-def pattern_budget(n: int, d: int, mode: str, n_samples: int) -> tuple[int, int]:
-    """(patterns, bytes): an upper bound on the number of patterns a solve will handle (every
-    arrangement of n central hyperplanes in R^d has at most the general-position count of cells;
-    a sampled set at most ``n_samples``) and the memory estimate for it."""
-    cells = general_position_count(n, d)
+def cell_bound(n: int, d: int, cap: int | None = None) -> int:
+    """The general-position count 2 * sum_{k<d} C(n-1, k), an upper bound on the cells of any
+    arrangement of n central hyperplanes in R^d; summed term by term and stopped as soon as it
+    exceeds ``cap`` (then the value returned is only known to be larger than ``cap``)."""
+    if n <= 0:
+        return 1
+    total, term = 0, 1  # term = C(n-1, k)
+    for k in range(min(d, n)):
+        if k:
+            term = term * (n - k) // k
+        total += 2 * term
+        if cap is not None and total > cap:
+            break
+    return total
+
+
+def pattern_budget(n: int, d: int, mode: str, n_samples: int, cap: int | None = None) -> tuple[int, int]:
+    """(patterns, bytes): an upper bound on the number of patterns a solve will handle
+    (:func:`cell_bound`; a sampled set at most ``n_samples``) and the memory estimate for it. With
+    ``cap`` the count stops once above it (see :func:`cell_bound`)."""
+    cells = cell_bound(n, d, cap)
     if mode == "sampled":
         cells = min(cells, n_samples)
-    return cells, MEMORY_BASE_BYTES + MEMORY_BYTES_PER_ENTRY * n * cells
+    return cells, MEMORY_BASE_BYTES + MEMORY_BYTES_PER_ENTRY * n * cells + MEMORY_BYTES_PER_POINT * n
 
 
 # ---------------------------------------------------------------------------------------------

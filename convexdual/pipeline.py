@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from .config import Config
+from .config import Config, find_data_file
 from .data import Dataset, load_data
 from .dual import Cones, dual_objective, feasible_scaling, prepared_cones
 from .optimal_set import Features, Polytope, active_features, build_polytope
@@ -141,28 +141,35 @@ class Result:
         }
 
 
-def check_data_size(cfg: Config) -> None:
-    """Refuse generated data (kind gaussian) larger than ``limits.memory_gb`` before drawing it."""
+def check_data_size(cfg: Config, base_dir: Path | None) -> None:
+    """Refuse data whose size or patterns exceed the limits before drawing or parsing them: kind
+    gaussian (n and d are in the config) and CSV files (n is at most the number of lines)."""
+    if cfg.data.kind == "file" and str(cfg.data.path).lower().endswith(".csv"):
+        with open(find_data_file(cfg.data.path, base_dir), "rb") as fh:
+            lines = 1 + sum(block.count(b"\n") for block in iter(lambda: fh.read(1 << 24), b""))
+        check_budget(cfg, lines, 1, f"data file {cfg.data.path}: up to {lines} rows, d >= 1")
     if cfg.data.kind == "gaussian" and cfg.data.n is not None and cfg.data.d is not None:
-        gb = cfg.data.n * (cfg.data.d + cfg.outputs + 1) * 8 / 2**30
-        if gb > cfg.limits.memory_gb:
-            raise ResourceLimitError(f"data.n = {cfg.data.n}, data.d = {cfg.data.d}: the data alone need {gb:.3g} GB; "
-                                     f"the limit is limits.memory_gb = {cfg.limits.memory_gb:g}")
+        need = cfg.data.n * (cfg.data.d + cfg.outputs + 1) * 8
+        if need > cfg.limits.memory_gb * 2**30:
+            raise ResourceLimitError(f"data.n = {cfg.data.n}, data.d = {cfg.data.d}: the data alone need "
+                                     f"{need / 2**30:.3g} GB; the limit is limits.memory_gb = {cfg.limits.memory_gb:g}")
+        check_budget(cfg, cfg.data.n, cfg.data.d + int(cfg.data.bias))
 
 
-def check_budget(cfg: Config, n: int, d: int) -> None:
+def check_budget(cfg: Config, n: int, d: int, what: str | None = None) -> None:
     """Refuse, before any enumeration, a solve whose activation patterns (an upper bound: the
     general-position count 2 * sum_{k<d} C(n-1, k), or the samples) or estimated memory exceed
     ``limits.cells`` / ``limits.memory_gb``."""
-    cells, mem = pattern_budget(n, d, cfg.patterns.mode, cfg.patterns.n_samples)
-    gb = mem / 2**30
-    log.info("%s: n=%d d=%d: at most %.3g activation patterns, estimated memory %.3g GB", cfg.name, n, d, cells, gb)
-    what = f"n = {n}, d = {d} (columns of X, bias included)"
-    if cells > cfg.limits.cells:
-        raise ResourceLimitError(f"{what}: up to {cells:.3g} activation patterns; the limit is limits.cells = "
-                                 f"{cfg.limits.cells} (reduce n or d, or use patterns: sampled)")
-    if gb > cfg.limits.memory_gb:
-        raise ResourceLimitError(f"{what}: {cells} activation patterns need about {gb:.3g} GB; the limit is "
+    cap = cfg.limits.cells
+    cells, mem = pattern_budget(n, d, cfg.patterns.mode, cfg.patterns.n_samples, cap=cap)
+    what = what or f"n = {n}, d = {d} (columns of X, bias included)"
+    if cells > cap:
+        raise ResourceLimitError(f"{what}: more than {cap} activation patterns (the bound 2 * sum_(k<d) C(n-1, k)); "
+                                 f"the limit is limits.cells = {cap} (reduce n or d, or use patterns: sampled)")
+    log.info("%s: n=%d d=%d: at most %d activation patterns, estimated memory %.3g GB", cfg.name, n, d, cells,
+             mem / 2**30)
+    if mem > cfg.limits.memory_gb * 2**30:
+        raise ResourceLimitError(f"{what}: {cells} activation patterns need about {mem / 2**30:.3g} GB; the limit is "
                                  f"limits.memory_gb = {cfg.limits.memory_gb:g}")
 
 
@@ -171,7 +178,7 @@ def solve(cfg: Config) -> Result:
     timing: dict[str, float] = {}
     t0 = time.perf_counter()
     base = Path(cfg.source).parent if cfg.source else None
-    check_data_size(cfg)
+    check_data_size(cfg, base)
     data = load_data(cfg.data, base_dir=base)
     X, y = data.X, data.y
     check_budget(cfg, data.n, data.d)

@@ -16,6 +16,8 @@ from typing import Any, Iterable, Iterator
 
 import numpy as np
 
+from .errors import ConfigError, ResourceLimitError, first_line
+
 
 def jsonable(obj: Any) -> Any:
     """Convert numpy scalars/arrays and tuples to JSON-native types; non-finite floats to None."""
@@ -40,11 +42,12 @@ def dumps(obj: Any) -> str:
 
 
 def atomic_write_text(path: str | Path, text: str, *, overwrite: bool = False) -> Path:
-    """Write via a temporary file and rename, so readers never see a half-written file."""
+    """Write via a temporary file and rename, so readers never see a half-written file. Without
+    ``overwrite`` an existing file is never replaced, even one created meanwhile by another process."""
     path = Path(path)
     if path.exists() and not overwrite:
         raise FileExistsError(f"{path} exists; refusing to overwrite it")
-    with replacing(path, ".tmp") as tmp:
+    with replacing(path, ".tmp", exclusive=not overwrite) as tmp:
         with open(tmp, "x") as fh:
             fh.write(text)
             fh.flush()
@@ -53,15 +56,27 @@ def atomic_write_text(path: str | Path, text: str, *, overwrite: bool = False) -
 
 
 @contextmanager
-def replacing(path: Path, suffix: str) -> Iterator[Path]:
+def replacing(path: Path, suffix: str, exclusive: bool = False) -> Iterator[Path]:
     """Yield a fresh temporary name beside ``path``; rename it onto ``path`` when the block ends,
     remove it if the block raises (Ctrl-C and SIGTERM included). The name is chosen before the
-    file exists, so an interrupt at any point leaves no temporary file behind."""
+    file exists, so an interrupt at any point leaves no temporary file behind. ``exclusive``: the
+    file is linked into place, which fails (FileExistsError) when ``path`` exists by then."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.parent / f".{path.name}.{uuid.uuid4().hex[:8]}{suffix}"
     try:
         yield tmp
-        os.replace(tmp, path)
+        if exclusive:
+            try:
+                os.link(tmp, path)
+            except FileExistsError:
+                raise FileExistsError(f"{path} exists; refusing to overwrite it") from None
+            except OSError:  # a file system without hard links: check, then rename
+                if path.exists():
+                    raise FileExistsError(f"{path} exists; refusing to overwrite it") from None
+                os.replace(tmp, path)
+            tmp.unlink(missing_ok=True)
+        else:
+            os.replace(tmp, path)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
@@ -112,8 +127,28 @@ _DTYPE_PROBLEMS = {"c": "is complex", "U": "holds strings", "S": "holds bytes",
                    "V": "is a structured (record) array", "M": "holds dates or times", "m": "holds dates or times"}
 
 
+MAX_NPZ_MEMBERS = 1000  # an .npz of convexdual holds a handful of arrays
+
+
+def _zip_member_count(source: str | Path | bytes) -> int | None:
+    """The number of members a zip archive's end record announces, read from its last bytes
+    (before the central directory is parsed); None when there is no end record. Zip64 archives
+    (65,535 members or more) count as 65,535."""
+    if isinstance(source, bytes):
+        tail = source[-(2**16 + 22):]
+    else:
+        with open(source, "rb") as fh:
+            fh.seek(0, os.SEEK_END)
+            fh.seek(max(0, fh.tell() - (2**16 + 22)))
+            tail = fh.read()
+    at = tail.rfind(b"PK\x05\x06")
+    if at < 0 or at + 12 > len(tail):
+        return None
+    return int.from_bytes(tail[at + 10:at + 12], "little")
+
+
 def npz_arrays(source: str | Path | bytes, label: str, keys: Iterable[str],
-                 max_elements: int) -> tuple[dict[str, np.ndarray], list[str]]:
+               max_elements: int) -> tuple[dict[str, np.ndarray], list[str]]:
     """The arrays ``keys`` that an .npz (a path or its bytes) holds, and the names of all its members.
 
     Each member's .npy header is read before its data: more than ``max_elements`` elements (over
@@ -121,8 +156,14 @@ def npz_arrays(source: str | Path | bytes, label: str, keys: Iterable[str],
     objects or stores another number of bytes than its header claims raises ConfigError. Members
     not in ``keys`` are not read. ``label`` starts every message (e.g. "data file d.npz").
     """
-    from .errors import ConfigError
 
+    try:
+        count = _zip_member_count(source)
+    except OSError as exc:
+        raise ConfigError(f"{label}: cannot read: {exc.strerror or exc}") from None
+    if count is not None and count > MAX_NPZ_MEMBERS:
+        raise ResourceLimitError(f"{label}: the archive announces {count} members; an .npz may hold at most "
+                                 f"{MAX_NPZ_MEMBERS}")
     try:
         archive = zipfile.ZipFile(io.BytesIO(source) if isinstance(source, bytes) else source)
     except (zipfile.BadZipFile, EOFError, ValueError):
@@ -144,7 +185,6 @@ def _npy_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, where: str, use
                 max_elements: int) -> np.ndarray:
     """One .npy member of an .npz, its header checked before its data are read (see npz_arrays);
     ``used`` elements of the limit are taken by the arrays read before it."""
-    from .errors import ConfigError, ResourceLimitError
 
     fmt = np.lib.format
     try:
@@ -178,7 +218,7 @@ def _npy_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, where: str, use
         raise
     except (ValueError, TypeError, SyntaxError, EOFError, OSError, RuntimeError, NotImplementedError,
             zipfile.BadZipFile, zlib.error) as exc:
-        reason = str(exc).splitlines()[0] if str(exc).strip() else type(exc).__name__
+        reason = (first_line(exc) or type(exc).__name__)
         raise ConfigError(f"{where}: not a valid .npy member ({reason[:200]})") from None
     if nbytes == 0:
         return np.zeros(shape, dtype=dtype)
@@ -194,7 +234,6 @@ def _power_of_ten(n: int) -> str:
 def real_array(arr: np.ndarray, where: str) -> np.ndarray:
     """A bool, integer or real array as float64 (values beyond float64 become inf), or ConfigError
     naming its dtype (``where`` names the file and the array)."""
-    from .errors import ConfigError
 
     if arr.dtype.kind not in "biuf":
         problem = _DTYPE_PROBLEMS.get(arr.dtype.kind, "is not numeric")
@@ -206,11 +245,12 @@ def real_array(arr: np.ndarray, where: str) -> np.ndarray:
 def _read_npz(path: str | Path, keys: Iterable[str]) -> dict[str, np.ndarray]:
     """The arrays ``keys`` that a weights .npz holds, or ConfigError (missing, unreadable or corrupt
     file) or ResourceLimitError (claimed size above the limit)."""
-    from .errors import ConfigError
 
     path = Path(path)
     if path.is_dir():
         raise ConfigError(f"weights file {path} is a directory")
+    if path.exists() and not path.is_file():
+        raise ConfigError(f"weights file {path} is not a regular file")
     if not path.is_file():
         raise ConfigError(f"weights file not found: {path}")
     return npz_arrays(path, f"weights file {path}", keys, _MAX_WEIGHT_ELEMENTS)[0]
@@ -218,7 +258,6 @@ def _read_npz(path: str | Path, keys: Iterable[str]) -> dict[str, np.ndarray]:
 
 def _config_hash(arrays: dict[str, np.ndarray], path: str | Path) -> str | None:
     """The config_hash string stored with the weights, if any."""
-    from .errors import ConfigError
 
     if "config_hash" not in arrays:
         return None
@@ -233,7 +272,6 @@ def load_arrays(path: str | Path, ndims: dict[str, int], layout: str) -> tuple[d
     """Read named float arrays of given dimensions from an .npz (and its config_hash), or raise
     ConfigError with one line naming the problem. An empty array is refused (a first axis of
     length 0 is a network without neurons)."""
-    from .errors import ConfigError
 
     arrays = _read_npz(path, [*ndims, "config_hash"])
     out = {}
@@ -262,14 +300,13 @@ def save_network(path: str | Path, W: np.ndarray, a: np.ndarray, z: np.ndarray |
     if z is not None:
         arrays["z"] = np.asarray(z, float)
     arrays.update({k: np.asarray(v) for k, v in extra.items()})
-    with replacing(path, ".tmp.npz") as tmp:
+    with replacing(path, ".tmp.npz", exclusive=True) as tmp:
         np.savez(tmp, **arrays)
     return path
 
 
 def load_network(path: str | Path, d: int, skip: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, str | None]:
     """Read and check a network file: (W, a, z, config_hash). Raises ConfigError on a bad file."""
-    from .errors import ConfigError
 
     arrays = _read_npz(path, ("W", "a", "z", "config_hash"))
     for key in ("W", "a"):

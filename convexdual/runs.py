@@ -10,13 +10,16 @@ process is refused with :class:`~convexdual.errors.BusyError`.
 Every record (one JSON file per computed point) carries the hash of the config it was computed for
 and ``content_sha256``, the sha256 of its own canonical JSON without that key. A record is checked
 whenever it is read; one that fails (edited, truncated, foreign, of an older layout) is moved to
-``rejected/`` (never deleted), is recomputed, and the user is told once per folder.
+``rejected/`` (never deleted), is recomputed, and the user is told once per folder. The digest
+detects corruption and careless edits; it is not a signature (whoever recomputes it can forge a
+record, though a sweep point must still hash to its own name and pass the type checks).
 
 Layout shared by every kind::
 
-    run.json      {"kind", "identity", "identity_sha256", "created", "convexdual"}
-    .lock         the lock file (holds the holder's pid, host and start time)
-    rejected/     records that failed their check, with the reason in <name>.reason.txt
+    run.json       {"kind", "identity", "identity_sha256", "created", "convexdual"}
+    .lock          the folder's lock (holds the holder's pid, host and start time)
+    .records.lock  held for a moment around each check-and-write of a record (main process and jobs)
+    rejected/      records that failed their check, with the reason in <name>.reason.txt
 """
 
 from __future__ import annotations
@@ -28,8 +31,10 @@ import json
 import logging
 import os
 import re
+import shutil
 import signal
 import socket
+import stat
 import sys
 import threading
 import uuid
@@ -39,19 +44,21 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
-from .errors import BusyError, ConfigError, Interrupted
+from .errors import BusyError, ConfigError, Interrupted, Terminated
 from .results import atomic_write_text, dumps, jsonable
 
 log = logging.getLogger("convexdual")
 
 RUN_FILE = "run.json"
 LOCK_FILE = ".lock"
+RECORDS_LOCK = ".records.lock"
 REJECTED = "rejected"
 DIGEST_KEY = "content_sha256"
 MAX_RECORD_BYTES = 256 * 2**20  # a record larger than this is not read (it is not one we wrote)
 
-# What an earlier layout (before run.json) left in a folder of each kind: such a folder is adopted.
-LEGACY_MARKERS = {"sweep": "sweep.json", "train": "points", "bench": "bench.json"}
+# What an earlier layout (before run.json) left in a folder of each kind: such a folder is adopted
+# when it holds one of its own kind's markers and none of another kind's.
+LEGACY_MARKERS = {"sweep": {"sweep.json"}, "train": {"train.json", "weights"}, "bench": {"bench.json"}}
 FIGURE_SUFFIXES = (".png", ".pdf", ".svg", ".txt", ".json")
 
 
@@ -59,7 +66,8 @@ def earlier_layout(kind: str, names: list[str]) -> bool:
     """Whether files ``names`` are what an earlier convexdual left in a run folder of ``kind``."""
     if kind == "figures":
         return all(name == "runs" or name.endswith(FIGURE_SUFFIXES) for name in names)
-    return LEGACY_MARKERS.get(kind) in names
+    others = set().union(*(m for k, m in LEGACY_MARKERS.items() if k != kind))
+    return bool(LEGACY_MARKERS.get(kind, set()) & set(names)) and not others & set(names)
 
 Check = Callable[[dict[str, Any]], "str | None"]  # a record -> the reason it is not valid, or None
 
@@ -99,8 +107,11 @@ def writable_folder(path: Path, keep: bool = True) -> Path:
     except OSError as exc:
         raise ConfigError(f"cannot write to {path}: {exc.strerror or exc}") from None
     if not keep:
-        for folder in created:  # deepest first
-            folder.rmdir()
+        for folder in created:  # deepest first; one that another process filled meanwhile stays
+            try:
+                folder.rmdir()
+            except OSError:
+                break
     return path
 
 
@@ -189,6 +200,23 @@ def check_record(record: dict[str, Any], check: Check | None) -> str | None:
 
 # ----------------------------------------------------------------------------- the run folder
 
+SUBFOLDERS = ("points", "weights", REJECTED, "hydra")  # written by runs; never followed through a link
+
+
+def open_lock(path: Path) -> int:
+    """A file descriptor of the lock file ``path``, created if needed; a symbolic link or anything
+    but a regular file is refused (the lock's text must never land in another file)."""
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
+    except OSError as exc:
+        why = "it is a symbolic link" if exc.errno == errno.ELOOP else exc.strerror
+        raise ConfigError(f"cannot use {path} as a lock: {why}") from None
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise ConfigError(f"cannot use {path} as a lock: not a regular file")
+    return fd
+
+
 
 @dataclass
 class RunFolder:
@@ -224,11 +252,10 @@ class RunFolder:
         return folder
 
     def _lock(self) -> None:
-        lock = self.path / LOCK_FILE
-        try:
-            fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
-        except OSError as exc:
-            raise ConfigError(f"cannot write to {self.path}: {exc.strerror}") from None
+        unsafe = [name for name in (LOCK_FILE, RUN_FILE, *SUBFOLDERS) if (self.path / name).is_symlink()]
+        if unsafe:
+            raise ConfigError(f"{self.path / unsafe[0]} is a symbolic link; a run folder's files must be its own")
+        fd = open_lock(self.path / LOCK_FILE)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError as exc:
@@ -237,9 +264,10 @@ class RunFolder:
             if exc.errno in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
                 raise BusyError(f"{self.path} is in use by another convexdual process ({holder}); wait for it to "
                                 "finish or choose another --out") from None
-            raise ConfigError(f"cannot lock {lock}: {exc.strerror}") from None
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, f"pid {os.getpid()} on {socket.gethostname()} since {now()}\n".encode(), 0)
+            raise ConfigError(f"cannot lock {self.path / LOCK_FILE}: {exc.strerror}") from None
+        text = f"pid {os.getpid()} on {socket.gethostname()} since {now()}\n".encode()
+        os.pwrite(fd, text, 0)
+        os.ftruncate(fd, len(text))
         self._lock_fd = fd
 
     def _claim(self, fresh: bool, hint: str, legacy: Callable[[Path], str | None] | None) -> None:
@@ -249,12 +277,14 @@ class RunFolder:
         if old is None and why is not None:
             raise ConfigError(f"{run_file} is unreadable ({why}); {hint}")
         if old is not None:
-            if old.get("kind") != self.kind or old.get("identity_sha256") != mine["identity_sha256"]:
+            if (old.get("kind") != self.kind or old.get("identity_sha256") != mine["identity_sha256"]
+                    or old.get("identity") != self.identity):
                 raise ConfigError(f"{self.path} holds another run ({describe(old)}); {hint}")
             if fresh:
                 raise ConfigError(f"{self.path} already holds this run's results; {hint}")
             return
-        others = sorted(p.name for p in self.path.iterdir() if p.name != LOCK_FILE)
+        others = sorted(p.name for p in self.path.iterdir()
+                        if p.name not in (LOCK_FILE, RECORDS_LOCK) and not p.name.startswith(".probe-"))
         if others and (fresh or not earlier_layout(self.kind, others)):
             raise ConfigError(f"{self.path} is not empty and is not a {self.kind} run folder (it holds "
                               f"{', '.join(others[:3])}{', ...' if len(others) > 3 else ''}); {hint}")
@@ -265,18 +295,21 @@ class RunFolder:
         self._new = True
 
     def close(self, failed: bool = False) -> None:
-        """Release the lock. After a failure, a folder this process created and left with nothing
-        but its ``run.json`` is removed (no empty run is left behind)."""
-        if failed and self._new and {p.name for p in self.path.iterdir()} <= {RUN_FILE, LOCK_FILE}:
-            (self.path / RUN_FILE).unlink(missing_ok=True)
-            (self.path / LOCK_FILE).unlink(missing_ok=True)
-            try:
-                self.path.rmdir()
-            except OSError:
-                pass
+        """Release the lock. After a failure, a folder this process claimed that holds no record
+        (only its run.json, locks, manifest, table and launcher logs) is removed: no empty run is
+        left behind."""
+        if failed and self._new and not self._has_records():
+            shutil.rmtree(self.path, ignore_errors=True)
         if self._lock_fd is not None:
             os.close(self._lock_fd)
             self._lock_fd = None
+
+    def _has_records(self) -> bool:
+        """Whether the folder holds anything computed: a record, or a file beyond the bookkeeping."""
+        bookkeeping = {RUN_FILE, LOCK_FILE, RECORDS_LOCK, "sweep.json", "table.csv", "hydra", *SUBFOLDERS}
+        if any(p.name not in bookkeeping for p in self.path.iterdir()):
+            return True
+        return any(p.is_file() for sub in ("points", "weights", REJECTED) for p in (self.path / sub).glob("*"))
 
     def __enter__(self) -> "RunFolder":
         return self
@@ -306,17 +339,34 @@ class RunFolder:
                         "first: %s: %s%s", len(new), self.path, REJECTED, name, reason, more)
 
 
+@contextmanager
+def records_locked(run_dir: Path) -> Iterator[None]:
+    """Hold the folder's record lock (``.records.lock``, blocking) for a short check-and-write or
+    check-and-move, so that the main process and a launcher's jobs never act on a record the
+    other has just replaced."""
+    fd = open_lock(Path(run_dir) / RECORDS_LOCK)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
+
+
 def write_record(run_dir: Path, relpath: str, record: dict[str, Any], check: Check | None = None, *,
                  folder: RunFolder | None = None) -> dict[str, Any]:
     """Seal ``record`` and write it atomically; returns what is on disk afterwards. A valid record
     with status ok already there is never replaced (it is returned instead); an invalid one is
-    first moved to ``rejected/``. Used with and without the folder's lock (a launcher's jobs
-    write their own point files)."""
-    existing = read_record(run_dir, relpath, check, folder=folder)
-    if existing is not None and existing.get("status") == "ok":
-        return existing
+    first moved to ``rejected/``; a record that fails ``check`` itself is not written (ConfigError).
+    The check and the write happen under the folder's record lock."""
     body = sealed(record)
-    atomic_write_text(Path(run_dir) / relpath, dumps(body) + "\n", overwrite=True)
+    why = check_record(body, check)
+    if why is not None:
+        raise ConfigError(f"{Path(run_dir) / relpath}: refusing to write a record that fails its own check ({why})")
+    with records_locked(run_dir):
+        existing = _read_locked(Path(run_dir), relpath, check, folder)
+        if existing is not None and existing.get("status") == "ok":
+            return existing
+        atomic_write_text(Path(run_dir) / relpath, dumps(body) + "\n", overwrite=True)
     return body
 
 
@@ -325,8 +375,17 @@ def read_record(run_dir: Path, relpath: str, check: Check | None = None, *,
     """Read and check one record; a failing one is moved to ``rejected/`` (and counted by
     ``folder``, when given, for its warning). None when missing or rejected."""
     record, why = verify(run_dir, relpath, check)
+    if why is None:
+        return record
+    with records_locked(run_dir):  # check again: it may have been replaced by a valid one meanwhile
+        return _read_locked(Path(run_dir), relpath, check, folder)
+
+
+def _read_locked(run_dir: Path, relpath: str, check: Check | None, folder: RunFolder | None) -> dict[str, Any] | None:
+    """:func:`read_record` for a caller that holds the record lock."""
+    record, why = verify(run_dir, relpath, check)
     if why is not None:
-        reject(Path(run_dir), relpath, why)
+        reject(run_dir, relpath, why)
         if folder is not None:
             folder.rejected.append((relpath, why))
     return record
@@ -404,10 +463,6 @@ def first_reason(reasons: Iterable[str | None]) -> str | None:
 
 
 # ----------------------------------------------------------------------------- long runs
-
-
-class Terminated(KeyboardInterrupt):
-    """SIGTERM, raised like Ctrl-C so that every ``finally`` and atomic write cleans up."""
 
 
 @contextmanager

@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass
 from functools import lru_cache
 from typing import Any
 
-from .errors import SolverError
+from .errors import SolverError, first_line
 
 log = logging.getLogger("convexdual")
 
@@ -71,7 +71,7 @@ def mosek_license_state() -> tuple[bool, str]:
         with mosek.Env() as env:
             env.checkoutlicense(mosek.feature.pts)
     except Exception as exc:  # mosek.Error: the license cannot be located or is invalid
-        return False, f"no valid MOSEK license ({str(exc).strip().splitlines()[0][:120]})"
+        return False, f"no valid MOSEK license ({first_line(exc)[:120]})"
     return True, "licensed"
 
 
@@ -161,7 +161,7 @@ def _attempt(problem: Any, name: str, options: dict[str, Any]) -> str:
             warnings.simplefilter("ignore")
             problem.solve(solver=CVXPY_NAMES[name], **options)
     except cp.error.SolverError as exc:
-        raise SolverError(f"{name} failed: {str(exc).strip().splitlines()[0]}") from None
+        raise SolverError(f"{name} failed: {first_line(exc)}") from None
     count_solver_time(name, cvxpy_solver_seconds(problem))
     return problem.status
 

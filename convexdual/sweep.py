@@ -66,6 +66,7 @@ from typing import Any, Sequence
 
 from .config import Config, hash_resolved, load_config
 from .errors import ConfigError, ResourceLimitError, first_line
+from .launch import quoted
 from .results import atomic_write_text, dumps, git_revision, jsonable, versions
 from .runs import (Check, RunFolder, first_reason, identity_hash, load_json, now, progress_bar, read_record,
                    safe_name, stoppable, types_ok, verify, write_record)
@@ -147,7 +148,7 @@ def sweep_values(key: str, ov: Any, limit: int | None = None) -> list[Any]:
         values = ov.sweep_iterator()
         return list(itertools.islice(values, limit + 1) if limit is not None else values)
     except Exception as exc:  # e.g. glob() needs Hydra's config loader
-        raise ConfigError(f"sweep axis '{key}': {str(exc).splitlines()[0]}") from None
+        raise ConfigError(f"sweep axis '{key}': {first_line(exc)}") from None
 
 
 def axis_values(key: str, spec: Any, limit: int | None = None) -> list[Any]:
@@ -161,7 +162,7 @@ def axis_values(key: str, spec: Any, limit: int | None = None) -> list[Any]:
     try:
         ov = _parser().parse_override(f"{key}={spec}")
     except Exception as exc:
-        raise ConfigError(f"sweep axis '{key}': bad sweep {spec!r}: {str(exc).splitlines()[0]}") from None
+        raise ConfigError(f"sweep axis '{key}': bad sweep {spec!r}: {first_line(exc)}") from None
     if not ov.is_sweep_override():
         return [ov.value()]
     return sweep_values(key, ov, limit)
@@ -176,7 +177,7 @@ def split_overrides(overrides: Sequence[str], limit: int | None = None) -> tuple
         try:
             ov = parser.parse_override(text)
         except Exception as exc:
-            raise ConfigError(f"bad override {text!r}: {str(exc).splitlines()[0]}") from None
+            raise ConfigError(f"bad override {text!r}: {first_line(exc)}") from None
         if ov.is_sweep_override():
             axes[ov.key_or_group] = sweep_values(ov.key_or_group, ov, limit)
         else:
@@ -213,28 +214,12 @@ def format_value(value: Any) -> str:
     if isinstance(value, float):
         return repr(value)  # 'nan', 'inf', '-inf' and exponents parse back in Hydra's grammar
     if isinstance(value, str):
-        return _quote(value)
+        return quoted(value)
     if isinstance(value, (list, tuple)):
         return "[" + ",".join(format_value(v) for v in value) + "]"
     if isinstance(value, dict):
         return "{" + ",".join(f"{k}:{format_value(v)}" for k, v in value.items()) + "}"
     raise ConfigError(f"sweep value {value!r} of type {type(value).__name__} cannot be written as an override")
-
-
-def _quote(text: str) -> str:
-    """A single-quoted Hydra string: quotes escaped, backslashes doubled only before a quote."""
-    out, run = [], 0
-    for ch in text:
-        if ch == "\\":
-            run += 1
-            continue
-        if ch == "'":
-            out.append("\\" * (2 * run) + "\\'")
-        else:
-            out.append("\\" * run + ch)
-        run = 0
-    out.append("\\" * (2 * run))  # backslashes before the closing quote
-    return "'" + "".join(out) + "'"
 
 
 def _same(a: Any, b: Any) -> bool:
@@ -286,7 +271,7 @@ def plan_sweep(config_path: Path, overrides: Sequence[str]) -> Plan:
     from .config import read_limits
 
     config_path = Path(config_path)
-    limit = read_limits(config_path, [o for o in overrides if o.lstrip("+").startswith("limits.")]).sweep_points
+    limit = read_limits(config_path, overrides).sweep_points
     cli_axes, plain = split_overrides(overrides, limit)
     axes = combine_axes(_file_axes(config_path, limit), cli_axes, plain)
     points: list[Point] = []
@@ -297,7 +282,7 @@ def plan_sweep(config_path: Path, overrides: Sequence[str]) -> Plan:
         try:
             point = Point(values, args, load_config(config_path, args), None)
         except ConfigError as exc:
-            point = Point(values, args, None, f"ConfigError: {str(exc).splitlines()[0]}")
+            point = Point(values, args, None, f"ConfigError: {first_line(exc)}")
         if point.key in seen:
             same.append((values, seen[point.key]))
             continue
@@ -365,7 +350,7 @@ def result_problem(res: Any) -> str | None:
             if b is not None and (len(b) != 2 or not all(isinstance(v, int) and not isinstance(v, bool) for v in b)):
                 why = f"'{key}' is not two integers"
     if why is None:
-        why = first_reason(("a staircase row is not an object" if not isinstance(step, dict) else types_ok(step, STEP_TYPES))
+        why = first_reason(types_ok(step, STEP_TYPES) if isinstance(step, dict) else "a staircase row is not an object"
                            for step in res["staircase"] or [])
     return f"result: {why}" if why is not None else None
 
@@ -377,6 +362,8 @@ def point_check(key: str) -> Check:
         status = record.get("status")
         if status not in ("ok", "failed"):
             return f"status {status!r} is neither ok nor failed"
+        if not isinstance(record.get("overrides"), dict):
+            return "its overrides are not an object"
         expected = None if key.startswith("invalid-") else key
         if record.get("config_hash") != expected:
             return f"config_hash {record.get('config_hash')!r} is not this point's ({expected})"
@@ -385,9 +372,10 @@ def point_check(key: str) -> Check:
             return "its config does not hash to its config_hash"
         if status == "failed":
             return types_ok(record, {"error": (str,)})
-        if (record.get("result") or {}).get("config_hash") != expected:
-            return "its result belongs to another config"
-        return result_problem(record["result"])
+        why = result_problem(record.get("result"))
+        if why is None and record["result"]["config_hash"] != expected:
+            why = "its result belongs to another config"
+        return why
     return check
 
 
@@ -461,19 +449,27 @@ def _cell(value: Any) -> Any:
 
 def render_table(records: Sequence[dict[str, Any]], axes: Sequence[str]) -> str:
     """``table.csv`` as text, from the records in plan order."""
+    return render_rows([row for record in records for row in table_rows(record, axes)], axes)
+
+
+def render_rows(rows: Sequence[dict[str, Any]], axes: Sequence[str]) -> str:
+    """``table.csv`` as text, from its rows."""
     columns = table_columns(axes)
     buf = io.StringIO()
     writer = csv.DictWriter(buf, fieldnames=columns, extrasaction="ignore", lineterminator="\n")
     writer.writeheader()
-    for record in records:
-        for row in table_rows(record, axes):
-            writer.writerow({c: _cell(row.get(c)) for c in columns})
+    for row in rows:
+        writer.writerow({c: _cell(row.get(c)) for c in columns})
     return buf.getvalue()
 
 
 def identity(plan: Plan) -> dict[str, Any]:
-    """What makes two sweeps the same run: the config file, the axes and the plain overrides."""
-    return {"config": str(plan.config_path.resolve()), "axes": plan.axes, "overrides": plan.plain}
+    """What makes two sweeps the same run: the config file, the axes and the plain overrides
+    (but the ``limits.*`` ones, which change what may run, not what a point is)."""
+    from .config import is_limit_override
+
+    return {"config": str(plan.config_path.resolve()), "axes": plan.axes,
+            "overrides": [o for o in plan.plain if not is_limit_override(o)]}
 
 
 def manifest(plan: Plan, created: str) -> dict[str, Any]:
@@ -527,6 +523,9 @@ def run_sweep(config_path: Path, overrides: list[str], out_dir: Path | None, pro
         run_dir = Path(cache_root) / f"{safe_name(plan.name)}-{identity_hash(identity(plan))[:8]}"
     else:
         run_dir = Path("outputs") / safe_name(plan.name)
+    if "${" in str(run_dir.resolve()):
+        raise ConfigError(f"{run_dir}: a run folder's path may not contain '${{' (the launchers read it as an "
+                          "interpolation)")
     with RunFolder.open(run_dir, "sweep", identity(plan), legacy=lambda path: _legacy_conflict(path, plan)) as folder:
         return _run_plan(folder, plan, progress, launcher, launcher_overrides, configs_dir)
 
@@ -580,16 +579,17 @@ class _Statuses:
     def __init__(self, run_dir: Path, plan: Plan) -> None:
         self.files = [(f"points/{p.key}.json", point_check(p.key)) for p in plan.points]
         self.run_dir = run_dir
-        self.seen: dict[str, tuple[int, str | None]] = {}
+        self.seen: dict[str, tuple[tuple[int, int, int], str | None]] = {}
 
     def status(self, relpath: str, check: Check) -> str | None:
         try:
-            mtime = (self.run_dir / relpath).stat().st_mtime_ns
+            info = (self.run_dir / relpath).stat()
         except OSError:
             return None
-        if relpath not in self.seen or self.seen[relpath][0] != mtime:
+        stamp = (info.st_ino, info.st_size, info.st_mtime_ns)
+        if relpath not in self.seen or self.seen[relpath][0] != stamp:
             record = verify(self.run_dir, relpath, check)[0]
-            self.seen[relpath] = (mtime, record.get("status") if record else None)
+            self.seen[relpath] = (stamp, record.get("status") if record else None)
         return self.seen[relpath][1]
 
     def __call__(self) -> list[str | None]:
@@ -672,7 +672,10 @@ def run_planned_point(run_dir: Path, index: int, sweep_id: str | None = None) ->
     try:
         point = Point(entry["overrides"], entry["args"], load_config(man["config"], entry["args"]), None)
     except ConfigError as exc:
-        point = Point(entry["overrides"], entry["args"], None, f"ConfigError: {str(exc).splitlines()[0]}")
+        point = Point(entry["overrides"], entry["args"], None, f"ConfigError: {first_line(exc)}")
+    if point.key != _key(entry):
+        raise ConfigError(f"{man['config']} changed after the sweep in {run_dir} was planned (point {_key(entry)} "
+                          f"now has config {point.key}); run the sweep again to plan it anew")
     record = run_point(point, {"versions": versions(), "git_revision": git_revision()})
     written = write_record(run_dir, relpath, record, check)  # never replaces a result finished meanwhile
     write_table(run_dir)
@@ -698,9 +701,28 @@ def sweep_status(run_dir: Path) -> dict[str, Any]:
 def write_table(run_dir: Path) -> None:
     """Rewrite ``table.csv`` from the manifest's planned points whose files pass their checks."""
     man = read_manifest(run_dir)
-    records = [r for r in (verify(run_dir, e["file"], point_check(_key(e)))[0] for e in man["points"])
-               if r is not None]
-    atomic_write_text(run_dir / "table.csv", render_table(records, list(man["axes"])), overwrite=True)
+    axes = list(man["axes"])
+    rows = [row for e in man["points"] for row in _point_rows(run_dir, e, axes)]
+    atomic_write_text(run_dir / "table.csv", render_rows(rows, axes), overwrite=True)
+
+
+_ROWS: dict[tuple[str, tuple[str, ...]], tuple[tuple[int, int, int], list[dict[str, Any]]]] = {}
+
+
+def _point_rows(run_dir: Path, entry: dict[str, Any], axes: list[str]) -> list[dict[str, Any]]:
+    """The table rows of one planned point (none when its file is missing or fails its check),
+    remembered in this process while the file stays the same (inode, size, modification time):
+    the table is rewritten after every point, each file is verified once."""
+    path = run_dir / entry["file"]
+    try:
+        info = path.stat()
+    except OSError:
+        return []
+    key, stamp = (str(path.resolve()), tuple(axes)), (info.st_ino, info.st_size, info.st_mtime_ns)
+    if key not in _ROWS or _ROWS[key][0] != stamp:
+        record = verify(run_dir, entry["file"], point_check(_key(entry)))[0]
+        _ROWS[key] = (stamp, table_rows(record, axes) if record is not None else [])
+    return _ROWS[key][1]
 
 
 def _describe(point: Point) -> str:

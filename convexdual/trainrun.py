@@ -20,6 +20,7 @@ exists is not trained again; nothing is overwritten. Ctrl-C or SIGTERM stops cle
 from __future__ import annotations
 
 import csv
+import functools
 import hashlib
 import io
 import json
@@ -42,9 +43,9 @@ COLUMNS = ["width", "seed", "classification", "objective", "p_star", "gap", "dua
 CLASSES = ("global_optimum", "stationary_not_global", "not_stationary", "diverged")
 
 
-def parse_range(text: str, what: str, limit: int | None = None) -> list[int]:
-    """'0-19', '6', '1-4,6' -> sorted distinct integers (>= 0); more than ``limit`` of them is a
-    ResourceLimitError, found before any list is built."""
+def parse_range(text: str, what: str, limit: int | None = None, high: int | None = None) -> list[int]:
+    """'0-19', '6', '1-4,6' -> sorted distinct integers (>= 0); more than ``limit`` of them, or one
+    above ``high``, is a ResourceLimitError, found before any list is built."""
     parts: list[tuple[int, int]] = []
     for part in text.split(","):
         part = part.strip()
@@ -63,6 +64,8 @@ def parse_range(text: str, what: str, limit: int | None = None) -> list[int]:
         raise ConfigError(f"{what}: {text!r} must name non-negative integers")
     if limit is not None and sum(b - a + 1 for a, b in parts) > limit:
         raise ResourceLimitError(f"{what}: {text!r} names more than {limit} values")
+    if high is not None and max(b for _, b in parts) > high:
+        raise ResourceLimitError(f"{what}: {text!r} goes above {high}, the largest value allowed here")
     return sorted({v for a, b in parts for v in range(a, b + 1)})
 
 
@@ -98,7 +101,8 @@ def run_training(cfg: Config, widths: list[int], seeds: list[int], out_dir: Path
         raise ConfigError("train needs problem: regression (interpolation has no training objective here)")
     check_limits(cfg, widths, seeds)
     rid = run_id(cfg)
-    with RunFolder.open(out_dir or root / rid, "train", {"run_id": rid}, legacy=lambda p: _legacy_conflict(p, cfg)) as folder:
+    legacy = functools.partial(_legacy_conflict, cfg=cfg)
+    with RunFolder.open(out_dir or root / rid, "train", {"run_id": rid}, legacy=legacy) as folder:
         result = solve(cfg)
         return _train_all(folder, cfg, result, widths, seeds, progress)
 
@@ -146,7 +150,8 @@ def _train_all(folder: RunFolder, cfg: Config, result: Any, widths: list[int], s
                       "classification": cert.classification if cert else "diverged",
                       "objective": cert.objective if cert else None, "p_star": result.p_star,
                       "gap": cert.gap if cert else None, "dual_violation": cert.dual_violation if cert else None,
-                      "gradient_norm": cert.gradient_norm if cert else None, "iterations": tr.iterations, "converged": tr.converged, "seconds": time.perf_counter() - t0,
+                      "gradient_norm": cert.gradient_norm if cert else None, "iterations": tr.iterations,
+                      "converged": tr.converged, "seconds": time.perf_counter() - t0,
                       "weights": f"weights/{wpath.name}", "weights_sha256": file_sha256(wpath)}
             known[m, seed] = folder.write_record(point_file(m, seed), record, point_check(run_dir, rid, m, seed))
             _write_table(run_dir, known)

@@ -22,8 +22,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from convexdual.config import (MAX_CONFIG_BYTES, MAX_DATA_BYTES, Limits, config_from_dict, find_data_file,
-                               load_config, read_limits, read_sweep_axes)
+from convexdual.config import (MAX_CHAIN_FILES, MAX_CONFIG_BYTES, MAX_DATA_BYTES, MAX_YAML_NODES, Limits,
+                               config_from_dict, find_data_file, load_config, read_limits, read_sweep_axes)
 from convexdual.errors import ConfigError, ResourceLimitError
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -199,9 +199,11 @@ def test_directory_as_config(tmp_path):
 
 
 def test_fifo_as_config_does_not_block(tmp_path):
+    """In a child process with a deadline: a reader that blocked on the FIFO would hang the suite."""
     fifo = tmp_path / "pipe.yaml"
     os.mkfifo(fifo)
-    assert one_line_error(load_config, fifo) == f"{fifo}: not a regular file"
+    code, lines, seconds, _ = run_measured("solve", "--config", str(fifo))
+    assert code == 2 and lines == [f"error: {fifo}: not a regular file"] and seconds < BOMB_SECONDS
 
 
 def test_config_size_cap(tmp_path):
@@ -268,17 +270,26 @@ def test_defaults_cycle_ends(groups):
     assert one_line_error(load_config, groups / "main.yaml").startswith(f"{groups / 'c.yaml'}: not UTF-8 text")
 
 
+def test_hydras_own_groups_do_not_walk_the_tree(groups):
+    """``override hydra/job_logging: disabled`` names Hydra's packaged files: no reason to read the
+    config's whole folder (an unrelated bad file there must not matter)."""
+    (groups / "main.yaml").write_text("defaults:\n  - _self_\n  - override hydra/job_logging: disabled\n" + CIRCLE)
+    (groups / "deep").mkdir()
+    (groups / "deep" / "x.yaml").write_bytes("caf\xe9: 1\n".encode("latin-1"))
+    assert load_config(groups / "main.yaml").data.kind == "circle"
+
+
 def test_unresolved_entry_checks_every_yaml_file_under_the_directory(groups):
     (groups / "unrelated.yaml").write_text("x: 1\n")
-    (groups / "main.yaml").write_text("defaults:\n  - _self_\n  - override hydra/job_logging: disabled\n" + CIRCLE)
-    assert load_config(groups / "main.yaml").data.kind == "circle"  # Hydra's own group: not a file here
+    (groups / "main.yaml").write_text("defaults:\n  - _self_\n  - optional nogroup: nothing\n" + CIRCLE)
+    assert load_config(groups / "main.yaml").data.kind == "circle"  # an optional entry with no file
     (groups / "deep" / "er").mkdir(parents=True)
     (groups / "deep" / "er" / "x.yaml").write_bytes("caf\xe9: 1\n".encode("latin-1"))
     assert one_line_error(load_config, groups / "main.yaml").startswith(f"{groups / 'deep/er/x.yaml'}: not UTF-8")
 
 
 def test_unresolved_entry_with_too_many_files_is_refused(groups):
-    (groups / "main.yaml").write_text("defaults:\n  - _self_\n  - override hydra/job_logging: disabled\n" + CIRCLE)
+    (groups / "main.yaml").write_text("defaults:\n  - _self_\n  - optional nogroup: nothing\n" + CIRCLE)
     (groups / "unrelated.yaml").write_text("x: 1\n")
     many = groups / "many"
     many.mkdir()
@@ -326,8 +337,8 @@ def test_default_name_from_the_file_stem_is_made_safe(tmp_path, stem, expected):
     assert config_from_dict(POINTS, name=stem).name == expected
 
 
-# Names and hashes of the configs under configs/ before these checks were added (hydra/ holds
-# launcher configs, which are not experiment configs). An invariance check: the old code passes it too.
+# Names and hashes of the shipped configs (hydra/ holds launcher configs, not experiment configs):
+# stored results are keyed by these hashes, so the input checks must leave them unchanged.
 KNOWN = {
     "circle3.yaml": ("circle3", "24d1b63cae31"),
     "diabetes.yaml": ("diabetes", "abd90a8a4a37"),
@@ -558,3 +569,40 @@ def test_booleans_and_strings_are_not_numbers(key, value):
 ])
 def test_booleans_and_strings_in_lists_are_not_numbers(raw, key):
     assert f"'{key}'" in one_line_error(config_from_dict, raw)
+
+
+# ----------------------------------------------------------------------------- what a defaults chain may bring in
+
+
+def test_a_hydra_search_path_cannot_bring_in_unchecked_files(tmp_path):
+    """``hydra.searchpath`` would make Hydra read folders that the checks never see."""
+    other = tmp_path / "other" / "grp"
+    other.mkdir(parents=True)
+    (other / "opt.yaml").write_text("x:\n" + bomb())
+    main = tmp_path / "main.yaml"
+    main.write_text(f"defaults:\n  - _self_\n  - grp: opt\nhydra:\n  searchpath: [file://{tmp_path / 'other'}]\n"
+                    + CIRCLE)
+    assert "'hydra'" in one_line_error(load_config, main)
+
+
+def test_the_node_limit_holds_for_a_chain_of_files(tmp_path):
+    """Each file under the limit, together above it: refused (Hydra composes them into one)."""
+    per_file = MAX_YAML_NODES // 3
+    (tmp_path / "grp").mkdir()
+    entries = []
+    for i in range(4):
+        (tmp_path / "grp" / f"o{i}.yaml").write_text(f"k{i}: [" + ", ".join(["1"] * per_file) + "]\n")
+        entries.append(f"  - grp@g{i}: o{i}\n")
+    main = tmp_path / "main.yaml"
+    main.write_text("defaults:\n  - _self_\n" + "".join(entries) + CIRCLE)
+    assert "together with the files that include it" in one_line_error(load_config, main)
+
+
+def test_a_chain_of_too_many_files_is_refused(tmp_path):
+    (tmp_path / "grp").mkdir()
+    for i in range(MAX_CHAIN_FILES + 1):
+        (tmp_path / "grp" / f"o{i}.yaml").write_text(f"k{i}: 1\n")
+    main = tmp_path / "main.yaml"
+    main.write_text("defaults:\n  - _self_\n" + "".join(f"  - grp@g{i}: o{i}\n" for i in range(MAX_CHAIN_FILES + 1))
+                    + CIRCLE)
+    assert f"more than {MAX_CHAIN_FILES} files" in one_line_error(load_config, main)

@@ -145,9 +145,13 @@ def readonly(tmp_path: Path):
 
 
 def test_the_error_table_is_what_the_readme_documents():
+    """The README's exit-code table lists exactly the codes of errors.EXIT_CODES."""
     readme = (ROOT / "README.md").read_text()
-    for code, _ in EXIT_CODES:
-        assert f"| {code} |" in readme or f"| {code}," in readme or f", {code} |" in readme, code
+    table = readme.split("### Exit codes", 1)[1].split("\n\n", 2)[2].split("\n\n", 1)[0]
+    documented = set()
+    for row in table.splitlines()[2:]:
+        documented |= {int(c) for c in row.split("|")[1].split(",")}
+    assert documented == {code for code, _ in EXIT_CODES}
 
 
 def test_usage_errors_are_one_line(work):
@@ -190,7 +194,7 @@ def test_sigterm_is_one_line_and_143(work):
 
 
 def test_train_into_another_configs_folder_is_refused(work):
-    """The first config's networks were reported for the second one ('2 already on disk')."""
+    """A second config's training run into the first one's folder is refused; nothing there changes."""
     (work / "b.yaml").write_text(EXAMPLE.read_text().replace("beta: 0.1", "beta: 0.3"))
     first = cli("train", "--config", "example1.yaml", "--width", "1-2", "--seeds", "0", "--out", "D", "--no-progress",
                 cwd=work)
@@ -219,7 +223,7 @@ def test_a_second_process_on_a_busy_folder_is_refused(work):
 
 
 def test_tampered_point_files_are_recomputed_not_published(work):
-    """{"status":"ok"} counted as done; a string staircase crashed; an edited p* was published."""
+    """A bare {"status":"ok"}, a string staircase and an edited p* are each moved aside and recomputed."""
     assert cli("sweep", "--config", "s.yaml", "--out", "R", "--no-progress", cwd=work).code == 0
     results_before = results(work / "R" / "table.csv")
     files = sorted((work / "R" / "points").glob("*.json"))
@@ -255,7 +259,7 @@ def test_a_foreign_point_file_is_not_published(work):
 
 
 def test_an_edited_data_file_makes_the_sweep_recompute(work):
-    """The hash covered the path, not the file's contents: the old p* was kept."""
+    """The config hash covers the data file's contents: an edited file gives new points and a new p*."""
     for suffix in ("csv", "npz"):
         X = np.array([[1.0, 0.0], [0.0, 1.0], [-1.0, -1.0]])
         write = {"csv": lambda y: (work / "d.csv").write_text(
@@ -335,7 +339,8 @@ def test_a_name_in_the_file_cannot_leave_outputs(tmp_path, work):
 def test_default_folders_stay_under_outputs(tmp_path, work):
     before = tree(tmp_path)
     assert cli("sweep", "--config", "s.yaml", "--no-progress", cwd=work).code == 0
-    assert cli("train", "--config", "example1.yaml", "--width", "1", "--seeds", "0", "--no-progress", cwd=work).code == 0
+    train = cli("train", "--config", "example1.yaml", "--width", "1", "--seeds", "0", "--no-progress", cwd=work)
+    assert train.code == 0
     only_inside(tmp_path, work / "outputs", before)
 
 
@@ -376,9 +381,9 @@ def test_an_empty_run_folder_is_not_left_behind_after_a_failure(work):
 # ----------------------------------------------------------------------------- resources
 
 
-@pytest.mark.parametrize("n, d", [(2000, 10), (100, 6)])
+@pytest.mark.parametrize("n, d", [(2000, 10), (100, 6), (1100, 1100), (20000, 10000)])
 def test_huge_enumerations_are_refused_at_once(work, n, d):
-    """Grew to 7 GB with no output, even with -v."""
+    """Refused from the bound on the patterns, before any data are drawn: exit 5 in seconds."""
     run = measured("solve", "--config", "example1.yaml", "data.kind=gaussian", f"data.n={n}", f"data.d={d}", cwd=work)
     run.one_error(5, "activation patterns", "limits.cells")
 
@@ -462,3 +467,113 @@ def test_a_non_editable_install_runs_figures_and_sweep_from_anywhere(tmp_path):
     sweep = cli("sweep", "--config", "staircase.yaml", "--no-progress", "data.seed=0", "beta=0.1", cwd=here, env=env)
     assert sweep.code == 0, sweep.err
     assert (here / "outputs" / "staircase" / "table.csv").is_file()
+
+
+# ----------------------------------------------------------------------------- links, races and edges
+
+
+def test_a_symlinked_lock_or_subfolder_is_refused_and_its_target_untouched(tmp_path, work):
+    assert cli("sweep", "--config", "s.yaml", "--out", "R", "--no-progress", cwd=work).code == 0
+    victim = tmp_path / "victim.txt"
+    victim.write_text("precious")
+    (work / "R" / ".lock").unlink()
+    (work / "R" / ".lock").symlink_to(victim)
+    measured("sweep", "--config", "s.yaml", "--out", "R", "--no-progress", cwd=work).one_error(2, "symbolic link")
+    assert victim.read_text() == "precious"
+    (work / "R" / ".lock").unlink()
+    (tmp_path / "elsewhere").mkdir()
+    (work / "R" / "rejected").symlink_to(tmp_path / "elsewhere")
+    measured("sweep", "--config", "s.yaml", "--out", "R", "--no-progress", cwd=work).one_error(2, "symbolic link")
+    assert not any((tmp_path / "elsewhere").iterdir())
+
+
+def test_train_does_not_adopt_an_earlier_sweep_folder(work):
+    assert cli("sweep", "--config", "s.yaml", "--out", "R", "--no-progress", cwd=work).code == 0
+    (work / "R" / "run.json").unlink()  # as written before run.json existed
+    before = contents(work / "R")
+    measured("train", "--config", "example1.yaml", "--width", "1", "--seeds", "0", "--out", "R", cwd=work).one_error(
+        2, "not a train run folder")
+    assert contents(work / "R") == before
+
+
+def test_a_sealed_record_of_the_wrong_shape_is_rejected_not_a_crash(work):
+    assert cli("sweep", "--config", "s.yaml", "--out", "R", "--no-progress", cwd=work).code == 0
+    files = sorted((work / "R" / "points").glob("*.json"))
+    for f, field, value in ((files[0], "result", [1]), (files[1], "overrides", "beta")):
+        rec = json.loads(f.read_text())
+        rec[field] = value
+        rec["content_sha256"] = digest(rec)
+        f.write_text(json.dumps(rec))
+    st = cli("status", "R", "--json", cwd=work)
+    assert st.code == 0 and json.loads(st.out)["invalid"] == 2, st.err
+    again = measured("sweep", "--config", "s.yaml", "--out", "R", "--no-progress", cwd=work)
+    assert again.code == 0 and "2 record(s)" in again.err
+
+
+def test_a_job_refuses_a_point_whose_config_changed_after_planning(work):
+    from convexdual.errors import ConfigError
+    from convexdual.sweep import run_planned_point
+
+    assert cli("sweep", "--config", "s.yaml", "--out", "R", "--no-progress", cwd=work).code == 0
+    first = sorted((work / "R" / "points").glob("*.json"))[0]
+    first.unlink()
+    (work / "s.yaml").write_text(CIRCLE.replace("y: [1, 1, 1]", "y: [1, 2, 1]"))
+    man = json.loads((work / "R" / "sweep.json").read_text())
+    index = next(i for i, e in enumerate(man["points"]) if e["file"] == f"points/{first.name}")
+    with pytest.raises(ConfigError, match="changed after the sweep"):
+        run_planned_point(work / "R", index, man["identity_sha256"])
+    assert not first.exists()
+
+
+def test_run_folder_paths_with_hydra_syntax(work):
+    run = cli("sweep", "--config", "s.yaml", "--out", "R,x=[1]'q", "--no-progress", cwd=work)
+    assert run.code == 0, run.err
+    assert len(list((work / "R,x=[1]'q" / "points").glob("*.json"))) == 3
+    measured("sweep", "--config", "s.yaml", "--out", "R${x}", "--no-progress", cwd=work).one_error(2, "'${'")
+    assert not (work / "R${x}").exists()
+
+
+def test_limits_are_not_part_of_a_sweeps_identity(work):
+    assert cli("sweep", "--config", "s.yaml", "--out", "R", "--no-progress", cwd=work).code == 0
+    again = cli("sweep", "--config", "s.yaml", "--out", "R", "--no-progress", "limits.cells=5000000", cwd=work)
+    assert again.code == 0 and "3 already on disk" in again.out, again.err
+    measured("sweep", "--config", "s.yaml", "--out", "R2", "--no-progress", "limits={sweep_points: 1}",
+             cwd=work).one_error(5, "limits.sweep_points = 1")
+
+
+def test_a_leftover_probe_file_does_not_block_a_new_folder(work):
+    (work / "R").mkdir()
+    (work / "R" / ".probe-deadbeef").touch()  # another process's writability probe
+    assert cli("sweep", "--config", "s.yaml", "--out", "R", "--no-progress", cwd=work).code == 0
+
+
+def test_a_closed_stdout_is_a_quiet_141(work):
+    assert cli("sweep", "--config", "s.yaml", "--out", "R", "--no-progress", cwd=work).code == 0
+    proc = subprocess.Popen([sys.executable, "-m", "convexdual.cli", "status", "R", "--json"], cwd=work,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc.stdout.close()  # the reader went away (like `| head -0`)
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=60) == 141 and err == ""
+
+
+def test_sigterm_during_a_solve_is_one_line(work):
+    proc = subprocess.Popen([sys.executable, "-m", "convexdual.cli", "solve", "--config", "example1.yaml",
+                             "data.kind=gaussian", "data.n=300", "data.d=3"], cwd=work, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    time.sleep(6)  # inside the solve (start-up takes a few seconds, the solve much longer)
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=60)
+    Run(proc.returncode, out, err, 0.0, 0.0).one_error(143, "terminated")
+
+
+def test_a_csv_too_large_for_the_limits_is_refused_before_it_is_parsed(work):
+    (work / "d.csv").write_text("".join(f"{i % 7},{i % 5}\n" for i in range(50_000)))
+    (work / "c.yaml").write_text("data: {kind: file, path: d.csv}\n")
+    measured("solve", "--config", "c.yaml", "limits.memory_gb=0.35", cwd=work).one_error(
+        5, "up to 50001 rows", "limits.memory_gb = 0.35")
+
+
+def test_an_npz_with_too_many_members_is_refused_from_its_end_record(work):
+    np.savez(work / "d.npz", X=np.ones((3, 2)), y=np.ones(3), **{f"m{i}": np.zeros(0) for i in range(1001)})
+    (work / "c.yaml").write_text("data: {kind: file, path: d.npz}\n")
+    measured("solve", "--config", "c.yaml", cwd=work).one_error(5, "1003 members")
