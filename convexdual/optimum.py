@@ -84,7 +84,11 @@ def certified_optimum(
     cones = cones if cones is not None else prepared_cones(X, D, facets)
     checks = cones if cones is not None else facets  # what the dual checks project with
     bound = beta if problem == "regression" else 1.0
-    kw = dict(problem=problem, beta=beta, skip=skip, solver=solver, tol=tol)
+    refinable = problem == "regression" and not skip  # refine.refine_dual applies
+    # Where the exact refinement applies, an interior-point status of optimal_inaccurate is only a
+    # worse starting point: the refinement, not the solver, makes nu exact and the dual check on
+    # every block certifies it.
+    kw = dict(problem=problem, beta=beta, skip=skip, solver=solver, tol=tol, inaccurate_ok=refinable)
     # Interpolation keeps every cone row: its equality-constrained solves are never polished, and
     # with facet rows alone the fit residual measured 3.5e-7 instead of < 1e-7 (1-D, n = 4).
     solve_on = _block_solver(X, y, D, facets if problem == "regression" else None, kw)
@@ -92,7 +96,6 @@ def certified_optimum(
     # (interpolation stays direct under "auto": a small working set may not be able to fit y at all)
     use_ws = working_set == "always" or (working_set == "auto" and problem == "regression"
                                          and 2 * D.shape[1] > WORKING_SET_MIN_BLOCKS)
-    refinable = problem == "regression" and not skip  # refine.refine_dual applies
     if use_ws and refinable:
         solves, values = _grow_by_cuts(X, y, D, bound, active_tol, screen, checks, start_cuts)
     elif use_ws:
@@ -106,10 +109,20 @@ def certified_optimum(
                  values.max_value / bound)
     work = _blocks_above(values.values, bound * (1 - CANDIDATE_BAND))
     final = False
+    inaccurate = any(st.status == "optimal_inaccurate" for st in solves)
     for _ in range(MAX_ROUNDS):
+        if inaccurate:  # (refinable problems only: others raise on an inaccurate status)
+            log.info("an interior-point solve was inaccurate: exact refinement")
+            solution, values = refine_dual(X, y, D, checks, values, beta, screen)
+            solves.append(solution.stats)
+            active = active_set(values, bound, min(active_tol, REFINED_ACTIVE_TOL), margin_tol, margin_ratio)
+            break
         solution = _solve_polished(solve_on, work, kw, polish_tol) if final else solve_on(work)
         solves.append(solution.stats)
         values = dual_values(X, D, solution.nu, screen=screen, facets=checks, previous=values)
+        inaccurate = solution.stats.status == "optimal_inaccurate"
+        if inaccurate:
+            continue
         violators = _blocks_above(values.values, bound * (1 + active_tol)) - work
         log.info("solve on %d blocks: max dual value / bound - 1 = %.2e, %d violators",
                  len(work), values.max_value / bound - 1, len(violators))
@@ -255,7 +268,7 @@ def _solve_polished(solve_on, blocks, kw: dict, polish_tol: float) -> ConvexSolu
     The few active blocks keep every cone row here: measured, that final solve then fits its own
     features 10x closer (gaussian n = 24, d = 3: vertices fit y_hat to 1.9e-7 instead of 2.9e-6)."""
     try:
-        return solve_on(blocks, all_rows=True, tol=min(polish_tol, kw["tol"]))
+        return solve_on(blocks, all_rows=True, tol=min(polish_tol, kw["tol"]), inaccurate_ok=False)
     except SolverError as exc:
         log.info("polish at tol %.0e refused (%s); using tol %.0e", polish_tol, exc, kw["tol"])
         return solve_on(blocks, all_rows=True)

@@ -181,7 +181,8 @@ def solve(cfg: Config) -> Result:
     check_data_size(cfg, base)
     data = load_data(cfg.data, base_dir=base)
     X, y = data.X, data.y
-    check_budget(cfg, data.n, data.d)
+    if cfg.data.kind != "gaussian":  # (gaussian data were checked before they were drawn)
+        check_budget(cfg, data.n, data.d)
     timing["data_s"] = time.perf_counter() - t0
     if cfg.outputs > 1:
         return solve_vector(cfg, data, timing, t0)
@@ -272,6 +273,20 @@ def _patterns_for(X: np.ndarray, cfg: Config) -> tuple[Patterns, np.ndarray | No
     return patterns, facets, cones, False
 
 
+STAIRCASE_BYTES_PER_PAIR = 16  # the support-union matrix over pairs of vertices and its temporaries
+
+
+def staircase_fits(cfg: Config, vertices: int) -> bool:
+    """Whether the exact staircase (quadratic in the number of vertices) fits ``limits.memory_gb``;
+    when it does not, the result states the bounds of Theorem 2 from m* and M* instead."""
+    fits = STAIRCASE_BYTES_PER_PAIR * vertices**2 <= cfg.limits.memory_gb * 2**30
+    if not fits:
+        log.warning("warning: %d vertices: the exact staircase would need %.3g GB (limits.memory_gb = %g); stating "
+                    "its bounds from m* and M* instead", vertices, STAIRCASE_BYTES_PER_PAIR * vertices**2 / 2**30,
+                    cfg.limits.memory_gb)
+    return fits
+
+
 def width_phases(cfg: Config, data: Dataset, patterns: Patterns, poly: Polytope, widths: CriticalWidths,
                  p_star: float, solver: str) -> list[dict[str, Any]] | None:
     """The staircase at every width of ``cfg.widths`` (default 1..n+1), from the one polytope.
@@ -280,7 +295,7 @@ def width_phases(cfg: Config, data: Dataset, patterns: Patterns, poly: Polytope,
     search when that is small enough (regression), else null with ``value_lower_bound`` = p*.
     None when the vertices were not enumerated (the phases need every vertex).
     """
-    if poly.vertices is None or widths.m_star is None:
+    if poly.vertices is None or widths.m_star is None or not staircase_fits(cfg, len(poly.vertices)):
         return None
     out = []
     for phase in staircase(poly.vertices, cfg.widths or list(range(1, data.n + 2))):
@@ -395,7 +410,7 @@ def solve_vector(cfg: Config, data: Dataset, timing: dict[str, float], t0: float
         "polytope_residual": poly.residual,
     }
     steps = None
-    if poly.vertices is not None:
+    if poly.vertices is not None and staircase_fits(cfg, len(poly.vertices)):
         steps = [ph.as_dict() for ph in staircase(poly.vertices, cfg.widths or list(range(1, data.n * Y.shape[1] + 2)))]
         for row in steps:
             row["value"] = p_star if row["optimal"] else None
