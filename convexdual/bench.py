@@ -55,7 +55,7 @@ def _config(inst: Instance, limits: float) -> Any:
 
 def run_convexdual(inst: Instance, limits: float) -> dict[str, Any]:
     """convexdual end to end (pipeline.solve) with its own stage timings."""
-    from .pipeline import solve
+    from .pipeline import certified_solve as solve
 
     r = solve(_config(inst, limits))
     t = r.timing

@@ -138,7 +138,7 @@ def solve(config_path: str, as_json: bool, out: str | None, verbose: bool, overr
 def _certify_other(cfg: Any, weights: str, as_json: bool) -> None:
     """certify for vector-output and parallel three-layer networks (certify.py)."""
     from .certify import certify_parallel, certify_vector
-    from .pipeline import solve as run
+    from .pipeline import certified_solve as run
     from .results import PARALLEL_LAYOUT, VECTOR_LAYOUT, dumps, load_arrays
 
     result = run(cfg)
@@ -188,6 +188,17 @@ def _scalar_only(cfg: Any, command: str) -> None:
 def summary(r: dict[str, Any]) -> str:
     """A short human-readable account of a result."""
     c = r["certificates"]
+    if r.get("certified") is False:
+        lo, hi = r["p_star_bounds"]
+        o = r["patterns"]["oracle"]
+        return "\n".join([
+            f"{r['name']}: {r['problem']}{', beta=' + format(r['beta'], 'g') if r['beta'] is not None else ''}, "
+            f"n={r['n']}, d={r['d']}: NOT CERTIFIED (the exact dual oracle ran out of oracle.time_limit_s)",
+            f"  p*            in [{lo:.10g}, {hi:.10g}] (gap {hi - lo:.3g}, relative {c['relative_duality_gap']:.2g})",
+            f"  oracle        every cell's dual value proven <= {o['upper'] / (r['beta'] or 1.0):.6g} x the bound; "
+            f"{r['patterns']['count']} patterns, {o['rounds']} rounds, {o['nodes']} nodes, {o['seconds']:.1f} s",
+            "  optimal set   not computed (it needs a certified dual optimum)",
+        ])
     if r.get("architecture") == "parallel_three_layer":
         return "\n".join([
             f"{r['name']}: parallel three-layer ReLU network, regression, beta={r['beta']:g}, n={r['n']}, d={r['d']}",
@@ -210,7 +221,7 @@ def summary(r: dict[str, Any]) -> str:
         f"{', c=' + str(r['output_dim']) + ' outputs' if r.get('output_dim', 1) > 1 else ''}"
         f" ({r['config']['data']['kind']} data"
         f"{', bias' if r['config']['data']['bias'] else ''}{', skip' if r['config']['model']['skip'] else ''})",
-        f"  patterns      {r['patterns']['count']} ({r['patterns']['mode']})",
+        f"  patterns      {r['patterns']['count']} ({r['patterns']['mode']}{_oracle_note(r['patterns'])})",
         f"  p*            {r['p_star']:.10g}",
         f"  directions    {len(r['directions'])} active (deduplicated features)",
         f"  polytope      dimension {r['polytope_dim']}, vertices: {nv}",
@@ -227,6 +238,16 @@ def summary(r: dict[str, Any]) -> str:
     if r.get("staircase_bounds"):
         lines.append(f"  staircase     {_bounds_line(r['staircase_bounds'])}")
     return "\n".join(lines)
+
+
+def _oracle_note(p: dict[str, Any]) -> str:
+    """How the exact oracle certified the patterns it did not list (patterns: oracle)."""
+    o = p.get("oracle")
+    if not o:
+        return ""
+    return (f": {p['count'] - o['cells_added']} sampled + {o['cells_added']} found by the exact dual oracle, which proved every other "
+            f"cell of the {p['general_position_count']:.3g} below {o['outside']:.6g}; {o['rounds']} rounds, "
+            f"{o['nodes']} nodes, {o['seconds']:.1f} s")
 
 
 def _bounds_line(rows: list[dict]) -> str:
@@ -354,7 +375,7 @@ def status(run_dir: str, as_json: bool) -> None:
 def uniqueness(config_path: str, as_json: bool, verbose: bool, overrides: tuple[str, ...]) -> None:
     """Is the optimal (e.g. minimum-norm interpolating) function unique? Answer with the proof."""
     from .config import load_config
-    from .pipeline import solve as run
+    from .pipeline import certified_solve as run
     from .results import dumps
     from .uniqueness import analyse
 
@@ -472,7 +493,7 @@ def certify(config_path: str, weights: str, as_json: bool, verbose: bool, overri
     from .certify import certify as run_certify
     from .config import load_config
     from .pipeline import Network
-    from .pipeline import solve as run
+    from .pipeline import certified_solve as run
     from .results import dumps, load_network
     from .solvers import resolve_solver
 
@@ -527,7 +548,7 @@ def path(config_path: str, from_path: str, to_path: str | None, out_dir: str | N
     from .nonconvex_figures import path_figure, split_network
     from .paths import descent_path, landscape, optimal_path
     from .pipeline import Network
-    from .pipeline import solve as run
+    from .pipeline import certified_solve as run
     from .results import atomic_write_text, dumps, load_network
     from .runs import safe_name, writable_folder
 

@@ -27,7 +27,7 @@ from .errors import ConfigError, ResourceLimitError, first_line
 
 PROBLEMS = ("regression", "interpolation")
 SOLVERS = ("auto", "mosek", "clarabel", "scs")
-PATTERN_MODES = ("exact", "sampled")
+PATTERN_MODES = ("exact", "sampled", "oracle")
 DATA_KINDS = ("points", "gaussian", "circle", "file", "sklearn")
 SKLEARN_DATASETS = ("diabetes", "iris", "wine", "breast_cancer", "linnerud")
 
@@ -72,6 +72,7 @@ DEFAULTS: dict[str, Any] = {
               "init_scale": 1.0},
     "certify": {"gap": 1e-6, "stationary": 1e-6},
     "working_set": "auto",
+    "oracle": {"time_limit_s": 600.0},
     "limits": {"cells": 2_000_000, "memory_gb": 8.0, "sweep_points": 100_000, "train_networks": 100_000,
                "max_width": 100_000},
 }
@@ -121,7 +122,10 @@ class DataConfig:
 
 @dataclass(frozen=True)
 class PatternConfig:
-    """``exact``: every cell of the arrangement; ``sampled``: patterns of random directions."""
+    """``exact``: every cell of the arrangement; ``sampled``: patterns of random directions (not a
+    certificate over every cell); ``oracle``: the cells the dual needs, found by the exact branch and
+    bound of :mod:`convexdual.oracle` from ``n_samples`` sampled patterns (certifies like ``exact``,
+    so it has the same identity)."""
 
     mode: str = "exact"
     n_samples: int = 10000
@@ -207,6 +211,7 @@ class Config:
     branches: int = 8  # parallel_three_layer: K branches of the trained networks (not in the identity)
     hidden: int = 4  # parallel_three_layer: first-layer width m1 of each trained branch (nor this)
     limits: Limits = field(default_factory=Limits)  # resource ceilings (not in the identity)
+    oracle_time_limit_s: float = 600.0  # oracle.time_limit_s: the exact oracle's budget per solve (nor this)
 
     def resolved(self) -> dict[str, Any]:
         """The config as plain data with only the keys that matter for this run."""
@@ -652,6 +657,7 @@ def validate(cfg: dict[str, Any], source: str | None, default_name: str) -> Conf
                                   stationary=_fraction("certify.stationary", cfg["certify"]["stationary"])),
         source=source,
         limits=_limits(cfg["limits"]),
+        oracle_time_limit_s=_positive_float("oracle.time_limit_s", cfg["oracle"]["time_limit_s"]),
     )
 
 
@@ -798,7 +804,7 @@ def _patterns(value: Any) -> PatternConfig:
     if isinstance(value, str):
         value = {"mode": value}
     if not isinstance(value, dict):
-        raise ConfigError(f"config key 'patterns' must be 'exact', 'sampled' or a mapping, got {_type(value)}")
+        raise ConfigError(f"config key 'patterns' must be 'exact', 'sampled', 'oracle' or a mapping, got {_type(value)}")
     for key in value:
         if key not in PATTERN_DEFAULTS:
             raise ConfigError(f"unknown config key 'patterns.{key}'{_suggest(key, PATTERN_DEFAULTS)}")

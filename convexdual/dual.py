@@ -4,7 +4,8 @@ For a dual point nu, pattern D_i and sign s, let g = s X^T D_i nu and K_i = {u :
 Then max {g^T u : u in K_i, ||u|| <= 1} = ||Proj_{K_i}(g)||, attained at u = Proj(g) / ||Proj(g)||.
 With A = (2 D_i - I) X the polar cone is {-A^T lam : lam >= 0}, so Proj(g) = g + A^T lam with
 lam = argmin_{lam >= 0} ||g + A^T lam|| (a nonnegative least-squares problem, solved exactly by an
-active-set method). nu is dual feasible iff every value is <= beta (beta = 1 for interpolation).
+active-set method, compiled: :mod:`oracle_kernels`). nu is dual feasible iff every value is <= beta
+(beta = 1 for interpolation).
 
 In d <= 3 with cones given by their facet rows, the projections of many blocks are computed at once
 in closed form (:class:`Cones`, prepared once per pattern set); upper bounds carried from an
@@ -38,6 +39,7 @@ def cone_projection(g: np.ndarray, A: np.ndarray) -> np.ndarray:
     return g + A.T @ lam
 
 
+NNLS_TOL = 1e-12  # relative optimality tolerance of the compiled NNLS of one cone projection
 FEASIBLE_TOL = 1e-12  # a candidate is in the cone when a_k^T p >= -FEASIBLE_TOL ||a_k|| ||p|| for every row
 CHUNK = 2048  # blocks projected per batch
 
@@ -48,14 +50,15 @@ def _project_blocks(X: np.ndarray, D: np.ndarray, facets: "np.ndarray | Cones | 
     form from prepared :class:`Cones` (d <= 3), else one NNLS per block (over the facet rows when
     given)."""
     i, k = blocks[:, 0], blocks[:, 1]
-    g = np.array(SIGNS)[k][:, None] * G[i]
     if isinstance(facets, Cones):
-        return facets.project(i, g)
-    out = np.zeros_like(g)
-    for b in range(len(blocks)):
-        rows = facets[:, i[b]] if facets is not None else slice(None)
-        out[b] = cone_projection(g[b], (2.0 * D[rows, i[b]] - 1.0)[:, None] * X[rows])
-    return out
+        return facets.project(i, np.array(SIGNS)[k][:, None] * G[i])
+    from .oracle_kernels import project_cells
+
+    rows = facets if facets is not None else np.zeros((0, 0), dtype=bool)  # (empty: every row)
+    signs = np.array(SIGNS, dtype=float)[k]
+    with in_solver("nnls"):
+        return project_cells(np.ascontiguousarray(X, dtype=float), D, rows, np.ascontiguousarray(G), i, signs,
+                             NNLS_TOL)
 
 
 @dataclass(frozen=True)

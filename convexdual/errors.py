@@ -110,6 +110,8 @@ def classify(exc: BaseException) -> tuple[int, str] | None:
     """(exit code, one-line message) of an expected failure, or None for a bug (internal error)."""
     if isinstance(exc, ConvexdualError):
         return exc.exit_code, first_line(exc) or type(exc).__name__
+    if isinstance(exc, SystemError) and isinstance(exc.__cause__, KeyboardInterrupt):
+        exc = exc.__cause__  # a signal that arrived inside compiled code surfaces this way
     if isinstance(exc, KeyboardInterrupt):
         return (EXIT_SIGTERM, "terminated") if isinstance(exc, Terminated) else (EXIT_SIGINT, "interrupted")
     if isinstance(exc, BrokenPipeError):

@@ -256,8 +256,9 @@ def figure_value_width(result: dict[str, Any], title: str) -> Any:
 
 
 def point_table(table: Any) -> Any:
-    """One row per sweep point (the table has one row per point and width)."""
-    ok = table[table["status"] == "ok"]
+    """One row per certified sweep point (the table has one row per point and width); points whose
+    p* is only bracketed (``certified`` False) are left out."""
+    ok = table[(table["status"] == "ok") & (table.get("certified", True) != False)]  # noqa: E712 (a column)
     return ok.drop_duplicates("config_hash")
 
 
@@ -289,9 +290,13 @@ def figure_phase(table: Any, x: str, group: str | None, columns: str | None, tit
             if i == len(PHASE_QUANTITIES) - 1:
                 ax.set_xlabel(x)
     counts = f"{len(pts)} certified instances"
-    failed = int((table.drop_duplicates("config_hash")["status"] != "ok").sum())
+    points = table.drop_duplicates("config_hash")
+    failed = int((points["status"] != "ok").sum())
+    bracketed = int(((points["status"] == "ok") & (points.get("certified", True) == False)).sum())  # noqa: E712
     if failed:
-        counts += f", {failed} not certified (excluded)"
+        counts += f", {failed} failed (excluded)"
+    if bracketed:
+        counts += f", {bracketed} with p* only bracketed (excluded)"
     fig.suptitle(f"{title}\nmedian and interquartile range over seeds; {counts}", fontsize=11)
     fig.tight_layout()
     return fig
@@ -355,7 +360,7 @@ def regenerate_all(out_dir: Path, configs_dir: Path, only: set[str] | None = Non
     (or those named in ``only``: example1, staircase, value, phase, uniqueness, vector, three_layer, train,
     paths)."""
     from .config import load_config
-    from .pipeline import solve
+    from .pipeline import certified_solve as solve
     from .runs import RunFolder
 
     def solved(path: Path) -> dict[str, Any]:
@@ -452,7 +457,7 @@ THREE_LAYER_SEEDS = 10
 def _three_layer_figure(config_dir: Path, out_dir: Path) -> list[Path]:
     """The first-layer direction set of a parallel three-layer instance against trained networks."""
     from .config import load_config
-    from .pipeline import solve
+    from .pipeline import certified_solve as solve
     from .three_layer import three_layer_objective, train_three_layer, used_first_layer_directions
 
     cfg = load_config(config_dir / "gaussian_n5.yaml")
@@ -590,7 +595,7 @@ def _uniqueness_figure(configs: Path, out_dir: Path) -> list[Path]:
     """One panel per setting: 1-D bias + skip (unique), 1-D bias without skip (n = 5; unique on every
     instance convexdual has found), 2-D skip with and without bias (not unique)."""
     from .config import load_config
-    from .pipeline import solve
+    from .pipeline import certified_solve as solve
 
     plt = _plt()
     settings = [("d1_bias_skip_unique", "1-D inputs, bias, skip"),

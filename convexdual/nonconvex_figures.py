@@ -114,7 +114,7 @@ def path_figures(configs_dir: Path, out_dir: Path) -> list[Path]:
     descent paths from random networks of width n + 1."""
     from .config import load_config
     from .paths import descent_path, landscape, optimal_path
-    from .pipeline import solve
+    from .pipeline import certified_solve as solve
     from .training import initial_network
 
     ex1 = solve(load_config(configs_dir / "example1.yaml"))

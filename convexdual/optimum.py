@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -46,6 +46,7 @@ class Optimum:
     active: ActiveSet
     bound: float  # beta (regression) or 1 (interpolation)
     solves: list[SolveStats]
+    active_tol: float | None = None  # the tolerance the active set was split with
 
 
 def _blocks_above(values: np.ndarray, threshold: float) -> set[tuple[int, int]]:
@@ -115,7 +116,8 @@ def certified_optimum(
             log.info("an interior-point solve was inaccurate: exact refinement")
             solution, values = refine_dual(X, y, D, checks, values, beta, screen)
             solves.append(solution.stats)
-            active = active_set(values, bound, min(active_tol, REFINED_ACTIVE_TOL), margin_tol, margin_ratio)
+            active_tol = min(active_tol, REFINED_ACTIVE_TOL)
+            active = active_set(values, bound, active_tol, margin_tol, margin_ratio)
             break
         solution = _solve_polished(solve_on, work, kw, polish_tol) if final else solve_on(work)
         solves.append(solution.stats)
@@ -147,7 +149,8 @@ def certified_optimum(
             # machine precision (cuts, then Newton steps on the faces; refine.py) and split again.
             solution, values = refine_dual(X, y, D, checks, values, beta, screen)
             solves.append(solution.stats)
-            active = active_set(values, bound, min(active_tol, REFINED_ACTIVE_TOL), margin_tol, margin_ratio)
+            active_tol = min(active_tol, REFINED_ACTIVE_TOL)
+            active = active_set(values, bound, active_tol, margin_tol, margin_ratio)
             break
         if problem == "interpolation":
             break
@@ -156,7 +159,7 @@ def certified_optimum(
         work = set(active.blocks)
     else:
         raise CertificateError(f"the working set did not settle in {MAX_ROUNDS} rounds")
-    return Optimum(solution=solution, values=values, active=active, bound=bound, solves=solves)
+    return Optimum(solution=solution, values=values, active=active, bound=bound, solves=solves, active_tol=active_tol)
 
 
 def _block_solver(X: np.ndarray, y: np.ndarray, D: np.ndarray, facets: np.ndarray | None, kw: dict):
@@ -272,3 +275,110 @@ def _solve_polished(solve_on, blocks, kw: dict, polish_tol: float) -> ConvexSolu
     except SolverError as exc:
         log.info("polish at tol %.0e refused (%s); using tol %.0e", polish_tol, exc, kw["tol"])
         return solve_on(blocks, all_rows=True)
+
+
+# ----------------------------------------------------------------------------- without enumeration
+
+ORACLE_ROUNDS = 100
+BRACKET_SEARCH_S = 10.0  # a short search for a proven bound when the oracle's budget is spent
+DIRECT_BELOW = 0.5  # after a round that added at most this times max(20, n) cells, list the margin at once
+
+
+@dataclass(frozen=True)
+class OracleSearch:
+    """What the exact oracle (:mod:`oracle`) proved about the cells outside the final patterns."""
+
+    rounds: int  # certified solves over a growing set of patterns
+    nodes: int  # branch-and-bound nodes, every search
+    seconds: float  # inside the oracle
+    cells_added: int  # patterns added to the seed (near the active directions, or listed by the oracle)
+    outside: float  # every cell outside the final patterns has dual value <= this (both signs)
+    complete: bool = True  # False: out of oracle.time_limit_s; p* is bracketed, not certified
+    upper: float = 0.0  # proven upper bound on every cell's dual value (both signs)
+
+
+def certified_by_oracle(X: np.ndarray, y: np.ndarray, D: np.ndarray, *, problem: str, beta: float, margin_tol: float,
+                        active_tol: float, time_limit_s: float, **solve_kw) -> tuple[Optimum, np.ndarray, OracleSearch]:
+    """A certified optimum without enumerating the arrangement. Certify (C) over the patterns D
+    (:func:`certified_optimum`); then ask the exact oracle, per sign, for cells whose value exceeds
+    the bound (at most 4 max(20, n) a search, most violating first); those D lacks join it and the
+    round repeats. When few or none are left, the oracle lists every cell within tol.margin of the
+    bound: if none of them is above the bound, nu stays optimal over D and them (the solution over
+    D is feasible, nu dual feasible), so their values at nu settle the active set, and every cell
+    outside D is proven below bound (1 - tol.margin): the margin and the largest dual value account
+    for them. Returns the optimum, the final patterns and the search.
+    When the oracle runs out of ``time_limit_s`` the search is not complete: its proven upper bound U
+    on the dual constraint (``search.upper``) makes nu bound / U dual feasible, so p* lies between
+    that dual value and the primal value over D (:func:`pipeline.p_star_bounds`); the optimum's
+    largest dual value is U."""
+    from .oracle import cells_above
+
+    bound = beta if problem == "regression" else 1.0
+    n = X.shape[0]
+    start, nodes, inside, added, direct = time.perf_counter(), 0, 0.0, 0, False
+    seen = {col.tobytes() for col in D.T}
+    kw = dict(problem=problem, beta=beta, margin_tol=margin_tol, active_tol=active_tol, **solve_kw)
+    blocks: list[tuple[int, int]] = []
+    violators = (bound * (1 + active_tol), CHECK_FACTOR * max(20, n), False)
+    margin = (bound * (1 - margin_tol), None, True)
+    for rnd in range(ORACLE_ROUNDS):
+        opt = certified_optimum(X, y, D, start=blocks, **kw)
+        blocks = opt.active.blocks
+        upper: dict[int, float] = {}
+        for level, stop, cells in ([margin] if direct else [violators, margin]):
+            new, top, outside = [], 0.0, 0.0
+            for s in SIGNS:
+                left = time_limit_s - (time.perf_counter() - start)
+                res = cells_above(X, s * opt.solution.nu, level, stop_after=stop, time_limit_s=max(left, 0.0),
+                                  cells=cells)
+                nodes, inside = nodes + res.nodes, inside + res.seconds
+                upper[s] = min(upper.get(s, np.inf), max(res.open_bound, res.values.max(initial=0.0)))
+                outside = max(outside, res.open_bound)
+                fresh = [k for k, col in enumerate(res.patterns.T) if col.tobytes() not in seen]
+                new += [res.patterns[:, k] for k in fresh]
+                top = max([top] + [res.values[k] for k in fresh])
+                if not res.complete and (stop is None or len(res.values) < stop):  # out of time: a bracket
+                    U = max([opt.active.max_value] + [_proven_upper(X, t * opt.solution.nu, bound, upper.get(t))
+                                                      for t in SIGNS])
+                    log.warning("the exact dual oracle ran out of oracle.time_limit_s = %g s after %d nodes: the dual "
+                                "constraint is proven <= %.6g x the bound; p* is bracketed, not certified",
+                                time_limit_s, nodes, U / bound)
+                    search = OracleSearch(rounds=rnd + 1, nodes=nodes, seconds=inside, cells_added=added,
+                                          outside=U, complete=False, upper=U)
+                    return _with_outside(opt, U, bound), D, search
+            log.info("oracle round %d (level %.9g x bound): %d patterns, %d new cells, %d nodes so far, %.1fs", rnd,
+                     level / bound, D.shape[1], len(new), nodes, inside)
+            if new:
+                break
+        fresh_cols = np.unique(np.array(new), axis=0) if new else np.zeros((0, n), dtype=bool)
+        seen |= {col.tobytes() for col in fresh_cols}
+        added += len(fresh_cols)
+        D = np.hstack([D, fresh_cols.T])
+        if cells and top <= bound * (1 + active_tol):  # every cell within the margin is in D now
+            if len(fresh_cols):
+                values = dual_values(X, D, opt.solution.nu)
+                opt = replace(opt, values=values, active=active_set(values, bound, opt.active_tol, margin_tol,
+                                                                    solve_kw.get("margin_ratio", 1e3)))
+            search = OracleSearch(rounds=rnd + 1, nodes=nodes, seconds=inside, cells_added=added, outside=outside,
+                                  complete=True, upper=max(max(upper.values()), opt.active.max_value))
+            return _with_outside(opt, outside, bound), D, search
+        direct = len(fresh_cols) <= DIRECT_BELOW * max(20, n)
+    raise CertificateError(f"the exact dual oracle kept finding cells for {ORACLE_ROUNDS} rounds")
+
+
+def _proven_upper(X: np.ndarray, c: np.ndarray, bound: float, known: float | None) -> float:
+    """A proven upper bound on max over unit u of sum_i c_i (x_i^T u)_+: ``known``, or the open
+    bound of a short search (any node's bound is one)."""
+    from .oracle import cells_above
+
+    if known is not None:
+        return known
+    res = cells_above(X, c, bound, time_limit_s=BRACKET_SEARCH_S)
+    return max(res.open_bound, res.values.max(initial=0.0))
+
+
+def _with_outside(opt: Optimum, outside: float, bound: float) -> Optimum:
+    """The optimum with its margin and largest dual value extended to the cells outside its patterns."""
+    active = replace(opt.active, margin=min(opt.active.margin, 1.0 - outside / bound),
+                     max_value=max(opt.active.max_value, outside))
+    return replace(opt, active=active)

@@ -100,7 +100,7 @@ def pattern_budget(n: int, d: int, mode: str, n_samples: int, cap: int | None = 
     (:func:`cell_bound`; a sampled set at most ``n_samples``) and the memory estimate for it. With
     ``cap`` the count stops once above it (see :func:`cell_bound`)."""
     cells = cell_bound(n, d, cap)
-    if mode == "sampled":
+    if mode in ("sampled", "oracle"):  # (the oracle adds the few cells the dual needs to its samples)
         cells = min(cells, n_samples)
     return cells, MEMORY_BASE_BYTES + MEMORY_BYTES_PER_ENTRY * n * cells + MEMORY_BYTES_PER_POINT * n
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -17,8 +17,8 @@ from .config import Config, find_data_file
 from .data import Dataset, load_data
 from .dual import Cones, dual_objective, feasible_scaling, prepared_cones
 from .optimal_set import Features, Polytope, active_features, build_polytope
-from .optimum import Optimum, certified_optimum
-from .errors import ResourceLimitError
+from .optimum import Optimum, OracleSearch, certified_by_oracle, certified_optimum
+from .errors import CertificateError, ResourceLimitError
 from .patterns import Patterns, cell_facets, enumerate_patterns, general_position_count, pattern_budget, sample_patterns
 from .results import git_revision, versions
 from .solvers import resolve_solver
@@ -90,6 +90,7 @@ class Result:
     timing: dict[str, float] = field(default_factory=dict)
     patterns_reused: bool = False  # the enumeration came from the previous solve of the same X
     staircase_bounds: list[dict[str, Any]] | None = None  # Theorem 2 from the m*, M* bounds, when no staircase
+    oracle: OracleSearch | None = None  # patterns: oracle: what the exact dual oracle proved
 
     def to_dict(self) -> dict[str, Any]:
         """The public JSON of a solve (keys named by the issue tracker are a stable interface)."""
@@ -104,6 +105,8 @@ class Result:
             "n": self.data.n,
             "d": self.data.d,
             "p_star": self.p_star,
+            "certified": True,
+            "p_star_bounds": [self.p_star - self.certificates["duality_gap"], self.p_star],
             "m_star": w.m_star,
             "m_star_bounds": list(w.m_star_bounds),
             "M_star": w.M_star,
@@ -130,6 +133,7 @@ class Result:
                 "seed": self.patterns.seed,
                 "general_position_count": general_position_count(self.data.n, self.data.d),
                 "reused": self.patterns_reused,
+                "oracle": asdict(self.oracle) if self.oracle is not None else None,
             },
             "solver": {**stats.as_dict(), "time_s": sum(s.time_s for s in opt.solves), "solves": len(opt.solves)},
             "certificates": self.certificates,
@@ -141,19 +145,84 @@ class Result:
         }
 
 
-def check_data_size(cfg: Config, base_dir: Path | None) -> None:
+@dataclass
+class BracketResult:
+    """A solve the exact oracle could not finish in oracle.time_limit_s: p* is bracketed by the dual
+    value of nu bound / U (U the proven upper bound on the dual constraint) and the primal value
+    over the patterns found; nothing about the optimal set is claimed."""
+
+    config: Config
+    data: Dataset
+    patterns: Patterns
+    optimum: Optimum
+    p_star_bounds: tuple[float, float]
+    oracle: OracleSearch
+    timing: dict[str, float] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The keys of :meth:`Result.to_dict`; those that need a certificate are null."""
+        cfg, opt, lo, hi = self.config, self.optimum, *self.p_star_bounds
+        stats = opt.solves[-1]
+        return {
+            "name": cfg.name, "config_hash": cfg.hash(), "config": cfg.resolved(), "problem": cfg.problem,
+            "beta": cfg.beta if cfg.problem == "regression" else None, "n": self.data.n, "d": self.data.d,
+            "p_star": None, "certified": False, "p_star_bounds": [lo, hi],
+            "m_star": None, "m_star_bounds": [None, None], "M_star": None, "M_star_bounds": [None, None],
+            "n_vertices": None, "polytope_dim": None, "vertex_cardinalities": None, "degenerate": None,
+            "widths_method": None, "enumeration": None, "directions": [], "vertices": None, "coef_max": None,
+            "y_hat": None, "nu": opt.solution.nu, "network": None,
+            "patterns": {"mode": self.patterns.mode, "count": self.patterns.count, "n_samples": self.patterns.n_samples,
+                         "seed": self.patterns.seed,
+                         "general_position_count": general_position_count(self.data.n, self.data.d),
+                         "reused": False, "oracle": asdict(self.oracle)},
+            "solver": {**stats.as_dict(), "time_s": sum(s.time_s for s in opt.solves), "solves": len(opt.solves)},
+            "certificates": {"duality_gap": hi - lo, "relative_duality_gap": (hi - lo) / max(abs(hi), 1e-300),
+                             "dual_violation": max(0.0, self.oracle.upper - opt.bound)},
+            "staircase": None, "staircase_bounds": None, "timing": self.timing, "versions": versions(),
+            "git_revision": git_revision(),
+        }
+
+
+def p_star_bounds(opt: Optimum, y: np.ndarray, problem: str, upper: float) -> tuple[float, float]:
+    """[dual value of nu scaled into the feasible set by the proven bound ``upper`` on its dual
+    constraint, primal value of the solution over the patterns]: p* lies in between."""
+    lower = dual_objective(feasible_scaling(opt.solution.nu, upper, opt.bound), y, problem)
+    return lower, max(lower, float(opt.solution.objective))
+
+
+def check_data_size(cfg: Config, base_dir: Path | None) -> Config:
     """Refuse data whose size or patterns exceed the limits before drawing or parsing them: kind
-    gaussian (n and d are in the config) and CSV files (n is at most the number of lines)."""
+    gaussian (n and d are in the config) and CSV files (n is at most the number of lines). Returns
+    the config to solve with (:func:`plan_patterns`)."""
     if cfg.data.kind == "file" and str(cfg.data.path).lower().endswith(".csv"):
         with open(find_data_file(cfg.data.path, base_dir), "rb") as fh:
             lines = 1 + sum(block.count(b"\n") for block in iter(lambda: fh.read(1 << 24), b""))
-        check_budget(cfg, lines, 1, f"data file {cfg.data.path}: up to {lines} rows, d >= 1")
+        plan_patterns(cfg, lines, 1, f"data file {cfg.data.path}: up to {lines} rows, d >= 1")
     if cfg.data.kind == "gaussian" and cfg.data.n is not None and cfg.data.d is not None:
         need = cfg.data.n * (cfg.data.d + cfg.outputs + 1) * 8
         if need > cfg.limits.memory_gb * 2**30:
             raise ResourceLimitError(f"data.n = {cfg.data.n}, data.d = {cfg.data.d}: the data alone need "
                                      f"{need / 2**30:.3g} GB; the limit is limits.memory_gb = {cfg.limits.memory_gb:g}")
-        check_budget(cfg, cfg.data.n, cfg.data.d + int(cfg.data.bias))
+        return plan_patterns(cfg, cfg.data.n, cfg.data.d + int(cfg.data.bias))
+    return cfg
+
+
+def plan_patterns(cfg: Config, n: int, d: int, what: str | None = None) -> Config:
+    """The config to solve with: as given, or, when an exact enumeration would exceed the limits
+    (:func:`check_budget`) and the exact dual oracle applies (scalar two-layer networks), with
+    ``patterns: oracle`` instead (the same identity: the answer is certified over every cell).
+    Refuses what fits neither."""
+    try:
+        check_budget(cfg, n, d, what)
+        return cfg
+    except ResourceLimitError as exc:
+        if cfg.patterns.mode != "exact" or cfg.outputs != 1 or cfg.architecture != "two_layer":
+            raise
+        seeds = min(cfg.patterns.n_samples, cfg.limits.cells)
+        oracle = replace(cfg, patterns=replace(cfg.patterns, mode="oracle", n_samples=seeds))
+        check_budget(oracle, n, d, what)
+        log.info("%s: %s; certifying with the exact dual oracle instead of enumerating", cfg.name, exc)
+        return oracle
 
 
 def check_budget(cfg: Config, n: int, d: int, what: str | None = None) -> None:
@@ -173,16 +242,15 @@ def check_budget(cfg: Config, n: int, d: int, what: str | None = None) -> None:
                                  f"limits.memory_gb = {cfg.limits.memory_gb:g}")
 
 
-def solve(cfg: Config) -> Result:
+def solve(cfg: Config) -> Result | BracketResult:
     """Run the whole pipeline for one config."""
     timing: dict[str, float] = {}
     t0 = time.perf_counter()
     base = Path(cfg.source).parent if cfg.source else None
-    check_data_size(cfg, base)
+    cfg = check_data_size(cfg, base)
     data = load_data(cfg.data, base_dir=base)
     X, y = data.X, data.y
-    if cfg.data.kind != "gaussian":  # (gaussian data were checked before they were drawn)
-        check_budget(cfg, data.n, data.d)
+    cfg = plan_patterns(cfg, data.n, data.d)
     timing["data_s"] = time.perf_counter() - t0
     if cfg.outputs > 1:
         return solve_vector(cfg, data, timing, t0)
@@ -198,12 +266,19 @@ def solve(cfg: Config) -> Result:
     t = time.perf_counter()
     solver = resolve_solver(cfg.solver)
     start_key = _start_key(X, y, cfg)
-    opt = certified_optimum(
-        X, y, patterns.D, problem=cfg.problem, beta=cfg.beta, skip=cfg.skip, solver=solver,
-        tol=cfg.tol.solver, polish_tol=cfg.tol.polish, active_tol=cfg.tol.active, margin_tol=cfg.tol.margin,
-        margin_ratio=cfg.tol.margin_ratio, working_set=cfg.working_set, facets=facets, cones=cones,
-        **_last_active.get(start_key, {}),
-    )
+    kw = dict(problem=cfg.problem, beta=cfg.beta, skip=cfg.skip, solver=solver, tol=cfg.tol.solver,
+              polish_tol=cfg.tol.polish, active_tol=cfg.tol.active, margin_tol=cfg.tol.margin,
+              margin_ratio=cfg.tol.margin_ratio, working_set=cfg.working_set)
+    search = None
+    if cfg.patterns.mode == "oracle":
+        opt, D, search = certified_by_oracle(X, y, patterns.D, time_limit_s=cfg.oracle_time_limit_s, **kw)
+        patterns = replace(patterns, D=D, mode="oracle")
+        if not search.complete:
+            timing["optimum_s"] = timing["total_s"] = time.perf_counter() - t0
+            return BracketResult(cfg, data, patterns, opt, p_star_bounds(opt, y, cfg.problem, search.upper), search,
+                                 timing)
+    else:
+        opt = certified_optimum(X, y, patterns.D, facets=facets, cones=cones, **kw, **_last_active.get(start_key, {}))
     timing["optimum_s"] = time.perf_counter() - t
 
     t = time.perf_counter()
@@ -231,7 +306,18 @@ def solve(cfg: Config) -> Result:
     timing["total_s"] = time.perf_counter() - t0
     bounds = phase_bounds(widths.m_star_bounds, widths.M_star_bounds, data.n) if steps is None else None
     return Result(cfg, data, patterns, opt, feats, poly, widths, p_star, net, certs, steps, target, timing, reused,
-                  bounds)
+                  bounds, search)
+
+
+def certified_solve(cfg: Config) -> Result:
+    """:func:`solve`, for the commands that need a certified optimum: a bracket is refused."""
+    result = solve(cfg)
+    if isinstance(result, BracketResult):
+        lo, hi = result.p_star_bounds
+        raise CertificateError(f"{cfg.name}: the exact dual oracle ran out of oracle.time_limit_s = "
+                               f"{cfg.oracle_time_limit_s:g} s; p* is only bracketed in [{lo:.10g}, {hi:.10g}] "
+                               "(raise oracle.time_limit_s)")
+    return result
 
 
 _last_patterns: dict[tuple, tuple[Patterns, np.ndarray | None, Cones | None]] = {}
@@ -302,10 +388,13 @@ def width_phases(cfg: Config, data: Dataset, patterns: Patterns, poly: Polytope,
         row: dict[str, Any] = phase.as_dict()
         if phase.optimal:
             row["value"] = p_star
-        elif cfg.problem == "regression":
+        elif cfg.problem == "regression" and patterns.mode == "exact":
             row["value"] = best_value_with_blocks(data.X, data.y, patterns.D, phase.m, beta=cfg.beta, skip=cfg.skip,
                                                   solver=solver, tol=cfg.tol.solver,
                                                   budget=cfg.value_search_budget)
+            row["value_lower_bound"] = p_star
+        elif cfg.problem == "regression":  # (the exact search below m* needs every cell)
+            row["value"] = None
             row["value_lower_bound"] = p_star
         else:
             row["value"] = None  # no width-m network interpolates with minimum norm
@@ -364,7 +453,8 @@ class VectorResult:
         n, d, c = self.data.n, self.data.d, self.data.targets.shape[1]
         return {
             "name": cfg.name, "config_hash": cfg.hash(), "config": cfg.resolved(), "problem": cfg.problem,
-            "beta": cfg.beta, "n": n, "d": d, "output_dim": c, "p_star": self.p_star,
+            "beta": cfg.beta, "n": n, "d": d, "output_dim": c, "p_star": self.p_star, "certified": True,
+            "p_star_bounds": [self.p_star - self.certificates["duality_gap"], self.p_star],
             "m_star": w.m_star, "m_star_bounds": list(w.m_star_bounds), "M_star": w.M_star,
             "M_star_bounds": list(w.M_star_bounds), "n_vertices": w.n_vertices, "polytope_dim": poly.dim,
             "polytope_ambient_dim": n * c,

@@ -26,7 +26,9 @@ Run directory (``--out``, default ``outputs/<config name>``); this layout is a p
     that name is already a column, e.g. ``beta``), p_star, m_star, m_star_low, m_star_high,
     M_star, M_star_low, M_star_high, n_vertices, polytope_dim, n_patterns, duality_gap,
     active_margin, connectivity_width (smallest m with ``connected`` true at every computed
-    width >= m), time_s (seconds of the solve, or until the failure), then the staircase
+    width >= m), time_s (seconds of the solve, or until the failure), output_dim, certified
+    (false when the exact oracle ran out of time: p_star is then empty and p* lies in
+    [p_star_low, p_star_high]), p_star_low, p_star_high, then the staircase
     columns m, optimal, value, isolated_points, continuum_components, connected. ``n`` and ``d``
     are those of the data as solved (``d`` counts the bias column). Empty cells mean None.
 ``sweep.json``
@@ -76,7 +78,7 @@ log = logging.getLogger("convexdual")
 FIXED_COLUMNS = ["config_hash", "status", "error", "name", "problem", "beta", "data_kind", "n", "d", "bias", "skip"]
 RESULT_COLUMNS = ["p_star", "m_star", "m_star_low", "m_star_high", "M_star", "M_star_low", "M_star_high",
                   "n_vertices", "polytope_dim", "n_patterns", "duality_gap", "active_margin",
-                  "connectivity_width", "time_s", "output_dim"]
+                  "connectivity_width", "time_s", "output_dim", "certified", "p_star_low", "p_star_high"]
 WIDTH_COLUMNS = ["m", "optimal", "value", "isolated_points", "continuum_components", "connected"]
 
 
@@ -323,11 +325,10 @@ def run_point(point: Point, provenance: dict[str, Any]) -> dict[str, Any]:
     return jsonable(record)
 
 
-_NUMBER = (int, float)
 _MAYBE_INT = (int, type(None))
 _MAYBE_NUMBER = (int, float, type(None))
 RESULT_TYPES: dict[str, tuple[type, ...]] = {
-    "config_hash": (str,), "n": (int,), "d": (int,), "p_star": _NUMBER, "m_star": _MAYBE_INT,
+    "config_hash": (str,), "n": (int,), "d": (int,), "p_star": _MAYBE_NUMBER, "m_star": _MAYBE_INT,
     "M_star": _MAYBE_INT, "n_vertices": _MAYBE_INT, "polytope_dim": _MAYBE_INT, "patterns": (dict,),
     "certificates": (dict,), "staircase": (list, type(None)), "m_star_bounds": (list, type(None)),
     "M_star_bounds": (list, type(None)), "timing": (dict,),
@@ -433,6 +434,9 @@ def table_rows(record: dict[str, Any], axes: Sequence[str]) -> list[dict[str, An
         connectivity_width=connectivity_width(steps),
         time_s=(res.get("timing") or {}).get("total_s", record.get("time_s")),
         output_dim=res.get("output_dim", 1),
+        certified=res.get("certified", True),  # (results written before brackets existed are certified)
+        p_star_low=(res.get("p_star_bounds") or [res.get("p_star")] * 2)[0],
+        p_star_high=(res.get("p_star_bounds") or [res.get("p_star")] * 2)[1],
     )
     if not steps:
         return [base]

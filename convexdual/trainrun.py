@@ -95,7 +95,7 @@ def check_limits(cfg: Config, widths: list[int], seeds: list[int]) -> None:
 def run_training(cfg: Config, widths: list[int], seeds: list[int], out_dir: Path | None, progress: bool = True,
                  root: Path = Path("outputs") / "train") -> TrainSummary:
     """Train and certify every (width, seed) not yet on disk; return all records of the run."""
-    from .pipeline import solve
+    from .pipeline import certified_solve as solve
 
     if cfg.problem != "regression":
         raise ConfigError("train needs problem: regression (interpolation has no training objective here)")

@@ -187,7 +187,7 @@ def search(n: int, d: int, bias: bool, skip: bool, trials: int, seed: int = 0,
     """Solve minimum-norm interpolation on many data sets; return the non-unique ones and counts."""
     from .config import config_from_dict
     from .errors import ConvexdualError
-    from .pipeline import solve
+    from .pipeline import certified_solve as solve
 
     found: list[Found] = []
     counts = {"tried": 0, "unique": 0, "non_unique": 0, "unclear": 0, "parametric_only": 0, "infeasible": 0,

@@ -140,3 +140,16 @@ def test_sweep_with_a_typo_for_every_point_is_one_line_error_and_writes_nothing(
     p = cli("sweep", "--config", EXAMPLE, "--out", str(run), "partiton=cpu", "beta=0.1,0.2")
     assert p.returncode == 2 and len(p.stderr.strip().splitlines()) == 1 and "partiton" in p.stderr
     assert not run.exists()
+
+
+def test_bracketed_solve_is_reported_as_such_and_refused_where_a_certificate_is_needed(tmp_path):
+    over = ["data.n=16", "data.d=4", "patterns.mode=oracle", "patterns.n_samples=20", "oracle.time_limit_s=1e-9"]
+    r = cli("solve", "--config", "configs/gaussian_n40_d3.yaml", *over)
+    assert r.returncode == 0, r.stderr
+    assert "NOT CERTIFIED" in r.stdout and "p*            in [" in r.stdout
+    r = cli("solve", "--config", "configs/gaussian_n40_d3.yaml", "--json", *over)
+    d = json.loads(r.stdout)
+    assert d["certified"] is False and d["p_star"] is None and len(d["p_star_bounds"]) == 2
+    r = cli("uniqueness", "--config", "configs/gaussian_n40_d3.yaml", *over)
+    last = r.stderr.strip().splitlines()[-1]
+    assert r.returncode == 4 and last.startswith("error:") and "only bracketed" in last

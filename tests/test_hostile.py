@@ -383,14 +383,16 @@ def test_an_empty_run_folder_is_not_left_behind_after_a_failure(work):
 
 @pytest.mark.parametrize("n, d", [(2000, 10), (100, 6), (1100, 1100), (20000, 10000)])
 def test_huge_enumerations_are_refused_at_once(work, n, d):
-    """Refused from the bound on the patterns, before any data are drawn: exit 5 in seconds."""
-    run = measured("solve", "--config", "example1.yaml", "data.kind=gaussian", f"data.n={n}", f"data.d={d}", cwd=work)
+    """Refused from the bound on the patterns, before any data are drawn: exit 5 in seconds (vector
+    outputs: no exact oracle to switch to)."""
+    run = measured("solve", "--config", "example1.yaml", "data.kind=gaussian", f"data.n={n}", f"data.d={d}",
+                   "model.outputs=2", cwd=work)
     run.one_error(5, "activation patterns", "limits.cells")
 
 
 def test_the_cell_limit_is_a_config_key(work):
     run = measured("solve", "--config", "example1.yaml", "data.kind=gaussian", "data.n=20", "data.d=3",
-                   "limits.cells=100", cwd=work)
+                   "limits.cells=100", "model.outputs=2", cwd=work)
     run.one_error(5, "limits.cells = 100")
     run = measured("solve", "--config", "example1.yaml", "data.kind=gaussian", "data.n=20", "data.d=3",
                    "limits.memory_gb=0.1", cwd=work)

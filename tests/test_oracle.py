@@ -1,0 +1,106 @@
+"""Tests for convexdual.oracle: the branch-and-bound dual oracle against full enumeration.
+
+Reference values are the block values of every enumerated cell (dual.dual_values, one NNLS per
+cell). Both compute the same projections in float64, so values agree to 1e-9 relative (round-off
+of small least-squares problems is ~1e-14; the slack covers ill-conditioned cones).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy.optimize import lsq_linear
+
+from convexdual.dual import dual_values
+from convexdual.oracle import cells_above
+from convexdual.oracle_kernels import bvls, lsq
+from convexdual.patterns import enumerate_patterns
+
+REL = 1e-9
+
+
+def _instance(n: int, d: int, seed: int, bias: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n, d))
+    if bias:
+        X = np.hstack([X, np.ones((n, 1))])
+    return X, rng.standard_normal(n)
+
+
+def _cell_values(X: np.ndarray, c: np.ndarray) -> dict[tuple[bool, ...], float]:
+    D = enumerate_patterns(X).D
+    values = dual_values(X, D, c).values[:, 0]
+    return {tuple(bool(v) for v in D[:, i]): float(values[i]) for i in range(D.shape[1])}
+
+
+CASES = [(12, 3, 0, False), (14, 4, 1, False), (12, 5, 2, False), (12, 3, 3, True), (10, 4, 4, True)]
+
+
+@pytest.mark.parametrize("n,d,seed,bias", CASES)
+@pytest.mark.parametrize("fraction", [1.0 + 1e-9, 0.97, 0.6])
+def test_cells_mode_lists_exactly_the_cells_above(n: int, d: int, seed: int, bias: bool, fraction: float) -> None:
+    X, c = _instance(n, d, seed, bias)
+    cells = _cell_values(X, c)
+    top = max(cells.values())
+    threshold = top * fraction
+    res = cells_above(X, c, threshold, cells=True)
+    got = {tuple(bool(v) for v in col): val for col, val in zip(res.patterns.T, res.values)}
+    assert res.complete
+    assert set(got) == {p for p, v in cells.items() if v >= threshold}
+    for p, v in got.items():
+        assert v == pytest.approx(cells[p], rel=REL, abs=REL)
+    below = [v for v in cells.values() if v < threshold]
+    assert res.open_bound >= max(below, default=0.0) - REL * top
+
+
+@pytest.mark.parametrize("n,d,seed,bias", CASES)
+def test_leaf_mode_finds_the_maximum(n: int, d: int, seed: int, bias: bool) -> None:
+    """Leaves are regions (negative terms free): each listed leaf names a real cell of its value,
+    and the best cell is found whenever the threshold is below it, never when above."""
+    X, c = _instance(n, d, seed, bias)
+    cells = _cell_values(X, c)
+    top = max(cells.values())
+    res = cells_above(X, c, top * (1 - 1e-6))
+    assert res.complete and len(res.values) >= 1
+    assert max(res.values) == pytest.approx(top, rel=REL)
+    for col, val in zip(res.patterns.T, res.values):
+        assert cells[tuple(bool(v) for v in col)] == pytest.approx(val, rel=REL, abs=REL)
+    above = cells_above(X, c, top * (1 + 1e-6))
+    assert above.complete and len(above.values) == 0 and above.open_bound < top * (1 + 1e-6)
+
+
+def test_negative_weights_only_have_value_zero() -> None:
+    X, c = _instance(10, 3, 5)
+    res = cells_above(X, -np.abs(c), 1e-6)
+    assert res.complete and len(res.values) == 0
+
+
+def test_stop_after_reports_an_open_bound_above_the_unlisted_cells() -> None:
+    X, c = _instance(14, 4, 6)
+    cells = _cell_values(X, c)
+    res = cells_above(X, c, 0.05 * max(cells.values()), stop_after=3, cells=True)
+    assert not res.complete and len(res.values) == 3
+    listed = {tuple(bool(v) for v in col) for col in res.patterns.T}
+    assert res.open_bound >= max(v for p, v in cells.items() if p not in listed) * (1 - REL)
+
+
+def test_lsq_matches_numpy() -> None:
+    rng = np.random.default_rng(0)
+    for m, k in [(5, 3), (10, 10), (4, 6)]:
+        A, b = rng.standard_normal((m, k)), rng.standard_normal(m)
+        want = np.linalg.lstsq(A, b, rcond=None)[0]
+        assert np.allclose(lsq(A, b), want, rtol=1e-10, atol=1e-10)
+
+
+def test_bvls_matches_scipy_with_mixed_bounds() -> None:
+    """Bounded least squares (0 <= x <= u, u = 1 or inf) against scipy's lsq_linear (BVLS):
+    objectives agree to 1e-10 relative (both solve to machine precision on these small problems)."""
+    rng = np.random.default_rng(1)
+    for trial in range(20):
+        m, k = 6, 15
+        A, b = rng.standard_normal((m, k)), 3 * rng.standard_normal(m)
+        upper = np.where(rng.random(k) < 0.5, 1.0, np.inf)
+        x = bvls(A, b, upper, 1e-12, 500)
+        assert np.all(x >= 0) and np.all(x <= upper)
+        ref = lsq_linear(A, b, bounds=(np.zeros(k), upper), method="bvls", tol=1e-14)
+        assert np.linalg.norm(A @ x - b) == pytest.approx(np.linalg.norm(A @ ref.x - b), rel=1e-10, abs=1e-12)
