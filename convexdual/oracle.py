@@ -16,6 +16,8 @@ is the polyhedral cone R = {u : sigma_j x_j^T u >= 0, j fixed}; for it:
       max_{u in R, ||u|| <= 1} (relaxation) <= K + ||a + sum_neg mu_i c_i x_i + sum_fixed lam_j sigma_j x_j||
   (weak duality: the last sum is >= 0 on R); the minimum over (lam, mu), a bounded least-squares
   problem solved by an active-set method, is the relaxation's maximum;
+- branching: on the free positive term whose secant can lie furthest above it,
+  c_i h_i |l_i| / (h_i - l_i) (its gap at t = 0);
 - a leaf (no positive term free) has no secant: its bound is the exact maximum of f over R, and
   the maximizer's cell is a cell of that value. To list single cells, the search goes on below such
   a node over the signs of the negative terms, every bound exact.

@@ -263,14 +263,12 @@ def node(X, c, norms, sig, tol, iterations, cells, hi, lo, Phi, Plo, known, row,
         z2 = bvls(B, -a2, upper, tol, iterations)
         w2 = a2 + B @ z2
         bound = min(bound, K2 + np.sqrt(np.sum(w2 * w2)))
-    # branch on the free positive term whose secant is furthest above the truth at u
-    t_all = X @ u
+    # branch on the free positive term whose secant can be furthest above the truth (at t = 0)
     branch, gap_best = -1, -1.0
     for i in range(n):
         if sig[i] != 0 or c[i] <= 0:
             continue
-        t = t_all[i]
-        gap = c[i] * (hi[i] * (t - lo[i]) / (hi[i] - lo[i]) - max(t, 0.0))
+        gap = c[i] * hi[i] * (-lo[i]) / (hi[i] - lo[i])
         if gap > gap_best:
             gap_best, branch = gap, i
     return bound, u, branch
