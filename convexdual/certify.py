@@ -68,14 +68,27 @@ def neuron_blocks(net: Network, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return plus, minus
 
 
-def most_violating(X: np.ndarray, D: np.ndarray, nu: np.ndarray) -> tuple[float, dict[str, Any] | None]:
-    """max over blocks of the dual constraint at nu, and where it is attained."""
+def most_violating(X: np.ndarray, D: np.ndarray, nu: np.ndarray,
+                   every_cell: bool = True) -> tuple[float, dict[str, Any] | None]:
+    """max over blocks of the dual constraint at nu, and where it is attained. When D is not every
+    cell (``every_cell`` False: patterns found by the exact oracle), the oracle lists every cell
+    above the largest value over D, so the maximum is over every cell still."""
     dv = dual_values(X, D, nu)
-    if dv.values.size == 0:
-        return 0.0, None
-    i, k = np.unravel_index(int(np.argmax(dv.values)), dv.values.shape)
-    return float(dv.values[i, k]), {"w": dv.directions[i, k], "sign": SIGNS[k],
-                                    "value": float(dv.values[i, k]), "pattern": D[:, i].astype(int)}
+    best, where = 0.0, None
+    if dv.values.size:
+        i, k = np.unravel_index(int(np.argmax(dv.values)), dv.values.shape)
+        best, where = float(dv.values[i, k]), {"w": dv.directions[i, k], "sign": SIGNS[k],
+                                               "value": float(dv.values[i, k]), "pattern": D[:, i].astype(int)}
+    if not every_cell:
+        from .oracle import cells_above
+
+        for s in SIGNS:
+            res = cells_above(X, s * nu, max(best, 1e-300) * (1 + 1e-12))
+            if len(res.values) and res.values.max() > best:
+                j = int(np.argmax(res.values))
+                best, where = float(res.values[j]), {"w": res.directions[j], "sign": s, "value": float(res.values[j]),
+                                                     "pattern": res.patterns[:, j].astype(int)}
+    return best, where
 
 
 def _require_neurons(width: int, hidden: int | None = None) -> None:
@@ -97,8 +110,10 @@ def _require_finite(weights: list[np.ndarray], objective: float, *values: np.nda
 
 
 def certify(net: Network, X: np.ndarray, y: np.ndarray, D: np.ndarray, *, beta: float, skip: bool, p_star: float,
-            solver: str, tol: CertifyTolerances = CertifyTolerances(), solver_tol: float = 1e-10) -> Certificate:
-    """Classify a network of (P_m) against the certified optimum p* (regression)."""
+            solver: str, tol: CertifyTolerances = CertifyTolerances(), solver_tol: float = 1e-10,
+            every_cell: bool = True) -> Certificate:
+    """Classify a network of (P_m) against the certified optimum p* (regression); ``every_cell``
+    False when D holds only the cells the exact oracle found (:func:`most_violating`)."""
     from .training import flat, loss_and_grad
 
     _require_neurons(net.W.shape[0])
@@ -110,7 +125,7 @@ def certify(net: Network, X: np.ndarray, y: np.ndarray, D: np.ndarray, *, beta: 
         gnorm = top * float(np.linalg.norm(grad / top)) if 0 < top < np.inf else top  # scaled: no overflow
     _require_finite([net.W, net.a] + ([net.z] if net.z is not None else []), obj, prediction, grad, np.array(gnorm))
     nu = y - prediction
-    dual_max, where = most_violating(X, D, nu)
+    dual_max, where = most_violating(X, D, nu, every_cell)
     gap = obj - p_star
     restricted = None
     if gap <= tol.gap * max(1.0, abs(p_star)):

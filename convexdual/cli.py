@@ -510,7 +510,7 @@ def certify(config_path: str, weights: str, as_json: bool, verbose: bool, overri
         log.warning("warning: %s was saved for config %s, this config is %s", weights, h, cfg.hash())
     cert = run_certify(Network(W=W, a=a, z=z), result.data.X, result.data.y, result.patterns.D, beta=cfg.beta,
                        skip=cfg.skip, p_star=result.p_star, solver=resolve_solver(cfg.solver), tol=cfg.certify,
-                       solver_tol=cfg.tol.solver)
+                       solver_tol=cfg.tol.solver, every_cell=result.patterns.mode != "oracle")
     out = {**cert.as_dict(), "width": int(a.shape[0]), "weights": weights, "config_hash": cfg.hash(),
            "weights_config_hash": h}
     if as_json:

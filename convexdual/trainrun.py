@@ -138,7 +138,8 @@ def _train_all(folder: RunFolder, cfg: Config, result: Any, widths: list[int], s
             tr = train(X, y, cfg.beta, initial_network(m, X.shape[1], seed, cfg.train.init_scale, cfg.skip), cfg.train)
             try:
                 cert = certify(tr.network, X, y, result.patterns.D, beta=cfg.beta, skip=cfg.skip,
-                               p_star=result.p_star, solver=solver, tol=cfg.certify, solver_tol=cfg.tol.solver)
+                               p_star=result.p_star, solver=solver, tol=cfg.certify, solver_tol=cfg.tol.solver,
+                               every_cell=result.patterns.mode != "oracle")
             except ConfigError as exc:  # training diverged: weights not finite, or too large to evaluate
                 log.warning("width %d, seed %d: %s", m, seed, exc)
                 cert = None

@@ -67,11 +67,32 @@ def cli(*args: str, cwd: Path, env: dict[str, str] | None = None) -> Run:
     return Run(p.returncode, p.stdout, p.stderr, 0.0, time.perf_counter() - t0)
 
 
+# The child writes its own peak resident memory (VmHWM of its address space, which starts fresh at
+# exec) when it exits. The rusage of os.wait4 is only a fallback: Linux carries the parent's
+# high-water mark across fork and exec into the child's ru_maxrss, so a large pytest process
+# (compiled kernels, earlier in-process solves) would be charged to every child.
+PEAK_REPORTER = """
+import atexit, os, runpy, sys
+def report():
+    with open("/proc/self/status") as fh:
+        kb = next(int(line.split()[1]) for line in fh if line.startswith("VmHWM:"))
+    with open(os.environ["CONVEXDUAL_TEST_PEAK"], "w") as fh:
+        fh.write(str(kb))
+atexit.register(report)
+sys.argv[0] = "convexdual"
+runpy.run_module("convexdual.cli", run_name="__main__", alter_sys=True)
+"""
+
+
 def measured(*args: str, cwd: Path) -> Run:
-    """Like :func:`cli`, with the child's own peak memory (os.wait4) and a hard kill at the limit."""
+    """Like :func:`cli`, with the child's own peak memory (see PEAK_REPORTER) and a hard kill at the limit."""
     t0 = time.perf_counter()
+    peak_file = cwd / ".peak"
+    peak_file.unlink(missing_ok=True)
+    env = {**os.environ, "CONVEXDUAL_TEST_PEAK": str(peak_file)}
     with open(cwd / ".out", "w+") as out, open(cwd / ".err", "w+") as err:
-        proc = subprocess.Popen([sys.executable, "-m", "convexdual.cli", *args], cwd=cwd, stdout=out, stderr=err)
+        proc = subprocess.Popen([sys.executable, "-c", PEAK_REPORTER, *args], cwd=cwd, stdout=out, stderr=err,
+                                env=env)
         deadline = t0 + LIMIT_S + 30
         while True:
             pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
@@ -84,9 +105,11 @@ def measured(*args: str, cwd: Path) -> Run:
             time.sleep(0.05)
         proc.returncode = os.waitstatus_to_exitcode(status)
         out.seek(0), err.seek(0)
-        run = Run(proc.returncode, out.read(), err.read(), usage.ru_maxrss / 1024, time.perf_counter() - t0)
+        peak_kb = int(peak_file.read_text()) if peak_file.exists() else usage.ru_maxrss
+        run = Run(proc.returncode, out.read(), err.read(), peak_kb / 1024, time.perf_counter() - t0)
     (cwd / ".out").unlink()
     (cwd / ".err").unlink()
+    peak_file.unlink(missing_ok=True)
     assert run.peak_mb < LIMIT_MB, f"peak memory {run.peak_mb:.0f} MB"
     assert run.seconds < LIMIT_S, f"{run.seconds:.1f} s"
     return run

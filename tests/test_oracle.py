@@ -104,3 +104,19 @@ def test_bvls_matches_scipy_with_mixed_bounds() -> None:
         assert np.all(x >= 0) and np.all(x <= upper)
         ref = lsq_linear(A, b, bounds=(np.zeros(k), upper), method="bvls", tol=1e-14)
         assert np.linalg.norm(A @ x - b) == pytest.approx(np.linalg.norm(A @ ref.x - b), rel=1e-10, abs=1e-12)
+
+
+def test_certificates_over_found_cells_still_take_the_maximum_over_every_cell():
+    """A network's dual violation with the oracle's partial patterns equals the one over every
+    enumerated cell (the oracle lists what lies above the partial maximum)."""
+    from convexdual.certify import most_violating
+
+    X, y = _instance(14, 4, 7)
+    full = enumerate_patterns(X).D
+    few = full[:, ::25]
+    want, _ = most_violating(X, full, y)
+    partial, _ = most_violating(X, few, y)
+    got, where = most_violating(X, few, y, every_cell=False)
+    assert partial < want * (1 - 1e-6)  # the subsample misses the maximum, so the test can fail
+    assert got == pytest.approx(want, rel=REL)
+    assert where is not None and where["value"] == pytest.approx(want, rel=REL)
