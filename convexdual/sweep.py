@@ -346,6 +346,8 @@ def result_problem(res: Any) -> str | None:
         return "its result is not an object"
     why = types_ok(res, RESULT_TYPES)
     if why is None:
+        why = _p_star_problem(res)
+    if why is None:
         for key in ("m_star_bounds", "M_star_bounds"):
             b = res[key]
             if b is not None and (len(b) != 2 or not all(isinstance(v, int) and not isinstance(v, bool) for v in b)):
@@ -354,6 +356,21 @@ def result_problem(res: Any) -> str | None:
         why = first_reason(types_ok(step, STEP_TYPES) if isinstance(step, dict) else "a staircase row is not an object"
                            for step in res["staircase"] or [])
     return f"result: {why}" if why is not None else None
+
+
+def _p_star_problem(res: dict[str, Any]) -> str | None:
+    """A certified result has a number p_star; a bracket (``certified`` false) has two numbers
+    in ``p_star_bounds`` instead. Results written before brackets existed have no ``certified``."""
+    certified = res.get("certified", True)
+    if not isinstance(certified, bool):
+        return f"'certified' has type {type(certified).__name__}"
+    if certified:
+        return None if isinstance(res["p_star"], (int, float)) else "'p_star' is missing for a certified result"
+    b = res.get("p_star_bounds")
+    if not (isinstance(b, list) and len(b) == 2 and all(isinstance(v, (int, float)) and not isinstance(v, bool)
+                                                       for v in b)):
+        return "'p_star_bounds' is not two numbers"
+    return None
 
 
 def point_check(key: str) -> Check:
@@ -424,6 +441,7 @@ def table_rows(record: dict[str, Any], axes: Sequence[str]) -> list[dict[str, An
     M_lo, M_hi = (res.get("M_star_bounds") or [None, None])[:2]
     certs = res.get("certificates") or {}
     steps = res.get("staircase")
+    bounds = res.get("p_star_bounds") or [res.get("p_star")] * 2
     base.update(
         n=res.get("n"), d=res.get("d"), p_star=res.get("p_star"),
         m_star=res.get("m_star"), m_star_low=m_lo, m_star_high=m_hi,
@@ -435,8 +453,7 @@ def table_rows(record: dict[str, Any], axes: Sequence[str]) -> list[dict[str, An
         time_s=(res.get("timing") or {}).get("total_s", record.get("time_s")),
         output_dim=res.get("output_dim", 1),
         certified=res.get("certified", True),  # (results written before brackets existed are certified)
-        p_star_low=(res.get("p_star_bounds") or [res.get("p_star")] * 2)[0],
-        p_star_high=(res.get("p_star_bounds") or [res.get("p_star")] * 2)[1],
+        p_star_low=bounds[0], p_star_high=bounds[1],
     )
     if not steps:
         return [base]

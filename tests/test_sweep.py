@@ -172,3 +172,23 @@ def test_failed_points_are_recorded_and_the_sweep_goes_on(tmp_path):
     failed = t[t.status == "failed"]
     assert len(failed) == 3 and failed.m.isna().all() and failed.error.str.startswith("ConfigError").all()
     assert (t[t.status == "ok"].m.tolist()) == [1, 2, 3]
+
+
+def test_a_point_result_without_its_p_star_or_bracket_is_rejected():
+    """A certified result needs a number p_star, a bracket needs two numbers in p_star_bounds."""
+    from convexdual.config import config_from_dict
+    from convexdual.pipeline import solve
+    from convexdual.results import jsonable
+    from convexdual.sweep import result_problem
+
+    good = jsonable(solve(config_from_dict({"beta": 0.1, "data": {"kind": "circle", "angles_deg": [0, 120],
+                                                                    "y": [1, 1]}})).to_dict())
+    assert result_problem(good) is None
+    assert "p_star" in result_problem({**good, "p_star": None})
+    legacy = {k: v for k, v in good.items() if k not in ("certified", "p_star_bounds")}
+    assert result_problem(legacy) is None and "p_star" in result_problem({**legacy, "p_star": None})
+    bracket = {**good, "p_star": None, "certified": False}
+    assert "p_star_bounds" in result_problem({**bracket, "p_star_bounds": None})
+    assert "p_star_bounds" in result_problem({**bracket, "p_star_bounds": [0.1, "x"]})
+    assert result_problem({**bracket, "p_star_bounds": [0.1, 0.2]}) is None
+    assert "certified" in result_problem({**good, "certified": "yes"})
