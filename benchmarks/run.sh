@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The benchmark of issue 7 from a fresh clone, in one command (installs into .venv first):
+# The benchmark from a fresh clone, in one command (installs into .venv first):
 #   bash benchmarks/run.sh                     # defaults: d = 2, 3; n = 10 .. 200; beta = 0.05
 #   bash benchmarks/run.sh --d 3 --n 40        # any `convexdual bench` options
 set -euo pipefail

@@ -1,6 +1,6 @@
 """convexdual: exact loss landscapes of regularized two-layer ReLU networks via convex duality.
 
-Objective convention (used everywhere, THEORY.md Sec. 1): for a width-m network
+Objective convention (used everywhere): for a width-m network
 f(X) = sum_j (X w_j)_+ a_j the regression objective is
 
     1/2 ||f(X) - y||^2 + beta/2 * sum_j (||w_j||^2 + a_j^2),

@@ -1,6 +1,6 @@
 """Is a given network of (P_m) a global optimum, a non-global stationary point, or neither?
 
-For a network with residual nu = y - f(X) (regression, THEORY.md Sec. 1):
+For a network with residual nu = y - f(X) (regression):
 
 - ``gap`` = L(network) - p*, with p* certified by duality on the convex side;
 - ``dual_max`` = max over all (pattern, sign) blocks of max_{u in K_i, ||u|| <= 1} s nu^T D_i X u
@@ -8,7 +8,7 @@ For a network with residual nu = y - f(X) (regression, THEORY.md Sec. 1):
   ``violating_direction`` = the maximizing unit u, its sign and value when dual_max > beta;
 - classification: ``global_optimum`` when gap <= gap_tol * max(1, p*); otherwise
   ``stationary_not_global`` when the network attains the optimum of (C) restricted to the
-  (pattern, sign) blocks its own neurons realize (THEORY.md Sec. 3), within stationary_tol;
+  (pattern, sign) blocks its own neurons realize, within stationary_tol;
   otherwise ``not_stationary``.
 
 A network without neurons, or one whose objective, predictions or gradient are not finite in

@@ -169,7 +169,7 @@ def figure_example1(result: dict[str, Any]) -> Any:
     ax.set_zlabel("a_3")
     ax.set_title("m = 3: the optimal set is connected", fontsize=10)
     ax.legend(loc="upper left", fontsize=7)
-    fig.suptitle("Example 1 (THEORY.md Sec. 6): two points at 120°, y = (1, 1), beta = 0.1; "
+    fig.suptitle("Example 1 of the paper: two points at 120°, y = (1, 1), beta = 0.1; "
                  "optimal sets drawn in output-weight space (first-layer directions in the legends)", fontsize=11)
     fig.tight_layout()
     return fig
@@ -191,7 +191,7 @@ def draw_staircase(ax: Any, result: dict[str, Any]) -> None:
     top = max(int(iso.max()), int(cont.max()), 1)
     marks = {"m*": result["m_star"], "M*": result["M_star"], "m*+M*": result["m_star"] + result["M_star"],
              "n+1": result["n"] + 1}
-    if result.get("output_dim", 1) > 1:  # vector outputs: connected from nc + 1 on (THEORY.md Sec. 5)
+    if result.get("output_dim", 1) > 1:  # vector outputs: connected from nc + 1 on
         marks["nc+1"] = result["n"] * result["output_dim"] + 1
     for k, (name, x) in enumerate(marks.items()):
         ax.axvline(x, color="black", ls="--", lw=1)
@@ -409,7 +409,7 @@ def _example1_figures(configs_dir: Path, out_dir: Path, solved: Any) -> list[Pat
     fig, (a1, a2) = plt.subplots(1, 2, figsize=(10, 4.6))
     draw_directions(a1, ex1)
     draw_polytope(a2, ex1)
-    fig.suptitle("Example 1 (THEORY.md Sec. 6): two points at 120°, y = (1, 1), beta = 0.1", fontsize=11)
+    fig.suptitle("Example 1 of the paper: two points at 120°, y = (1, 1), beta = 0.1", fontsize=11)
     fig.tight_layout()
     written += save_figure(fig, out_dir, "example1_optimal_set", (
         "Example 1. Left: the data and the optimal neuron directions (0°, 60°, 120°), read off the dual "
@@ -446,7 +446,7 @@ def _vector_figure(vector_dir: Path, out_dir: Path, solved: Any) -> list[Path]:
     fig = figure_staircase(panels)
     fig.suptitle("Vector outputs: staircase of connectivity of the global optima (optimal polytope in R^(nc))", fontsize=11)
     return save_figure(fig, out_dir, "vector_staircase", (
-        "Vector-valued outputs (THEORY.md Sec. 5): the staircase of connectivity per width, computed from the "
+        "Vector-valued outputs: the staircase of connectivity per width, computed from the "
         "optimal polytope in R^{nc} (exact dual oracle, certified). Dashed: m*, M*, m* + M*, n + 1 and nc + 1, "
         "from which the optimal set is connected. Configs: configs/vector/hexagon_c2.yaml, circle3_c2.yaml."))
 

@@ -4,7 +4,7 @@ Each active (direction u_k, sign s_k) gives a feature h_k = s_k (X u_k)_+. The o
 coefficients c >= 0 over the K distinct features, is P* = {c >= 0 : sum_k c_k h_k = t} with
 t = y_hat* (regression) or y (interpolation). With a free skip connection X z the condition is
 taken modulo range(X): P_perp H c = P_perp t. Writing c = c0 + N t (N a null-space basis) turns
-P* into {t : c0 + N t >= 0}; its vertices are the irreducible solutions (THEORY.md Sec. 2).
+P* into {t : c0 + N t >= 0}; its vertices are the irreducible solutions.
 Vertices are listed by a pivoting search over all feasible bases (exact up to a 1e-9 tolerance,
 robust to the degenerate polytopes generic data produce).
 """

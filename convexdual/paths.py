@@ -2,7 +2,7 @@
 
 A network of width m is a list of m *slots*. Inside the optimal set a slot holds an optimal feature
 k (unit direction u_k, sign s_k) and a coefficient c >= 0: w = sqrt(c) u_k, a = s_k sqrt(c), so its
-objective is that of the aggregated coefficients (THEORY.md Sec. 2-3). Every move below changes
+objective is that of the aggregated coefficients. Every move below changes
 slot coefficients linearly while the aggregate stays in P*, so the objective stays p*:
 
 - merge / move: shift coefficient between two slots of the same feature (split, merge, or a

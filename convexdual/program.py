@@ -1,4 +1,4 @@
-"""Step 4: the convex reformulation (C) of THEORY.md Sec. 1, built as one vectorized cvxpy program.
+"""Step 4: the convex reformulation (C) (README, "Objective"), built as one vectorized cvxpy program.
 
 Blocks are (pattern, sign) pairs. Positive blocks carry u_i in K_i, negative blocks v_i in K_i:
 
@@ -27,7 +27,7 @@ class ConvexSolution:
     V: np.ndarray  # (P_minus, d) weights of the negative blocks
     z: np.ndarray | None  # skip-connection weights, or None
     y_hat: np.ndarray  # fitted values
-    objective: float  # value of (C) in the convention of THEORY.md Sec. 1
+    objective: float  # value of (C) in the convention of the README's "Objective"
     nu: np.ndarray  # dual optimum: y - y_hat (regression) or the equality multiplier (interpolation)
     stats: SolveStats
 
@@ -98,7 +98,7 @@ def solve_convex(
         nu = y - y_hat
     else:
         # cvxpy's multiplier for `fit == y` enters the Lagrangian as + lambda^T (fit - y), so the
-        # dual optimum of THEORY.md Sec. 1 (max nu^T y) is nu = -lambda.
+        # dual optimum (max nu^T y) is nu = -lambda.
         nu = -np.asarray(equality.dual_value).ravel()
     return ConvexSolution(U=Uv, V=Vv, z=zv, y_hat=y_hat, objective=float(prob.value), nu=nu, stats=stats)
 

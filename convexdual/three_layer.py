@@ -1,4 +1,4 @@
-"""Parallel three-layer ReLU networks (Ergen & Pilanci, ICML 2021; THEORY.md Sec. 5).
+"""Parallel three-layer ReLU networks (Ergen & Pilanci, ICML 2021).
 
 Network with K parallel branches, each a three-layer ReLU network of first-layer width m1:
 

@@ -2,7 +2,7 @@
 
     L(W, a, z) = 1/2 ||f(X) - y||^2 + beta/2 (||W||_F^2 + ||a||^2),   f(X) = (X W^T)_+ a (+ X z)
 
-the objective of THEORY.md Sec. 1 (pipeline.objective); z, the free skip connection, is not
+the objective of pipeline.objective; z, the free skip connection, is not
 penalized. Gradients (r = f(X) - y, A = 1[X W^T > 0]):
 
     dL/da = (X W^T)_+^T r + beta a,   dL/dW = ((r a^T) * A)^T X + beta W,   dL/dz = X^T r.
@@ -43,7 +43,7 @@ ARMIJO = 1e-4  # sufficient-decrease constant of the backtracking step
 
 def loss_and_grad(net: Network, X: np.ndarray, y: np.ndarray, beta: float) -> tuple[float, Network]:
     """The objective of (P_m) and its gradient (as a Network of the same shapes). With vector
-    outputs, a is (m, c) and y is (n, c) (THEORY.md Sec. 5; no skip connection)."""
+    outputs, a is (m, c) and y is (n, c) (no skip connection)."""
     pre = X @ net.W.T
     act = np.maximum(pre, 0.0)
     r = act @ net.a - y

@@ -1,4 +1,4 @@
-"""Vector-valued outputs (THEORY.md Sec. 5): the certified optimum and its optimal neurons.
+"""Vector-valued outputs: the certified optimum and its optimal neurons.
 
 Network f(X) = sum_j (X w_j)_+ a_j^T with a_j in R^c, objective
 1/2 ||f(X) - Y||_F^2 + beta/2 sum_j (||w_j||^2 + ||a_j||^2). At an optimum every neuron is balanced,

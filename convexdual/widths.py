@@ -1,4 +1,4 @@
-"""Step 7: critical widths from the optimal polytope (THEORY.md Sec. 3).
+"""Step 7: critical widths from the optimal polytope.
 
 m* = the fewest nonzeros of an irreducible solution (a vertex of P*); M* = the most.
 A point of P* with minimal support has linearly independent features, so it is a vertex: m* is
@@ -85,7 +85,7 @@ def phase_at_width(cards: np.ndarray, union: np.ndarray, m: int) -> Phase:
 
     A point of Theta*_m aggregates to a point of P* with at most m nonzeros; neurons sharing a
     direction split its coefficient continuously and a spare neuron lets neurons be permuted
-    continuously (THEORY.md Sec. 3). Hence: isolated points = vertices with exactly m nonzeros;
+    continuously. Hence: isolated points = vertices with exactly m nonzeros;
     the other components = connected components of the graph on vertices with at most m - 1
     nonzeros, joined when their supports' union has at most m elements.
     """
@@ -124,7 +124,7 @@ def staircase(vertices: np.ndarray, widths: list[int]) -> list[Phase]:
 
 
 def phase_bounds(m_bounds: tuple[int, int], M_bounds: tuple[int, int], n: int) -> list[dict[str, object]]:
-    """What Theorem 2 (THEORY.md Sec. 3) guarantees at each width 1..n+1 when only bounds
+    """What the paper's Theorem 2 guarantees at each width 1..n+1 when only bounds
     m* in [m_lo, m_hi] and M* in [M_lo, M_hi] are known (the vertices could not be listed):
     m < m_lo: p* not attained (empty set); m = m* (when exact): finitely many points, all isolated;
     m >= m_hi + 1: some component is not a single point; m = M* (when exact): some component is a

@@ -1,8 +1,8 @@
 """Dual-first search for a non-unique minimum-norm interpolator: n = 5, one-dimensional inputs,
-penalized bias, no skip connection (issue 5, part 3a).
+penalized bias, no skip connection.
 
 Why dual first. For interpolation, P* = {c >= 0 : H c = y} over the features active for a dual
-optimum nu (THEORY.md Sec. 1-2). P* has a direction whose functions differ only if the active
+optimum nu. P* has a direction whose functions differ only if the active
 features are linearly dependent: at least 6 of them in R^5, or 5 of rank <= 4. Conversely, if some
 nu with max |psi| = 1 had 6 distinct active features (psi(u) = nu^T (X u)_+ on the unit circle),
 then every y = H c with c > 0 on them would be certified non-unique by nu itself (nu^T y = sum c =

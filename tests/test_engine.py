@@ -147,7 +147,7 @@ def test_symmetric_1d_with_bias_has_several_vertices():
 
 
 def test_gaussian_d3_polytope_with_many_vertices():
-    """Generic data give a large optimal polytope (THEORY.md Sec. 7); check it from every side."""
+    """Generic data give a large optimal polytope; check it from every side."""
     r = run({"beta": 0.05, "data": {"kind": "gaussian", "n": 24, "d": 3, "seed": 0}})
     poly, w = r.polytope, r.widths
     assert w.n_vertices is not None and w.n_vertices > 1

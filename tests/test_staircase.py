@@ -1,4 +1,4 @@
-"""The staircase of connectivity (THEORY.md Sec. 3), computed from one optimal polytope per instance."""
+"""The staircase of connectivity, computed from one optimal polytope per instance."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Vector-valued outputs (convexdual.vector, THEORY.md Sec. 5), with real solves.
+"""Vector-valued outputs (convexdual.vector), with real solves.
 
 Tolerances: p* agrees with the scalar pipeline to 1e-9 relative (both solve to tol.solver = 1e-10
 and polish); the exact oracle is compared with dense sampling of the sphere, which can only find
@@ -137,7 +137,7 @@ def test_trained_vector_networks_at_global_optima_are_certified() -> None:
 
 @pytest.mark.parametrize("seed", [0, 1, 2, 3])
 def test_connected_from_nc_plus_one_on_random_instances(seed: int) -> None:
-    """THEORY.md Sec. 5 (known): Theta*_m is connected for every m >= nc + 1. Checked from the
+    """Known (the paper): Theta*_m is connected for every m >= nc + 1. Checked from the
     vertices of P* at m = nc + 1 .. nc + 3 on random instances (n = 4, d = 2, c = 2, beta 0.05)."""
     n, c = 4, 2
     widths = [n * c + 1, n * c + 2, n * c + 3]
