@@ -110,20 +110,16 @@ def certified_optimum(
                  values.max_value / bound)
     work = _blocks_above(values.values, bound * (1 - CANDIDATE_BAND))
     final = False
-    inaccurate = any(st.status == "optimal_inaccurate" for st in solves)
+    refine = any(st.status == "optimal_inaccurate" for st in solves)  # then nu is refined exactly
     for _ in range(MAX_ROUNDS):
-        if inaccurate:  # (refinable problems only: others raise on an inaccurate status)
+        if refine:  # (refinable problems only: others raise on an inaccurate status)
             log.info("an interior-point solve was inaccurate: exact refinement")
-            solution, values = refine_dual(X, y, D, checks, values, beta, screen)
-            solves.append(solution.stats)
-            active_tol = min(active_tol, REFINED_ACTIVE_TOL)
-            active = active_set(values, bound, active_tol, margin_tol, margin_ratio)
             break
         solution = _solve_polished(solve_on, work, kw, polish_tol) if final else solve_on(work)
         solves.append(solution.stats)
         values = dual_values(X, D, solution.nu, screen=screen, facets=checks, previous=values)
-        inaccurate = solution.stats.status == "optimal_inaccurate"
-        if inaccurate:
+        refine = solution.stats.status == "optimal_inaccurate"
+        if refine:
             continue
         violators = _blocks_above(values.values, bound * (1 + active_tol)) - work
         log.info("solve on %d blocks: max dual value / bound - 1 = %.2e, %d violators",
@@ -147,10 +143,7 @@ def certified_optimum(
                 raise
             # The interior-point solution is not accurate enough to split the blocks: refine nu to
             # machine precision (cuts, then Newton steps on the faces; refine.py) and split again.
-            solution, values = refine_dual(X, y, D, checks, values, beta, screen)
-            solves.append(solution.stats)
-            active_tol = min(active_tol, REFINED_ACTIVE_TOL)
-            active = active_set(values, bound, active_tol, margin_tol, margin_ratio)
+            refine = True
             break
         if problem == "interpolation":
             break
@@ -159,6 +152,11 @@ def certified_optimum(
         work = set(active.blocks)
     else:
         raise CertificateError(f"the working set did not settle in {MAX_ROUNDS} rounds")
+    if refine:
+        solution, values = refine_dual(X, y, D, checks, values, beta, screen)
+        solves.append(solution.stats)
+        active_tol = min(active_tol, REFINED_ACTIVE_TOL)
+        active = active_set(values, bound, active_tol, margin_tol, margin_ratio)
     return Optimum(solution=solution, values=values, active=active, bound=bound, solves=solves, active_tol=active_tol)
 
 
@@ -291,14 +289,15 @@ class OracleSearch:
     rounds: int  # certified solves over a growing set of patterns
     nodes: int  # branch-and-bound nodes, every search
     seconds: float  # inside the oracle
-    cells_added: int  # patterns added to the seed (near the active directions, or listed by the oracle)
+    cells_added: int  # patterns the oracle added to the sampled seed
     outside: float  # every cell outside the final patterns has dual value <= this (both signs)
     complete: bool = True  # False: out of oracle.time_limit_s; p* is bracketed, not certified
     upper: float = 0.0  # proven upper bound on every cell's dual value (both signs)
 
 
 def certified_by_oracle(X: np.ndarray, y: np.ndarray, D: np.ndarray, *, problem: str, beta: float, margin_tol: float,
-                        active_tol: float, time_limit_s: float, **solve_kw) -> tuple[Optimum, np.ndarray, OracleSearch]:
+                        margin_ratio: float, active_tol: float, time_limit_s: float,
+                        **solve_kw) -> tuple[Optimum, np.ndarray, OracleSearch]:
     """A certified optimum without enumerating the arrangement. Certify (C) over the patterns D
     (:func:`certified_optimum`); then ask the exact oracle, per sign, for cells whose value exceeds
     the bound (at most 4 max(20, n) a search, most violating first); those D lacks join it and the
@@ -317,7 +316,8 @@ def certified_by_oracle(X: np.ndarray, y: np.ndarray, D: np.ndarray, *, problem:
     n = X.shape[0]
     start, nodes, inside, added, direct = time.perf_counter(), 0, 0.0, 0, False
     seen = {col.tobytes() for col in D.T}
-    kw = dict(problem=problem, beta=beta, margin_tol=margin_tol, active_tol=active_tol, **solve_kw)
+    kw = dict(problem=problem, beta=beta, margin_tol=margin_tol, margin_ratio=margin_ratio, active_tol=active_tol,
+              **solve_kw)
     blocks: list[tuple[int, int]] = []
     violators = (bound * (1 + active_tol), CHECK_FACTOR * max(20, n), False)
     margin = (bound * (1 - margin_tol), None, True)
@@ -358,7 +358,7 @@ def certified_by_oracle(X: np.ndarray, y: np.ndarray, D: np.ndarray, *, problem:
             if len(fresh_cols):
                 values = dual_values(X, D, opt.solution.nu)
                 opt = replace(opt, values=values, active=active_set(values, bound, opt.active_tol, margin_tol,
-                                                                    solve_kw.get("margin_ratio", 1e3)))
+                                                                    margin_ratio))
             search = OracleSearch(rounds=rnd + 1, nodes=nodes, seconds=inside, cells_added=added, outside=outside,
                                   complete=True, upper=max(max(upper.values()), opt.active.max_value))
             return _with_outside(opt, outside, bound), D, search

@@ -170,6 +170,49 @@ def interval(i, X, A, tol, row, hi, lo, Phi, Plo, known):
 
 
 @njit(cache=True)
+def settle(X, c, norms, sig, tol, A, row, hi, lo, Phi, Plo, known, side):
+    """Intervals of the free terms with sign(c_i) = ``side`` (:func:`interval`) and the signs they
+    imply (``sig`` +-2, in place). Returns how many of those terms stay free."""
+    free = 0
+    for i in range(X.shape[0]):
+        if sig[i] != 0 or c[i] * side <= 0:
+            continue
+        interval(i, X, A, tol, row, hi, lo, Phi, Plo, known)
+        if hi[i] <= tol * norms[i]:
+            sig[i] = -2
+        elif lo[i] >= -tol * norms[i]:
+            sig[i] = 2
+        else:
+            free += 1
+    return free
+
+
+@njit(cache=True)
+def pooled_bound(X, c, sig, hi, lo, a, K, B, upper, tol, iterations):
+    """The node bound with t_+ = (t + |t|) / 2 for a pool of free positive terms whose intervals
+    are two-sided, and sum c_i |x_i^T u| <= sqrt(sum c_i) sqrt(lambda_max(sum c_i x_i x_i^T)) over
+    the pool (Cauchy-Schwarz); the other terms as in :func:`node` (secant part ``a``, ``K``)."""
+    d = X.shape[1]
+    a2 = a.copy()
+    K2 = K
+    M = np.zeros((d, d))
+    weight, pooled = 0.0, 0
+    for i in range(X.shape[0]):
+        if sig[i] == 0 and c[i] > 0 and min(hi[i], -lo[i]) >= POOL_RATIO * max(hi[i], -lo[i]):
+            slope = c[i] * hi[i] / (hi[i] - lo[i])
+            a2 += (0.5 * c[i] - slope) * X[i]
+            K2 += slope * lo[i]
+            M += c[i] * np.outer(X[i], X[i])
+            weight += c[i]
+            pooled += 1
+    if pooled < 2:
+        return np.inf
+    K2 += 0.5 * np.sqrt(weight * max(np.linalg.eigvalsh(M)[-1], 0.0))
+    w2 = a2 + B @ bvls(B, -a2, upper, tol, iterations)
+    return K2 + np.sqrt(np.sum(w2 * w2))
+
+
+@njit(cache=True)
 def node(X, c, norms, sig, tol, iterations, cells, hi, lo, Phi, Plo, known, row, threshold):
     """Fix implied signs of positive terms in ``sig`` (in place: +-2) and bound the node. Returns
     (bound, u, branch): branch = -1 at a leaf, where the bound is the exact maximum over the node's
@@ -183,26 +226,9 @@ def node(X, c, norms, sig, tol, iterations, cells, hi, lo, Phi, Plo, known, row,
     A = np.empty((len(fixed), d))
     for r in range(len(fixed)):
         A[r] = sig[fixed[r]] * X[fixed[r]]
-    for i in range(n):
-        if sig[i] != 0 or c[i] <= 0:
-            continue
-        interval(i, X, A, tol, row, hi, lo, Phi, Plo, known)
-        if hi[i] <= tol * norms[i]:
-            sig[i] = -2
-        elif lo[i] >= -tol * norms[i]:
-            sig[i] = 2
-    n_free = 0
-    for i in range(n):
-        if sig[i] == 0 and c[i] > 0:
-            n_free += 1
+    n_free = settle(X, c, norms, sig, tol, A, row, hi, lo, Phi, Plo, known, 1.0)
     if n_free == 0 and cells:
-        for i in range(n):
-            if sig[i] == 0 and c[i] < 0:
-                interval(i, X, A, tol, row, hi, lo, Phi, Plo, known)
-                if hi[i] <= tol * norms[i]:
-                    sig[i] = -2
-                elif lo[i] >= -tol * norms[i]:
-                    sig[i] = 2
+        settle(X, c, norms, sig, tol, A, row, hi, lo, Phi, Plo, known, -1.0)
     a = np.zeros(d)
     K = 0.0
     n_neg = 0
@@ -244,25 +270,8 @@ def node(X, c, norms, sig, tol, iterations, cells, hi, lo, Phi, Plo, known, row,
                 near, branch = abs(X[i] @ u) / norms[i], i
         return norm, u, branch
     bound = K + norm
-    # a second bound: t_+ = (t + |t|) / 2, and for a pool of free positive terms with two-sided
-    # intervals sum c_i |x_i^T u| <= sqrt(sum c_i) sqrt(lambda_max(sum c_i x_i x_i^T)) (Cauchy-Schwarz)
-    a2 = a.copy()
-    K2 = K
-    M = np.zeros((d, d))
-    weight, pooled = 0.0, 0
-    for i in range(n):
-        if sig[i] == 0 and c[i] > 0 and min(hi[i], -lo[i]) >= POOL_RATIO * max(hi[i], -lo[i]):
-            slope = c[i] * hi[i] / (hi[i] - lo[i])
-            a2 += (0.5 * c[i] - slope) * X[i]
-            K2 += slope * lo[i]
-            M += c[i] * np.outer(X[i], X[i])
-            weight += c[i]
-            pooled += 1
-    if pooled >= 2 and bound >= threshold:
-        K2 += 0.5 * np.sqrt(weight * max(np.linalg.eigvalsh(M)[-1], 0.0))
-        z2 = bvls(B, -a2, upper, tol, iterations)
-        w2 = a2 + B @ z2
-        bound = min(bound, K2 + np.sqrt(np.sum(w2 * w2)))
+    if bound >= threshold:  # a second bound, for nodes the first does not prune
+        bound = min(bound, pooled_bound(X, c, sig, hi, lo, a, K, B, upper, tol, iterations))
     # branch on the free positive term whose secant can be furthest above the truth (at t = 0)
     branch, gap_best = -1, -1.0
     for i in range(n):

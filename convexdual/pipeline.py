@@ -58,7 +58,7 @@ def network_from_coefficients(feats: Features, c: np.ndarray, z: np.ndarray | No
 
 
 def objective(net: Network, X: np.ndarray, y: np.ndarray, problem: str, beta: float) -> float:
-    """(P_m) in the convention of THEORY.md Sec. 1 (interpolation: 1/2 the squared weights)."""
+    """(P_m) in the convention of the README's "Objective" (interpolation: 1/2 the squared weights)."""
     penalty = 0.5 * (float(np.sum(net.W**2)) + float(np.sum(net.a**2)))
     if problem == "interpolation":
         return penalty
@@ -95,7 +95,6 @@ class Result:
     def to_dict(self) -> dict[str, Any]:
         """The public JSON of a solve (keys named by the issue tracker are a stable interface)."""
         cfg, poly, w, opt = self.config, self.polytope, self.widths, self.optimum
-        stats = opt.solves[-1]
         return {
             "name": cfg.name,
             "config_hash": cfg.hash(),
@@ -126,16 +125,8 @@ class Result:
             "y_hat": self.data.y - opt.solution.nu if cfg.problem == "regression" else opt.solution.y_hat,
             "nu": opt.solution.nu,
             "network": {"width": self.network.width, "W": self.network.W, "a": self.network.a, "z": self.network.z},
-            "patterns": {
-                "mode": self.patterns.mode,
-                "count": self.patterns.count,
-                "n_samples": self.patterns.n_samples,
-                "seed": self.patterns.seed,
-                "general_position_count": general_position_count(self.data.n, self.data.d),
-                "reused": self.patterns_reused,
-                "oracle": asdict(self.oracle) if self.oracle is not None else None,
-            },
-            "solver": {**stats.as_dict(), "time_s": sum(s.time_s for s in opt.solves), "solves": len(opt.solves)},
+            "patterns": patterns_json(self.patterns, self.data, self.patterns_reused, self.oracle),
+            "solver": solver_json(opt),
             "certificates": self.certificates,
             "staircase": self.staircase,
             "staircase_bounds": self.staircase_bounds,
@@ -162,7 +153,6 @@ class BracketResult:
     def to_dict(self) -> dict[str, Any]:
         """The keys of :meth:`Result.to_dict`; those that need a certificate are null."""
         cfg, opt, lo, hi = self.config, self.optimum, *self.p_star_bounds
-        stats = opt.solves[-1]
         return {
             "name": cfg.name, "config_hash": cfg.hash(), "config": cfg.resolved(), "problem": cfg.problem,
             "beta": cfg.beta if cfg.problem == "regression" else None, "n": self.data.n, "d": self.data.d,
@@ -171,16 +161,25 @@ class BracketResult:
             "n_vertices": None, "polytope_dim": None, "vertex_cardinalities": None, "degenerate": None,
             "widths_method": None, "enumeration": None, "directions": [], "vertices": None, "coef_max": None,
             "y_hat": None, "nu": opt.solution.nu, "network": None,
-            "patterns": {"mode": self.patterns.mode, "count": self.patterns.count, "n_samples": self.patterns.n_samples,
-                         "seed": self.patterns.seed,
-                         "general_position_count": general_position_count(self.data.n, self.data.d),
-                         "reused": False, "oracle": asdict(self.oracle)},
-            "solver": {**stats.as_dict(), "time_s": sum(s.time_s for s in opt.solves), "solves": len(opt.solves)},
+            "patterns": patterns_json(self.patterns, self.data, False, self.oracle),
+            "solver": solver_json(opt),
             "certificates": {"duality_gap": hi - lo, "relative_duality_gap": (hi - lo) / max(abs(hi), 1e-300),
                              "dual_violation": max(0.0, self.oracle.upper - opt.bound)},
             "staircase": None, "staircase_bounds": None, "timing": self.timing, "versions": versions(),
             "git_revision": git_revision(),
         }
+
+
+def patterns_json(patterns: Patterns, data: Dataset, reused: bool, oracle: OracleSearch | None) -> dict[str, Any]:
+    """The ``patterns`` entry of a result's JSON."""
+    return {"mode": patterns.mode, "count": patterns.count, "n_samples": patterns.n_samples, "seed": patterns.seed,
+            "general_position_count": general_position_count(data.n, data.d), "reused": reused,
+            "oracle": asdict(oracle) if oracle is not None else None}
+
+
+def solver_json(opt: Optimum | VectorOptimum) -> dict[str, Any]:
+    """The ``solver`` entry of a result's JSON: the last solve, total time and count of solves."""
+    return {**opt.solves[-1].as_dict(), "time_s": sum(s.time_s for s in opt.solves), "solves": len(opt.solves)}
 
 
 def p_star_bounds(opt: Optimum, y: np.ndarray, problem: str, upper: float) -> tuple[float, float]:
@@ -434,7 +433,7 @@ def gap_certificates(p_star: float, nu: np.ndarray, y: np.ndarray, max_value: fl
 
 @dataclass
 class VectorResult:
-    """A vector-output solve (THEORY.md Sec. 5): the scalar result's keys plus ``output_dim``."""
+    """A vector-output solve: the scalar result's keys plus ``output_dim``."""
 
     config: Config
     data: Dataset
@@ -449,7 +448,6 @@ class VectorResult:
 
     def to_dict(self) -> dict[str, Any]:
         cfg, poly, w, opt = self.config, self.polytope, self.widths, self.optimum
-        stats = opt.solves[-1]
         n, d, c = self.data.n, self.data.d, self.data.targets.shape[1]
         return {
             "name": cfg.name, "config_hash": cfg.hash(), "config": cfg.resolved(), "problem": cfg.problem,
@@ -466,8 +464,7 @@ class VectorResult:
             "network": {"width": self.network.width, "W": self.network.W, "a": self.network.A, "z": None},
             "patterns": {"mode": "exact", "count": opt.n_cells, "n_samples": None, "seed": None,
                          "general_position_count": general_position_count(n, d)},
-            "solver": {**stats.as_dict(), "time_s": sum(s.time_s for s in opt.solves), "solves": len(opt.solves),
-                       "dictionary_rounds": opt.rounds, "stopping_tolerance": cfg.tol.active},
+            "solver": {**solver_json(opt), "dictionary_rounds": opt.rounds, "stopping_tolerance": cfg.tol.active},
             "certificates": self.certificates, "staircase": self.staircase, "timing": self.timing,
             "versions": versions(), "git_revision": git_revision(),
         }
