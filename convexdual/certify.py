@@ -150,12 +150,13 @@ def certify(net: Network, X: np.ndarray, y: np.ndarray, D: np.ndarray, *, beta: 
 
 
 def certify_vector(W: np.ndarray, A: np.ndarray, X: np.ndarray, Y: np.ndarray, *, beta: float, p_star: float,
-                   tol: CertifyTolerances) -> dict[str, Any]:
+                   tol: CertifyTolerances, time_limit_s: float = 600.0) -> dict[str, Any]:
     """A vector-output network: gap to p*, and the exact dual oracle (vector.py) at its residual.
     ``global_optimum`` when gap <= tol.gap * max(1, p*), else ``not_global``."""
     from .patterns import cell_facets, enumerate_patterns
     from .training import flat, loss_and_grad
-    from .vector import VectorNetwork, edge_directions, oracle, vector_objective
+    from .vector import (MAX_INPUT_DIM, Oracle, SearchOracle, VectorNetwork, edge_directions, oracle,
+                         vector_objective)
 
     _require_neurons(W.shape[0])
     net = VectorNetwork(W=W, A=A)
@@ -165,8 +166,13 @@ def certify_vector(W: np.ndarray, A: np.ndarray, X: np.ndarray, Y: np.ndarray, *
         grad = flat(loss_and_grad(Network(W=W, a=A), X, Y, beta)[1])
     _require_finite([W, A], obj, prediction, grad)
     nu = Y - prediction
-    D = enumerate_patterns(X).D
-    orc = oracle(X, D, cell_facets(X, D), nu, edge_directions(X))
+    if X.shape[1] <= MAX_INPUT_DIM:
+        D = enumerate_patterns(X).D
+        orc = oracle(X, D, cell_facets(X, D), nu, edge_directions(X))
+    else:  # the search oracle: the directions above beta, else the proven bound below it
+        orc = SearchOracle(X, time_limit_s)(nu, beta)
+        orc = orc if len(orc.values) else Oracle(directions=np.zeros((1, X.shape[1])), values=np.zeros(1),
+                                                   upper=orc.upper)
     k = int(np.argmax(orc.values))
     u = orc.directions[k]
     gap = obj - p_star

@@ -148,7 +148,8 @@ def _certify_other(cfg: Any, weights: str, as_json: bool) -> None:
         W, A = arrays["W"], arrays["a"]
         if W.shape[1] != X.shape[1] or A.shape != (W.shape[0], cfg.outputs):
             raise ConfigError(f"{weights}: need W (m, {X.shape[1]}) and a (m, {cfg.outputs}), got {W.shape}, {A.shape}")
-        out = certify_vector(W, A, X, result.data.targets, beta=cfg.beta, p_star=result.p_star, tol=cfg.certify)
+        out = certify_vector(W, A, X, result.data.targets, beta=cfg.beta, p_star=result.p_star, tol=cfg.certify,
+                             time_limit_s=cfg.oracle_time_limit_s)
         width = W.shape[0]
     else:
         arrays, h = load_arrays(weights, {"W": 3, "v": 2, "a": 1}, PARALLEL_LAYOUT)

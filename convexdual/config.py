@@ -612,9 +612,9 @@ def validate(cfg: dict[str, Any], source: str | None, default_name: str) -> Conf
     outputs = _positive_int("model.outputs", model["outputs"])
     architecture = _choice("model.architecture", model["architecture"], ARCHITECTURES)
     patterns = _patterns(cfg["patterns"])
-    if outputs > 1 and (problem != "regression" or skip or patterns.mode != "exact"):
+    if outputs > 1 and (problem != "regression" or skip or patterns.mode not in ("exact", "oracle")):
         raise ConfigError("model.outputs > 1 (vector outputs) needs problem: regression, model.skip: false and "
-                          "exact patterns")
+                          "patterns exact or oracle")
     if architecture != "two_layer" and (problem != "regression" or skip or outputs != 1
                                         or patterns.mode != "exact"):
         raise ConfigError("model.architecture: parallel_three_layer needs problem: regression, model.skip: false, "

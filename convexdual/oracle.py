@@ -125,3 +125,245 @@ def cells_above(X: np.ndarray, c: np.ndarray, threshold: float, stop_after: int 
     return OracleResult(patterns=np.array(patterns, dtype=bool).reshape(-1, n).T, values=np.array(values),
                         directions=d_out, threshold=threshold, open_bound=float(open_bound), complete=complete,
                         best=best, nodes=nodes, seconds=time.perf_counter() - start)
+
+
+# Vector outputs. For nu (n, c) the dual constraint is the maximum over unit u of
+# F(u) = ||nu^T (X u)_+|| = max over unit v in R^c of v^T nu^T (X u)_+, so
+#     max_u F(u) = max_v g(v),   g(v) = max_u sum_i (nu_i . v) (x_i^T u)_+,
+# and g(v) is the scalar dual constraint with weights nu v (:func:`cells_above`). g is convex and
+# positively homogeneous in v (a maximum of linear functions of v) and g >= 0 (u = 0). On a spherical
+# simplex S with unit vertices v_1..v_c, every unit v in S is p / ||p|| with p in conv(v_k), and
+# ||p|| >= r = min_k v_k^T m (m the normalized vertex sum), so g(v) <= max_k g(v_k) / r: a branch and
+# bound over the output sphere whose vertex values come from the scalar oracle. The same bound holds
+# cell by cell (g_K(v) = max over the cell K of the same sum, convex in v), which is what makes the
+# listing below complete.
+
+SPHERE_SETTLED = 1e-13  # a simplex whose points all have norm >= 1 - this (r above) is not split further
+LISTING_SETTLED = 1e-3  # the same when listing cells: every cell reaching the threshold is listed at any r
+CELL_MAX_RTOL = 1e-10  # relative accuracy of one cell's vector maximum
+CONE_TOL = 1e-12  # relative optimality tolerance of the cone projections of a cell's maximum
+CELL_MAX_REGIONS = 20_000  # cap on the simplices of one cell's maximum (its bound stays proven)
+
+
+@dataclass(frozen=True)
+class VectorOracleResult:
+    """Leaves (cells with ``cells``) whose vector value may reach ``threshold``, each with its
+    maximizer, and the proven bound ``upper`` >= ||nu^T (X u)_+|| for every unit u."""
+
+    patterns: np.ndarray  # (n, k) bool
+    values: np.ndarray  # (k,) ||nu^T (X u)_+|| at the directions (with ``cells``: each cell's maximum)
+    directions: np.ndarray  # (k, d) unit
+    threshold: float
+    upper: float  # inf when the search stopped before every region was bounded
+    complete: bool
+    nodes: int  # scalar oracle nodes
+    regions: int  # output-sphere simplices examined
+    seconds: float
+
+    @property
+    def above(self) -> np.ndarray:
+        """Indices of the directions whose value reaches the threshold, largest first."""
+        idx = np.flatnonzero(self.values >= self.threshold)
+        return idx[np.argsort(-self.values[idx])]
+
+
+def sphere_simplices(c: int) -> list[np.ndarray]:
+    """The 2^c orthant simplices of the unit sphere in R^c (rows: vertices +-e_k)."""
+    import itertools
+
+    return [np.diag(s) for s in itertools.product((1.0, -1.0), repeat=c)]
+
+
+def inner_radius(S: np.ndarray) -> float:
+    """A lower bound r on ||p|| over conv(rows of S): min_k v_k^T m, m the normalized vertex sum."""
+    m = S.sum(axis=0)
+    norm = float(np.linalg.norm(m))
+    return float((S @ m).min() / norm) if norm > 0 else 0.0
+
+
+def split_simplex(S: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Bisect the longest edge at its normalized midpoint."""
+    k = len(S)
+    pairs = [(i, j) for i in range(k) for j in range(i + 1, k)]
+    i, j = max(pairs, key=lambda p: float(np.linalg.norm(S[p[0]] - S[p[1]])))
+    mid = S[i] + S[j]
+    mid = mid / np.linalg.norm(mid)
+    A, B = S.copy(), S.copy()
+    A[i], B[j] = mid, mid
+    return A, B
+
+
+def cell_vector_max(X: np.ndarray, nu: np.ndarray, pattern: np.ndarray) -> tuple[float, np.ndarray, float]:
+    """max over unit u in the cell K of ``pattern`` of ||nu^T (X u)_+|| = ||M u||, M = nu^T D X: the
+    value at the best direction found, that direction, and a proven upper bound. For unit v, the
+    maximum over K of v^T M u is ||Proj_K(M^T v)|| (convex in v), maximized over the output sphere
+    by the simplex bound to CELL_MAX_RTOL, or until CELL_MAX_REGIONS simplices (a cell whose
+    maximum is attained on a whole region of directions)."""
+    from .oracle_kernels import cone_max
+
+    pattern = np.asarray(pattern, dtype=bool)
+    keep = np.linalg.norm(X, axis=1) > 0
+    A = np.ascontiguousarray((np.where(pattern, 1.0, -1.0)[:, None] * X)[keep])
+    M = nu.T @ (pattern[:, None] * X)
+    seen: dict[bytes, float] = {}
+    best, best_p = 0.0, np.zeros(X.shape[1])
+
+    def value(v: np.ndarray) -> float:
+        nonlocal best, best_p
+        key = v.tobytes()
+        if key not in seen:
+            val, p = cone_max(np.ascontiguousarray(M.T @ v), A, CONE_TOL)
+            seen[key] = float(val)
+            if val > best:
+                best, best_p = float(val), p
+        return seen[key]
+
+    def bound(S: np.ndarray) -> float:
+        return max(value(v) for v in S) / inner_radius(S)
+
+    stack = sphere_simplices(nu.shape[1])
+    upper, regions = 0.0, 0
+    while stack and regions < CELL_MAX_REGIONS:
+        S = stack.pop()
+        regions += 1
+        if bound(S) <= best * (1 + CELL_MAX_RTOL) or inner_radius(S) >= 1 - SPHERE_SETTLED:
+            upper = max(upper, bound(S))
+        else:
+            stack.extend(split_simplex(S))
+    upper = max([upper, best] + [bound(S) for S in stack])
+    if best <= 0:
+        return 0.0, np.zeros(X.shape[1]), upper
+    u = on_face(A, M, best_p / np.linalg.norm(best_p))
+    return float(np.linalg.norm(nu.T @ np.maximum(X @ u, 0.0))), u, upper
+
+
+FACE_TIE = 1e-6  # relative: rows this close to a direction span the face it is taken to lie on
+
+
+def on_face(A: np.ndarray, M: np.ndarray, u: np.ndarray) -> np.ndarray:
+    """A maximizer found to CELL_MAX_RTOL in value is only about its square root close in
+    direction; on the face it lies on (rows of A within FACE_TIE of u) the maximum of ||M u|| is
+    the top eigenvector of M^T M restricted to the face's span. Returned when it stays in the
+    cone {A u >= 0} and is no worse, else u."""
+    norms = np.linalg.norm(A, axis=1)
+    tie = np.abs(A @ u) <= FACE_TIE * norms
+    _, s, Vt = np.linalg.svd(A[tie]) if tie.any() else (None, np.zeros(0), np.zeros((0, len(u))))
+    B = Vt[int(np.sum(s > 1e-12 * max(1.0, s[0] if len(s) else 0.0))):].T if tie.any() else np.eye(len(u))
+    if B.shape[1] == 0:
+        return u
+    _, vecs = np.linalg.eigh(B.T @ M.T @ M @ B)
+    w = B @ vecs[:, -1]
+    w = w * np.sign(w @ u) / np.linalg.norm(w)
+    if np.all(A @ w >= -1e-12 * norms) and np.linalg.norm(M @ w) >= np.linalg.norm(M @ u) * (1 - 1e-15):
+        return w
+    return u
+
+
+def vector_cells_above(X: np.ndarray, nu: np.ndarray, threshold: float, stop_after: int | None = None,
+                       time_limit_s: float | None = None, cells: bool = False) -> VectorOracleResult:
+    """The leaves of the scalar oracle at the vertices of the output-sphere branch and bound (see the
+    comment above) whose vector value may reach ``threshold`` (> 0), and the proven upper bound on
+    max_u ||nu^T (X u)_+||. Each vertex v_k of a simplex is asked for the leaves with
+    g(v_k) >= threshold r. A simplex is pruned when max_k g(v_k) / r < threshold and split
+    otherwise, until it is settled:
+
+    - without ``cells``, when a vertex reaches the threshold (its leaf's direction u does too:
+      ||nu^T (X u)_+|| >= g(v_k)) or r >= 1 - SPHERE_SETTLED (its bound then exceeds its vertices'
+      largest value by that factor at most). The directions are the leaves' maximizers; when none
+      reaches the threshold, every direction is proven below it.
+    - with ``cells``, when r >= 1 - LISTING_SETTLED: every cell whose vector maximum reaches the
+      threshold is listed in any simplex (there a cell's g_K(v) is <= max_k g_K(v_k) / r), with its
+      exact maximum (:func:`cell_vector_max`); splitting only keeps the vertex thresholds near the
+      threshold, so that few cells below it are listed.
+
+    ``stop_after`` directions at or above the threshold, or ``time_limit_s``, end the search early
+    (``complete`` False)."""
+    start = time.perf_counter()
+    X = np.ascontiguousarray(X, dtype=float)
+    nu = np.asarray(nu, dtype=float)
+    n, d = X.shape
+    lo: dict[bytes, float] = {}  # per vertex v: a leaf value found (g(v) >= lo)
+    hi: dict[bytes, float] = {}  # per vertex v: a proven bound (g(v) <= hi)
+    listed: dict[bytes, float] = {}  # per vertex v: the level its cells were listed at
+    found: dict[bytes, tuple[np.ndarray, float, np.ndarray]] = {}
+    cell_upper = 0.0  # the largest proven bound of a listed cell
+    nodes, regions, above = 0, 0, 0
+    timed_out = False
+
+    def left() -> float | None:
+        return None if time_limit_s is None else max(time_limit_s - (time.perf_counter() - start), 0.0)
+
+    def collect(pattern: np.ndarray) -> None:
+        nonlocal above, cell_upper
+        key = pattern.tobytes()
+        if key in found:
+            return
+        value, u, bound = cell_vector_max(X, nu, pattern)
+        cell_upper = max(cell_upper, bound)
+        found[key] = (pattern, value, u)
+        above += value >= threshold
+
+    def ask(v: np.ndarray, level: float, listing: bool) -> None:
+        """Scalar oracle at v: listing, every cell at or above level; else, when searching for
+        directions, every leaf at or above it; else (probing for a cell listing) one such leaf or
+        the proof that there is none."""
+        nonlocal nodes, timed_out
+        key = v.tobytes()
+        one = cells and not listing
+        res = cells_above(X, nu @ v, level, stop_after=1 if one else None, time_limit_s=left(), cells=listing)
+        nodes += res.nodes
+        timed_out |= not res.complete and not (one and len(res.values))
+        top = res.values.max(initial=0.0)
+        lo[key] = max(lo.get(key, 0.0), top)
+        hi[key] = min(hi.get(key, np.inf), max(res.open_bound, top))
+        if listing and res.complete:
+            listed[key] = level
+        if not listing or res.complete:
+            for k in range(res.patterns.shape[1]):
+                collect(res.patterns[:, k])
+
+    def probe(v: np.ndarray, level: float) -> None:
+        """Make sure g(v) is known against level: below it, or reached by a leaf."""
+        key = v.tobytes()
+        if hi.get(key, np.inf) >= level and lo.get(key, 0.0) < level:
+            ask(v, level, False)
+
+    stack = [(np.inf, S) for S in sphere_simplices(nu.shape[1])]
+    settled = LISTING_SETTLED if cells else SPHERE_SETTLED
+    upper = 0.0
+    while stack and not timed_out:
+        if stop_after is not None and above >= stop_after:
+            break
+        parent, S = stack.pop()
+        regions += 1
+        r = inner_radius(S)
+        level = threshold * r
+        for v in S:
+            probe(v, level)
+        keys = [v.tobytes() for v in S]
+        bound = min(parent, max(hi[k] for k in keys) / r)
+        if timed_out:
+            stack.append((bound, S))
+        elif bound < threshold:
+            upper = max(upper, bound)
+        elif not cells and max(lo[k] for k in keys) >= threshold:  # a vertex's leaf reaches it
+            upper = max(upper, bound)
+        elif r >= 1 - settled:
+            if cells:  # every cell reaching the threshold here is listed at a vertex; the rest is below it
+                for v, k in zip(S, keys):
+                    if listed.get(k, np.inf) > level:
+                        ask(v, level, True)
+                upper = max(upper, threshold)
+            else:
+                upper = max(upper, bound)
+        else:
+            stack.extend((bound, child) for child in split_simplex(S))
+    complete = not stack and not timed_out
+    if not complete:
+        upper = max([upper] + [b for b, _ in stack])
+    items = list(found.values())
+    return VectorOracleResult(
+        patterns=np.array([p for p, _, _ in items], dtype=bool).reshape(-1, n).T,
+        values=np.array([v for _, v, _ in items]), directions=np.array([u for _, _, u in items]).reshape(-1, d),
+        threshold=threshold, upper=float(max([upper, cell_upper] + [v for _, v, _ in items])), complete=complete,
+        nodes=nodes, regions=regions, seconds=time.perf_counter() - start)

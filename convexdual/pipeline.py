@@ -23,7 +23,7 @@ from .patterns import Patterns, cell_facets, enumerate_patterns, general_positio
 from .results import git_revision, versions
 from .solvers import resolve_solver
 from .program import best_value_with_blocks
-from .vector import VectorNetwork, VectorOptimum, certified_vector_optimum, feature_matrix, vector_objective
+from .vector import MAX_INPUT_DIM, VectorNetwork, VectorOptimum, certified_vector_optimum, feature_matrix, vector_objective
 from .vector import network_from_coefficients as vector_network
 from .three_layer import DirectionSet, ThreeLayerNetwork, ThreeLayerSolution, first_layer_directions
 from .three_layer import network_from_solution as parallel_network
@@ -210,7 +210,13 @@ def plan_patterns(cfg: Config, n: int, d: int, what: str | None = None) -> Confi
     """The config to solve with: as given, or, when an exact enumeration would exceed the limits
     (:func:`check_budget`) and the exact dual oracle applies (scalar two-layer networks), with
     ``patterns: oracle`` instead (the same identity: the answer is certified over every cell).
-    Refuses what fits neither."""
+    Vector outputs above d = 3 take the oracle within the same limits (the enumerating vector oracle
+    stops at d = 3; the count bounds the cells the search may visit). Refuses what fits neither."""
+    if cfg.outputs > 1 and cfg.patterns.mode == "exact" and d > MAX_INPUT_DIM:
+        check_budget(cfg, n, d, what)
+        log.info("%s: vector outputs in d = %d: certifying with the exact dual oracle (enumeration covers d <= %d)",
+                 cfg.name, d, MAX_INPUT_DIM)
+        return replace(cfg, patterns=replace(cfg.patterns, mode="oracle"))
     try:
         check_budget(cfg, n, d, what)
         return cfg
@@ -462,8 +468,9 @@ class VectorResult:
             "vertices": poly.vertices, "coef_max": poly.coef_max,
             "y_hat": self.data.targets - opt.solution.nu, "nu": opt.solution.nu,
             "network": {"width": self.network.width, "W": self.network.W, "a": self.network.A, "z": None},
-            "patterns": {"mode": "exact", "count": opt.n_cells, "n_samples": None, "seed": None,
-                         "general_position_count": general_position_count(n, d)},
+            "patterns": {"mode": "oracle" if opt.search else "exact", "count": opt.n_cells, "n_samples": None,
+                         "seed": None, "general_position_count": general_position_count(n, d),
+                         **({"oracle": opt.search.as_dict()} if opt.search else {})},
             "solver": {**solver_json(opt), "dictionary_rounds": opt.rounds, "stopping_tolerance": cfg.tol.active},
             "certificates": self.certificates, "staircase": self.staircase, "timing": self.timing,
             "versions": versions(), "git_revision": git_revision(),
@@ -476,7 +483,8 @@ def solve_vector(cfg: Config, data: Dataset, timing: dict[str, float], t0: float
     t = time.perf_counter()
     opt = certified_vector_optimum(X, Y, beta=cfg.beta, solver=resolve_solver(cfg.solver), tol=cfg.tol.solver,
                                    active_tol=cfg.tol.active, margin_tol=cfg.tol.margin,
-                                   margin_ratio=cfg.tol.margin_ratio)
+                                   margin_ratio=cfg.tol.margin_ratio, search=cfg.patterns.mode == "oracle",
+                                   time_limit_s=cfg.oracle_time_limit_s)
     timing["optimum_s"] = time.perf_counter() - t
     t = time.perf_counter()
     G = feature_matrix(X, opt.directions, opt.output_directions)

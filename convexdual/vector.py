@@ -26,18 +26,19 @@ P* = {c >= 0 : sum_k c_k vec((X u_k)_+ a_k^T) = vec(Y_hat*)} in R^{nc}.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from .dual import DualValues, active_set
-from .errors import CertificateError, ConfigError
+from .errors import CertificateError
 from .patterns import cell_facets, enumerate_patterns
 from .solvers import SolveStats, solve
 
 log = logging.getLogger("convexdual")
 
-MAX_INPUT_DIM = 3  # the oracle enumerates face spans up to edges: exact for d <= 3 (bias included)
+MAX_INPUT_DIM = 3  # the enumerating oracle lists face spans up to edges: exact for d <= 3 (bias included)
 MAX_ROUNDS = 200
 MAX_POLISH_ROUNDS = 10
 NEWTON_STEPS = 5
@@ -50,10 +51,11 @@ class Oracle:
 
     directions: np.ndarray  # (N, d)
     values: np.ndarray  # (N,)
+    upper: float = 0.0  # a proven bound on every other direction's value (the search oracle)
 
     @property
     def max_value(self) -> float:
-        return float(self.values.max()) if self.values.size else 0.0
+        return max(float(self.values.max()) if self.values.size else 0.0, self.upper)
 
 
 def edge_directions(X: np.ndarray) -> np.ndarray:
@@ -95,6 +97,36 @@ def oracle(X: np.ndarray, D: np.ndarray, F: np.ndarray, nu: np.ndarray, edges: n
     U = candidate_directions(X, D, F, nu, edges)
     values = np.linalg.norm(np.maximum(U @ X.T, 0.0) @ nu, axis=1)
     return Oracle(directions=U, values=values)
+
+
+@dataclass
+class SearchOracle:
+    """The dual oracle without enumeration (:func:`oracle.vector_cells_above`) under one time budget:
+    called at a level, the directions found at or above it and the proven bound on all others; with
+    ``cells``, every cell reaching the level with its exact maximum."""
+
+    X: np.ndarray
+    time_limit_s: float
+    start: float = field(default_factory=time.perf_counter)
+    nodes: int = 0
+    seconds: float = 0.0
+    cells_listed: int = 0
+
+    def __call__(self, nu: np.ndarray, level: float, stop_after: int | None = None, cells: bool = False) -> Oracle:
+        from .oracle import vector_cells_above
+
+        left = max(self.time_limit_s - (time.perf_counter() - self.start), 0.0)
+        res = vector_cells_above(self.X, nu, level, stop_after=stop_after, time_limit_s=left, cells=cells)
+        self.nodes, self.seconds = self.nodes + res.nodes, self.seconds + res.seconds
+        if not res.complete and (stop_after is None or len(res.above) < stop_after):
+            raise CertificateError(f"vector outputs: the exact dual oracle ran out of oracle.time_limit_s = "
+                                   f"{self.time_limit_s:g} s after {self.nodes} nodes")
+        keep = np.arange(len(res.values)) if cells else res.above
+        self.cells_listed = len(keep) if cells else self.cells_listed
+        return Oracle(directions=res.directions[keep], values=res.values[keep], upper=res.upper)
+
+    def as_dict(self) -> dict[str, float | int]:
+        return {"nodes": self.nodes, "seconds": self.seconds, "cells_listed": self.cells_listed}
 
 
 @dataclass(frozen=True)
@@ -144,28 +176,40 @@ class VectorOptimum:
     deviation: float
     rounds: int
     solves: list[SolveStats]
-    n_cells: int
+    n_cells: int  # cells enumerated, or listed by the search oracle at the end
+    search: SearchOracle | None = None  # the oracle without enumeration, when it was used
 
 
 def certified_vector_optimum(X: np.ndarray, Y: np.ndarray, *, beta: float, solver: str, tol: float,
-                             active_tol: float, margin_tol: float, margin_ratio: float) -> VectorOptimum:
+                             active_tol: float, margin_tol: float, margin_ratio: float, search: bool = False,
+                             time_limit_s: float = 600.0) -> VectorOptimum:
     """Grow a dictionary by the oracle until no unit direction violates the dual constraint, polish
-    on the near-active atoms, and read the optimal neurons off the oracle at the final nu."""
-    if X.shape[1] > MAX_INPUT_DIM:
-        raise ConfigError(f"vector outputs: the exact dual oracle handles input dimension <= {MAX_INPUT_DIM} "
-                          f"(bias column included); this data has d = {X.shape[1]}")
-    D = enumerate_patterns(X).D
-    F = cell_facets(X, D)
-    edges = edge_directions(X)
+    on the near-active atoms, and read the optimal neurons off the oracle at the final nu. The
+    enumerating oracle in d <= MAX_INPUT_DIM, else (or with ``search``) the search oracle within
+    ``time_limit_s``."""
     n = X.shape[0]
-    first = oracle(X, D, F, Y, edges)
+    if search or X.shape[1] > MAX_INPUT_DIM:
+        finder = SearchOracle(X, time_limit_s)
+        ask = finder
+    else:
+        finder = None
+        D = enumerate_patterns(X).D
+        F = cell_facets(X, D)
+        edges = edge_directions(X)
+
+        def ask(nu: np.ndarray, level: float, stop_after: int | None = None, cells: bool = False) -> Oracle:
+            return oracle(X, D, F, nu, edges)
+    first = ask(Y, beta * (1 + active_tol), max(2 * n, 10))
     order = np.argsort(-first.values)
     U = first.directions[order[_distinct(first.directions[order], X)]][:max(2 * n, 10)]
+    if not len(U):  # no direction above beta at nu = Y: start from the data directions
+        rows = X[np.linalg.norm(X, axis=1) > 0]
+        U = rows / np.linalg.norm(rows, axis=1, keepdims=True)
     solves: list[SolveStats] = []
     for rnd in range(MAX_ROUNDS):
         sol = solve_dictionary(X, Y, U, beta, solver, tol)
         solves.append(sol.stats)
-        orc = oracle(X, D, F, sol.nu, edges)
+        orc = ask(sol.nu, beta * (1 + active_tol))
         bad = np.flatnonzero(orc.values > beta * (1 + active_tol))
         log.info("vector dictionary round %d: %d atoms, max dual value / beta - 1 = %.2e, %d violating candidates",
                  rnd, len(U), orc.max_value / beta - 1, len(bad))
@@ -184,7 +228,7 @@ def certified_vector_optimum(X: np.ndarray, Y: np.ndarray, *, beta: float, solve
     for _ in range(MAX_POLISH_ROUNDS):
         used = _in_use(sol.B)
         refined = refine_on_faces(X, Y, sol.directions[used], sol.B[used], beta)
-        orc = oracle(X, D, F, refined.nu, edges)
+        orc = ask(refined.nu, beta * (1 + POLISH_TARGET))
         log.info("vector polish: %d atoms refined, max dual value / beta - 1 = %.2e", int(used.sum()),
                  orc.max_value / beta - 1)
         if orc.max_value <= beta * (1 + POLISH_TARGET):
@@ -196,6 +240,8 @@ def certified_vector_optimum(X: np.ndarray, Y: np.ndarray, *, beta: float, solve
         sol = solve_dictionary(X, Y, U[_distinct(U, X)], beta, solver, tol)
         solves.append(sol.stats)
     sol = refined
+    if finder is not None:  # every cell within the margin, each with its exact maximum
+        orc = ask(sol.nu, beta * (1 - margin_tol), cells=True)
     if orc.max_value > beta * (1 + active_tol):
         raise CertificateError(f"vector outputs: the polished solution violates the dual constraint by "
                                f"{orc.max_value / beta - 1:.2e} (relative)")
@@ -203,12 +249,14 @@ def certified_vector_optimum(X: np.ndarray, Y: np.ndarray, *, beta: float, solve
                        active_tol, margin_tol, margin_ratio)
     act = np.array([i for i, _ in split.blocks], dtype=int)
     act = act[_distinct(orc.directions[act], X)] if len(act) else act
+    margin = split.margin if finder is None else min(split.margin, margin_tol)  # unlisted cells: below 1 - margin_tol
     dirs = orc.directions[act]
     out = np.maximum(dirs @ X.T, 0.0) @ sol.nu
     out = out / np.linalg.norm(out, axis=1, keepdims=True) if len(act) else out
     return VectorOptimum(solution=sol, oracle=orc, directions=dirs, output_directions=out,
-                         max_violation=orc.max_value / beta - 1, margin=split.margin,
-                         deviation=split.max_active_deviation, rounds=rnd + 1, solves=solves, n_cells=D.shape[1])
+                         max_violation=orc.max_value / beta - 1, margin=margin,
+                         deviation=split.max_active_deviation, rounds=rnd + 1, solves=solves,
+                         n_cells=D.shape[1] if finder is None else finder.cells_listed, search=finder)
 
 
 def _in_use(B: np.ndarray, rel: float = 1e-7) -> np.ndarray:

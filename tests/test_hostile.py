@@ -407,7 +407,7 @@ def test_an_empty_run_folder_is_not_left_behind_after_a_failure(work):
 @pytest.mark.parametrize("n, d", [(2000, 10), (100, 6), (1100, 1100), (20000, 10000)])
 def test_huge_enumerations_are_refused_at_once(work, n, d):
     """Refused from the bound on the patterns, before any data are drawn: exit 5 in seconds (vector
-    outputs: no exact oracle to switch to)."""
+    outputs: the bound is also the limit of the search oracle in d > 3)."""
     run = measured("solve", "--config", "example1.yaml", "data.kind=gaussian", f"data.n={n}", f"data.d={d}",
                    "model.outputs=2", cwd=work)
     run.one_error(5, "activation patterns", "limits.cells")
