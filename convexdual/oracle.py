@@ -245,10 +245,10 @@ def on_face(A: np.ndarray, M: np.ndarray, u: np.ndarray) -> np.ndarray:
     direction; on the face it lies on (rows of A within FACE_TIE of u) the maximum of ||M u|| is
     the top eigenvector of M^T M restricted to the face's span. Returned when it stays in the
     cone {A u >= 0} and is no worse, else u."""
+    from .vector import _null_basis
+
     norms = np.linalg.norm(A, axis=1)
-    tie = np.abs(A @ u) <= FACE_TIE * norms
-    _, s, Vt = np.linalg.svd(A[tie]) if tie.any() else (None, np.zeros(0), np.zeros((0, len(u))))
-    B = Vt[int(np.sum(s > 1e-12 * max(1.0, s[0] if len(s) else 0.0))):].T if tie.any() else np.eye(len(u))
+    B = _null_basis(A[np.abs(A @ u) <= FACE_TIE * norms])  # the face's span
     if B.shape[1] == 0:
         return u
     _, vecs = np.linalg.eigh(B.T @ M.T @ M @ B)

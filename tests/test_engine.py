@@ -319,7 +319,7 @@ def test_unclear_margin_is_refused():
 
 @pytest.mark.parametrize("name", ["circle3.yaml", "diabetes.yaml", "gaussian_n24_d3.yaml", "interpolation_line.yaml"])
 def test_working_set_gives_the_direct_answer(name):
-    """Issue 7: growing a working set of blocks (certified by dual feasibility on every block) gives the
+    """Growing a working set of blocks (certified by dual feasibility on every block) gives the
     same p* (1e-9 relative), m*, M*, vertices and staircase as the solve over every pattern."""
     from pathlib import Path
 
@@ -441,7 +441,7 @@ def test_carried_bounds_are_upper_bounds_and_exact_values_stay_exact():
 
 
 def test_beta_sweep_reuses_the_enumeration_and_seeds_the_working_set():
-    """Issue 7 part 5: a second solve of the same data in one process reuses the patterns (same
+    """Sweeps reuse work: a second solve of the same data in one process reuses the patterns (same
     cells) and starts its cuts from the previous active features (fewer cut rounds); the answer is
     the one of a fresh solve (p* to 1e-9 relative, same m*, M*)."""
     from convexdual import pipeline
@@ -552,7 +552,7 @@ def test_exact_refinement_from_a_loose_solve_in_3d():
 
 
 def test_exact_refinement_at_scale():
-    """Issue 7's large instance, gaussian n = 200, d = 3 (39,802 cells), seed 0, beta 0.05: from the
+    """The large instance, gaussian n = 200, d = 3 (39,802 cells), seed 0, beta 0.05: from the
     cut growth's dual point (relative violation <= 1e-7), refine.refine_dual reaches a split that
     active_set accepts with "active" meaning within 1e-11: measured margin 9.4e-9, active values
     within 4.1e-14 of beta, fitted network's objective minus dual objective 6.4e-14 (asserted:
