@@ -224,13 +224,21 @@ def certified_vector_optimum(X: np.ndarray, Y: np.ndarray, *, beta: float, solve
     # nu). Each atom in use lies on one face of one cell (the oracle generates it there); with
     # every atom kept on its face span and its pattern fixed, the objective is smooth in the
     # atoms' face coordinates and output weights, and a quasi-Newton descent from the dictionary
-    # solution converges to the exact directions. The oracle then certifies the result.
+    # solution converges to the exact directions. The oracle then certifies the result. An atom
+    # that leaves its cell (its fixed pattern no longer its own) or slides along a flat face throws
+    # the refinement beyond tol.margin: then the polish stops. The best solution seen is kept (the
+    # dictionary's converged one is within tol.active).
+    best, best_orc = sol, orc
     for _ in range(MAX_POLISH_ROUNDS):
-        used = _in_use(sol.B)
+        used = _in_use(sol.B) & _near_beta(X, sol, beta, margin_tol)
         refined = refine_on_faces(X, Y, sol.directions[used], sol.B[used], beta)
         orc = ask(refined.nu, beta * (1 + POLISH_TARGET))
         log.info("vector polish: %d atoms refined, max dual value / beta - 1 = %.2e", int(used.sum()),
                  orc.max_value / beta - 1)
+        if orc.max_value > beta * (1 + margin_tol):  # lost (left a cell or slid along a flat face)
+            break
+        if orc.max_value < best_orc.max_value:
+            best, best_orc = refined, orc
         if orc.max_value <= beta * (1 + POLISH_TARGET):
             break
         # a direction the refined atoms miss: add the violators and solve the dictionary again
@@ -239,7 +247,7 @@ def certified_vector_optimum(X: np.ndarray, Y: np.ndarray, *, beta: float, solve
         U = np.concatenate([refined.directions, orc.directions[bad[_distinct(orc.directions[bad], X)]][:n]])
         sol = solve_dictionary(X, Y, U[_distinct(U, X)], beta, solver, tol)
         solves.append(sol.stats)
-    sol = refined
+    sol, orc = best, best_orc
     if finder is not None:  # every cell within the margin, each with its exact maximum
         orc = ask(sol.nu, beta * (1 - margin_tol), cells=True)
     if orc.max_value > beta * (1 + active_tol):
@@ -251,12 +259,89 @@ def certified_vector_optimum(X: np.ndarray, Y: np.ndarray, *, beta: float, solve
     act = act[_distinct(orc.directions[act], X)] if len(act) else act
     margin = split.margin if finder is None else min(split.margin, margin_tol)  # unlisted cells: below 1 - margin_tol
     dirs = orc.directions[act]
+    _refuse_flat_cells(X, sol, dirs, beta, margin_tol, max(orc.max_value / beta - 1, 0.0))
     out = np.maximum(dirs @ X.T, 0.0) @ sol.nu
     out = out / np.linalg.norm(out, axis=1, keepdims=True) if len(act) else out
     return VectorOptimum(solution=sol, oracle=orc, directions=dirs, output_directions=out,
                          max_violation=orc.max_value / beta - 1, margin=margin,
                          deviation=split.max_active_deviation, rounds=rnd + 1, solves=solves,
                          n_cells=D.shape[1] if finder is None else finder.cells_listed, search=finder)
+
+
+MAX_FLAT_TIES = 8  # cells around a direction checked for flatness: every split of up to this many ties
+
+
+def flat_cells(X: np.ndarray, nu: np.ndarray, u: np.ndarray, beta: float, rel: float) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Closed cells or faces through the unit direction u on which a continuum of unit directions
+    through u attains the value beta of ||nu^T (X v)_+||: a list of (points active there, eigenvalues
+    / beta^2). Rows with |x_i^T u| <= 1e-9 ||x_i|| tie. On a set where the active points S are fixed
+    the value is ||M^T v||, M = X_S^T nu_S, and the maximizers near u at value beta are the unit
+    vectors of E = {eigenvectors of M M^T with eigenvalue >= beta^2 (1 - rel)} that stay in the set.
+    Checked on the face of u (v in the span of the ties, the same form for every cell around it) and
+    on every cell around u (S = the positive rows plus a part A of the ties, v = u + w with w in E,
+    w orthogonal to u, x_i^T w >= 0 on A and <= 0 on the other ties)."""
+    xu = X @ u
+    tie = np.abs(xu) <= 1e-9 * np.linalg.norm(X, axis=1)
+    on = (xu > 0) & ~tie
+    found = []
+    V = _null_basis(X[tie])
+    M = V.T @ X[on].T @ nu[on]
+    eig = np.linalg.eigvalsh(M @ M.T)[::-1]
+    if len(eig) > 1 and eig[1] >= beta ** 2 * (1 - rel):
+        found.append((np.flatnonzero(on), eig / beta ** 2))
+    ties = np.flatnonzero(tie)
+    if len(ties) > MAX_FLAT_TIES:
+        return found
+    for bits in range(2 ** len(ties)):
+        A = ties[[(bits >> k) & 1 == 1 for k in range(len(ties))]]
+        S = on.copy()
+        S[A] = True
+        M = X[S].T @ nu[S]
+        lam, vecs = np.linalg.eigh(M @ M.T)
+        E = vecs[:, lam >= beta ** 2 * (1 - rel)]
+        pu = E.T @ u
+        if E.shape[1] < 2 or np.linalg.norm(pu) < 1 - rel:  # no continuum, or u not in E
+            continue
+        L = E @ _null_basis(pu[None, :])  # E within u's orthogonal complement
+        G = np.vstack([X[A] @ L, -X[np.setdiff1d(ties, A)] @ L])
+        if _cone_has_direction(G):
+            found.append((np.flatnonzero(S), lam[::-1] / beta ** 2))
+    return found
+
+
+def _cone_has_direction(G: np.ndarray) -> bool:
+    """Whether {z : G z >= 0} holds some z != 0: G has a null direction, or the cone is pointed and
+    then 1^T G z = 1 is feasible (an LP)."""
+    from scipy.optimize import linprog
+
+    if G.shape[0] == 0 or _null_basis(G).shape[1] > 0:
+        return G.shape[1] > 0
+    res = linprog(np.zeros(G.shape[1]), A_ub=-G, b_ub=np.zeros(G.shape[0]), A_eq=G.sum(axis=0)[None, :],
+                  b_eq=[1.0], bounds=[(None, None)] * G.shape[1], method="highs")
+    return res.status == 0
+
+
+def _refuse_flat_cells(X: np.ndarray, sol: DictionarySolution, dirs: np.ndarray, beta: float, rel: float,
+                       violation: float) -> None:
+    """Refuse when the dual constraint is flat around an optimal direction: a continuum of optimal
+    neurons, whose combinations form a curved (not polyhedral) optimal set."""
+    for u in dirs:
+        for active, eig in flat_cells(X, sol.nu, u, beta, rel):
+            raise CertificateError(
+                f"vector outputs: the dual constraint is flat around the optimal direction u = "
+                f"{np.array2string(u, precision=6, separator=', ')} (active points {active.tolist()}): the top two "
+                f"eigenvalues of the quadratic form there are {eig[0]:.9f} and {eig[1]:.9f} x beta^2, so a "
+                f"continuum of directions around it are optimal neurons and the optimal set is not a polytope; "
+                f"p* = {sol.objective:.10g} holds (dual violation {violation:.1e}) but m* and M* need a finite "
+                f"set of optimal neurons")
+
+
+def _near_beta(X: np.ndarray, sol: DictionarySolution, beta: float, rel: float) -> np.ndarray:
+    """Atoms u whose dual value ||nu^T (X u)_+|| is at least beta (1 - rel). An optimal atom with
+    weight has value exactly beta; one clearly below carries only the solver's leftover weight, and
+    keeping it in the smooth refinement (where weight cannot reach exactly zero) spoils nu."""
+    values = np.linalg.norm(np.maximum(sol.directions @ X.T, 0.0) @ sol.nu, axis=1)
+    return values >= beta * (1 - rel)
 
 
 def _in_use(B: np.ndarray, rel: float = 1e-7) -> np.ndarray:
