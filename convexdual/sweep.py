@@ -72,6 +72,7 @@ from .launch import quoted
 from .results import atomic_write_text, dumps, git_revision, jsonable, versions
 from .runs import (Check, RunFolder, first_reason, identity_hash, load_json, now, progress_bar, read_record,
                    safe_name, stoppable, types_ok, verify, write_record)
+from .widths import REGIMES, UNDECIDED, bounds_regime, phase_regime
 
 log = logging.getLogger("convexdual")
 
@@ -79,7 +80,7 @@ FIXED_COLUMNS = ["config_hash", "status", "error", "name", "problem", "beta", "d
 RESULT_COLUMNS = ["p_star", "m_star", "m_star_low", "m_star_high", "M_star", "M_star_low", "M_star_high",
                   "n_vertices", "polytope_dim", "n_patterns", "duality_gap", "active_margin",
                   "connectivity_width", "time_s", "output_dim", "certified", "p_star_low", "p_star_high"]
-WIDTH_COLUMNS = ["m", "optimal", "value", "isolated_points", "continuum_components", "connected"]
+WIDTH_COLUMNS = ["m", "optimal", "value", "isolated_points", "continuum_components", "connected", "regime"]
 
 
 # ----------------------------------------------------------------------------- planning
@@ -337,6 +338,10 @@ STEP_TYPES: dict[str, tuple[type, ...]] = {
     "m": (int,), "optimal": (bool, type(None)), "value": _MAYBE_NUMBER, "isolated_points": _MAYBE_INT,
     "continuum_components": _MAYBE_INT, "connected": (bool, type(None)),
 }
+BOUNDS_TYPES: dict[str, tuple[type, ...]] = {
+    "from_m": (int,), "to_m": (int,), **{k: (bool, type(None)) for k in
+                                         ("optimal", "all_isolated", "some_continuum", "some_isolated", "connected")},
+}
 
 
 def result_problem(res: Any) -> str | None:
@@ -355,6 +360,11 @@ def result_problem(res: Any) -> str | None:
     if why is None:
         why = first_reason(types_ok(step, STEP_TYPES) if isinstance(step, dict) else "a staircase row is not an object"
                            for step in res["staircase"] or [])
+    bounds_rows = res.get("staircase_bounds") if why is None else None
+    if bounds_rows is not None:
+        why = "'staircase_bounds' is not a list" if not isinstance(bounds_rows, list) else first_reason(
+            types_ok(row, BOUNDS_TYPES) if isinstance(row, dict) else "a staircase_bounds row is not an object"
+            for row in bounds_rows)
     return f"result: {why}" if why is not None else None
 
 
@@ -455,9 +465,25 @@ def table_rows(record: dict[str, Any], axes: Sequence[str]) -> list[dict[str, An
         certified=res.get("certified", True),  # (results written before brackets existed are certified)
         p_star_low=bounds[0], p_star_high=bounds[1],
     )
-    if not steps:
-        return [base]
-    return [{**base, **{c: step.get(c) for c in WIDTH_COLUMNS}} for step in steps]
+    if steps:
+        return [{**base, **{c: step.get(c) for c in WIDTH_COLUMNS}, "regime": step_regime(step)} for step in steps]
+    bounds_rows = res.get("staircase_bounds")
+    if bounds_rows:  # only what the m*, M* bounds decide, width by width
+        return [{**base, "m": m, "optimal": row["optimal"], "connected": row["connected"],
+                 "regime": row.get("regime") or bounds_regime(row)}
+                for row in bounds_rows for m in range(row["from_m"], row["to_m"] + 1)]
+    return [base]
+
+
+def step_regime(step: dict[str, Any]) -> str:
+    """A staircase row's regime (rows written before the ``regime`` key existed get it computed)."""
+    if step.get("regime") in REGIMES + (UNDECIDED,):
+        return step["regime"]
+    if step["optimal"] is False:
+        return "none"
+    if None in (step["optimal"], step["isolated_points"], step["continuum_components"], step["connected"]):
+        return UNDECIDED
+    return phase_regime(step["optimal"], step["isolated_points"], step["continuum_components"], step["connected"])
 
 
 def _cell(value: Any) -> Any:

@@ -76,7 +76,40 @@ class Phase:
 
     def as_dict(self) -> dict[str, object]:
         return {"m": self.m, "optimal": self.optimal, "isolated_points": self.isolated_points,
-                "continuum_components": self.continuum_components, "connected": self.connected}
+                "continuum_components": self.continuum_components, "connected": self.connected,
+                "regime": phase_regime(self.optimal, self.isolated_points, self.continuum_components,
+                                       self.connected)}
+
+
+REGIMES = ("none", "isolated", "isolated+continua", "continua", "connected")
+UNDECIDED = "undecided"
+
+
+def phase_regime(optimal: bool, isolated_points: int, continuum_components: int, connected: bool) -> str:
+    """The regime of Theta*_m: no optimal network; isolated points only (finitely many, also when
+    there is one); isolated points and continua; several continua only; one continuum (connected)."""
+    if not optimal:
+        return "none"
+    if continuum_components == 0:
+        return "isolated"
+    if isolated_points:
+        return "isolated+continua"
+    return "connected" if connected else "continua"
+
+
+def bounds_regime(facts: dict[str, object]) -> str:
+    """The regime the facts of ``phase_bounds`` decide, else ``UNDECIDED`` (never a guess)."""
+    if facts["optimal"] is False:
+        return "none"
+    if facts["all_isolated"] is True:
+        return "isolated"
+    if facts["connected"] is True:
+        return "connected"
+    if facts["some_continuum"] is True and facts["some_isolated"] is True:
+        return "isolated+continua"
+    if facts["some_continuum"] is True and facts["some_isolated"] is False and facts["connected"] is False:
+        return "continua"
+    return UNDECIDED
 
 
 def phase_at_width(cards: np.ndarray, union: np.ndarray, m: int) -> Phase:
@@ -149,6 +182,7 @@ def phase_bounds(m_bounds: tuple[int, int], M_bounds: tuple[int, int], n: int) -
     rows: list[dict[str, object]] = []
     for m in range(1, n + 2):
         f = facts(m)
+        f["regime"] = bounds_regime(f)
         if rows and all(rows[-1][k] == v for k, v in f.items()):
             rows[-1]["to_m"] = m
         else:
