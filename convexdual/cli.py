@@ -295,7 +295,9 @@ def solvers(as_json: bool) -> None:
               multiple=True,
               help="Regenerate only these figures (default: all).")
 @click.option("-v", "--verbose", is_flag=True, help="Log progress to stderr.")
-def figures(out_dir: str, only: tuple[str, ...], verbose: bool) -> None:
+@click.option("--progress/--no-progress", default=True, show_default=True,
+              help="Bars on stderr: one over the figure groups, one per figure sweep (points done, skipped = on disk).")
+def figures(out_dir: str, only: tuple[str, ...], verbose: bool, progress: bool) -> None:
     """Regenerate every paper figure (and the example results) into OUT.
 
     Figure sweeps are cached under OUT/runs and resume; figure files are replaced.
@@ -303,7 +305,7 @@ def figures(out_dir: str, only: tuple[str, ...], verbose: bool) -> None:
     from .figures import regenerate_all
 
     _setup_logging(verbose)
-    for path in regenerate_all(Path(out_dir), configs_dir=shipped_configs(), only=set(only) or None):
+    for path in regenerate_all(Path(out_dir), configs_dir=shipped_configs(), only=set(only) or None, progress=progress):
         click.echo(str(path))
 
 

@@ -402,7 +402,10 @@ def _refuse_pooled(free: list[str], options: str) -> None:
 # ----------------------------------------------------------------------------- all figures
 
 
-def regenerate_all(out_dir: Path, configs_dir: Path, only: set[str] | None = None) -> list[Path]:
+FIGURE_GROUPS = ("example1", "staircase", "value", "phase", "uniqueness", "vector", "three_layer", "train", "paths")
+
+
+def regenerate_all(out_dir: Path, configs_dir: Path, only: set[str] | None = None, progress: bool = False) -> list[Path]:
     """Solve the figure configs, run the figure sweeps (resumable), and draw every figure
     (or those named in ``only``: example1, staircase, value, phase, uniqueness, vector, three_layer, train,
     paths)."""
@@ -414,37 +417,36 @@ def regenerate_all(out_dir: Path, configs_dir: Path, only: set[str] | None = Non
         return solve(load_config(path)).to_dict()
 
     with RunFolder.open(out_dir, "figures", {}, hint="choose another --out"):
-        return _regenerate(out_dir, configs_dir, only, solved)
+        return _regenerate(out_dir, configs_dir, only, solved, progress)
 
 
-def _regenerate(out_dir: Path, configs_dir: Path, only: set[str] | None, solved: Any) -> list[Path]:
-    written: list[Path] = []
+def _regenerate(out_dir: Path, configs_dir: Path, only: set[str] | None, solved: Any, progress: bool) -> list[Path]:
+    """Draw the groups in order, with a bar over the groups on stderr (``progress``); the figure
+    sweeps show their own bars (points done now, and points skipped: already on disk)."""
+    from .nonconvex_figures import path_figures, training_figures
+    from .runs import progress_bar
+
     figs = configs_dir / "figures"
-
-    def wanted(name: str) -> bool:
-        return only is None or name in only
-
-    if wanted("example1"):
-        written += _example1_figures(configs_dir, out_dir, solved)
-    if wanted("staircase"):
-        written += _staircase_figure(figs, out_dir, solved)
-    if wanted("value"):
-        written += _value_figure(figs, out_dir, solved)
-    if wanted("phase"):
-        written += _phase_figures(figs, out_dir)
-    if wanted("uniqueness"):
-        written += _uniqueness_figure(configs_dir / "uniqueness", out_dir)
-    if wanted("vector"):
-        written += _vector_figure(configs_dir / "vector", out_dir, solved)
-    if wanted("three_layer"):
-        written += _three_layer_figure(configs_dir / "three_layer", out_dir)
-    if wanted("train") or wanted("paths"):
-        from .nonconvex_figures import path_figures, training_figures
-
-        if wanted("train"):
-            written += training_figures(configs_dir, out_dir)
-        if wanted("paths"):
-            written += path_figures(configs_dir, out_dir)
+    draw = {
+        "example1": lambda: _example1_figures(configs_dir, out_dir, solved),
+        "staircase": lambda: _staircase_figure(figs, out_dir, solved),
+        "value": lambda: _value_figure(figs, out_dir, solved),
+        "phase": lambda: _phase_figures(figs, out_dir, progress),
+        "uniqueness": lambda: _uniqueness_figure(configs_dir / "uniqueness", out_dir),
+        "vector": lambda: _vector_figure(configs_dir / "vector", out_dir, solved),
+        "three_layer": lambda: _three_layer_figure(configs_dir / "three_layer", out_dir),
+        "train": lambda: training_figures(configs_dir, out_dir),
+        "paths": lambda: path_figures(configs_dir, out_dir),
+    }
+    groups = [g for g in FIGURE_GROUPS if only is None or g in only]
+    written: list[Path] = []
+    bar = progress_bar(len(groups), 0, "figures", progress, unit="group")
+    for group in groups:
+        bar.set_postfix_str(f"drawing {group}")
+        written += draw[group]()
+        bar.update(1)
+    bar.set_postfix_str("done")
+    bar.close()
     return written
 
 
@@ -573,30 +575,63 @@ def _value_figure(figs: Path, out_dir: Path, solved: Any) -> list[Path]:
         "Config: configs/figures/value_width.yaml."))
 
 
-def _phase_figures(figs: Path, out_dir: Path) -> list[Path]:
-    """Run the phase-diagram sweeps (cached under out_dir/runs) and draw them."""
+PHASE_DIAGRAMS = [  # (config, x, rows, title)
+    ("phase_beta_d2", "m", "beta", "Random data (X ~ N(0, I) in d = 2 plus a bias, y ~ N(0, 1)), n = 20, 10 seeds"),
+    ("phase_n_d2", "m/n", "n", "Random data (X ~ N(0, I) in d = 2 plus a bias, y ~ N(0, 1)), beta = 1, 10 seeds"),
+    ("phase_beta_diabetes", "m", "beta", "Real data: scikit-learn diabetes, 10 subsamples of n = 20 patients, "
+                                         "3 standardized features plus a bias"),
+]
+
+
+def _phase_figures(figs: Path, out_dir: Path, progress: bool = False) -> list[Path]:
+    """Run the phase-diagram sweeps (cached under out_dir/runs) and draw them: the phase diagrams
+    over (m, beta) and (m/n, n), the medians against beta, and the measured connectivity width
+    against the bound min(m* + M*, n + 1) over every one of these sweeps."""
     import pandas as pd
 
+    from .regime_plots import bound_figure, bound_summary, bound_table, phase_diagram
     from .sweep import run_sweep
 
     written: list[Path] = []
     runs = out_dir / "runs"
-    g = run_sweep(figs / "phase_gaussian.yaml", [], None, progress=False, cache_root=runs)
+    bounds = []
+    for name, x, y, title in PHASE_DIAGRAMS:
+        run = run_sweep(figs / f"{name}.yaml", [], None, progress=progress, cache_root=runs)
+        table = pd.read_csv(run.table_path)
+        bounds.append(bound_table(table, name))
+        written += save_figure(phase_diagram(table, x, y, title), out_dir, name, (
+            f"Phase diagram ({'width m' if x == 'm' else 'width m / n'} across, {y} down): in each cell the fraction "
+            "of seeds whose optimal set at that width is connected, has isolated points, has an optimal network "
+            "(white 0, black 1); hatched cells hold a seed whose vertices could not be listed and whose m*, M* "
+            "bounds do not decide the cell. Markers: medians of m*, M*, the measured connectivity width and "
+            f"min(m* + M*, n + 1). {title}. Config: configs/figures/{name}.yaml."))
+    g = run_sweep(figs / "phase_gaussian.yaml", [], None, progress=progress, cache_root=runs)
     table = pd.read_csv(g.table_path)
+    bounds.append(bound_table(table, "phase_gaussian"))
     fig = figure_phase(table, "beta", "data.n", "data.d",
                        "Random data (X ~ N(0, I), y ~ N(0, 1), with bias): columns input dimension d, lines n")
     written += save_figure(fig, out_dir, "phase_gaussian", (
         "Phase diagram over random data sets: m*, M*, the dimension of the optimal polytope (0: unique optimum) "
         "and the connectivity width (smallest m from which the optimal set stays connected), against beta, "
         "for n = 5, 8, 11 and input dimension d = 1, 2 (plus a bias). Config: configs/figures/phase_gaussian.yaml."))
-    dbt = run_sweep(figs / "phase_diabetes.yaml", [], None, progress=False, cache_root=runs)
+    dbt = run_sweep(figs / "phase_diabetes.yaml", [], None, progress=progress, cache_root=runs)
     table = pd.read_csv(dbt.table_path)
+    bounds.append(bound_table(table, "phase_diabetes"))
     fig = figure_phase(table, "beta", None, None,
                        "Real data: scikit-learn diabetes, subsampled to n = 10 patients, 2 standardized features + bias")
     written += save_figure(fig, out_dir, "phase_diabetes", (
         "Phase diagram on real data (scikit-learn's diabetes set, 8 random subsamples of n = 10 patients, first 2 "
         "standardized features plus a bias, so exact enumeration stays small): m*, M*, dim P*, connectivity "
         "width against beta. Config: configs/figures/phase_diabetes.yaml."))
+    df = pd.concat(bounds, ignore_index=True)
+    written.append(atomic_write_text(out_dir / "connectivity_bound.csv", df.to_csv(index=False), overwrite=True))
+    summary = bound_summary(df)
+    written += save_figure(bound_figure(df, "Where the connectivity bound is loose (every phase sweep)"), out_dir,
+                           "connectivity_bound", (
+        "Measured connectivity width (smallest m from which the optimal set stays connected) against the bound "
+        "min(m* + M*, n + 1), per data set with an exact staircase and m* >= 1, over the sweeps "
+        f"{', '.join(name for name, *_ in PHASE_DIAGRAMS)}, phase_gaussian and phase_diabetes (table: "
+        f"connectivity_bound.csv). {summary}."))
     return written
 
 

@@ -194,3 +194,143 @@ def line_plot(table: Any, x: str, y: str, hue: str | None, col: str | None, agg:
     fig.suptitle(f"{title}\n{band}", fontsize=10)
     fig.tight_layout()
     return fig
+
+
+PROPERTIES = {
+    "connected": "optimal set connected",
+    "isolated": "has isolated optimal points",
+    "optimal": "has an optimal network",
+}
+
+
+def property_values(rows: Any, prop: str) -> Any:
+    """Per width row: 1.0 / 0.0 when the property is decided, NaN when only bounds are known and
+    they do not decide it. ``optimal`` and ``connected`` come from their columns (the bounds decide
+    some widths), ``isolated`` (some optimal point is isolated) from the regime."""
+    if prop == "isolated":
+        values = rows["regime"].map({"isolated": 1.0, "isolated+continua": 1.0, "none": 0.0, "continua": 0.0,
+                                     "connected": 0.0})
+        return values.where(rows["regime"] != UNDECIDED)
+    return rows[prop].map({True: 1.0, False: 0.0, "True": 1.0, "False": 0.0}).astype(float)
+
+
+def phase_panel(ax: Any, rows: Any, x: str, y: str, prop: str) -> Any:
+    """One Donoho-Tanner style panel: the fraction of seeds with ``prop`` in each (x, y) cell (grey
+    scale, 0 white to 1 black); cells where some seed is undecided are hatched and left uncoloured.
+    Rows are the values of y (log-spaced beta or n); returns the colour mappable."""
+    import matplotlib.pyplot as plt
+    from matplotlib.patches import Rectangle
+
+    cmap = plt.get_cmap("Greys")
+    y_values = sorted(rows[y].dropna().unique())
+    values = property_values(rows, prop)
+    for i, yv in enumerate(y_values):
+        line = rows[rows[y] == yv]
+        cells = values[line.index].groupby(line[x])
+        centers = np.array(sorted(cells.groups), dtype=float)
+        edges = _edges(centers)
+        for k, (_, v) in enumerate(sorted(cells, key=lambda kv: kv[0])):
+            undecided = bool(v.isna().any())
+            ax.add_patch(Rectangle((edges[k], i - 0.5), edges[k + 1] - edges[k], 1.0, linewidth=0,
+                                   facecolor="#ffffff" if undecided else cmap(0.08 + 0.92 * float(v.mean())),
+                                   hatch="////" if undecided else None, edgecolor="#bb3333" if undecided else None))
+        for name, value in _row_markers(line.drop_duplicates("config_hash"), x).items():
+            marker, color = MARKERS[name]
+            ax.plot([value], [i], marker=marker, color=color, markeredgecolor="#1f77b4" if color == "black" else "black",
+                    markersize=6, linestyle="none")
+    ax.set_xlim(float(rows[x].min()) - 0.5 * (1 if x == "m" else float((1 / rows["n"]).max())),
+                float(rows[x].max()) + 0.5 * (1 if x == "m" else float((1 / rows["n"]).max())))
+    ax.set_ylim(-0.5, len(y_values) - 0.5)
+    ax.set_yticks(range(len(y_values)))
+    ax.set_yticklabels([f"{v:g}" for v in y_values])
+    ax.set_xlabel("width m / n" if x == "m/n" else "width m")
+    if x == "m":
+        from matplotlib.ticker import MaxNLocator
+
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_ylabel(y)
+    ax.set_title(f"fraction of seeds: {PROPERTIES[prop]}", fontsize=10)
+    return plt.cm.ScalarMappable(norm=plt.Normalize(0, 1), cmap=cmap)
+
+
+def phase_diagram(table: Any, x: str, y: str, title: str) -> Any:
+    """Three panels over (x, y): fraction of seeds whose optimal set at width m is connected, has
+    isolated points, has an optimum; the row medians of m*, M*, connectivity width and the bound
+    min(m* + M*, n + 1) marked on each."""
+    import matplotlib.pyplot as plt
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
+
+    rows = width_rows(table)
+    n_rows = rows[y].nunique()
+    fig, axes = plt.subplots(1, 3, figsize=(17, 1.6 + 0.42 * n_rows + 1.4), squeeze=False,
+                             gridspec_kw={"wspace": 0.28})
+    for ax, prop in zip(axes[0], PROPERTIES):
+        mappable = phase_panel(ax, rows, x, y, prop)
+    handles = [Line2D([], [], marker=MARKERS[k][0], color=MARKERS[k][1], linestyle="none",
+                      markeredgecolor="#1f77b4" if MARKERS[k][1] == "black" else "black", label=f"median {k}")
+               for k in MARKERS]
+    if (rows["regime"] == UNDECIDED).any():
+        handles.append(Patch(facecolor="white", hatch="////", edgecolor="#bb3333",
+                             label="some seed not decided by the m*, M* bounds"))
+    fig.legend(handles=handles, loc="lower center", ncol=5, fontsize=8, frameon=False)
+    seeds = int(rows.groupby([x, y]).size().max())
+    points = table.drop_duplicates("config_hash")
+    failed = int((points["status"] != "ok").sum())
+    fig.suptitle(f"{title}\n{rows['config_hash'].nunique()} certified data sets, up to {seeds} seeds per cell"
+                 + (f"; {failed} failed (excluded)" if failed else ""), fontsize=10)
+    height = fig.get_figheight()
+    top, bottom = 1 - 1.0 / height, 1.0 / height
+    fig.subplots_adjust(top=top, bottom=bottom, left=0.05, right=0.93)
+    fig.colorbar(mappable, cax=fig.add_axes((0.945, bottom, 0.01, top - bottom)), label="fraction of seeds")
+    return fig
+
+
+def bound_table(table: Any, source: str) -> Any:
+    """Per certified point with an exact staircase and a nonzero optimum (m* >= 1; the zero network
+    is one point at every width): m*, M*, the bound min(m* + M*, n + 1) from which the optimal set
+    is connected, the measured connectivity width, their ratio and whether they are equal."""
+    pts = table[(table["status"] == "ok") & table["connectivity_width"].notna() & (table["m_star"] >= 1)
+                & table["M_star"].notna()].drop_duplicates("config_hash")
+    out = pts[["config_hash", "n", "d", "beta", "m_star", "M_star", "connectivity_width"]].copy()
+    out.insert(0, "sweep", source)
+    out["bound"] = np.minimum(out["m_star"] + out["M_star"], out["n"] + 1)
+    out["ratio"] = out["connectivity_width"] / out["bound"]
+    out["equal"] = out["connectivity_width"] == out["bound"]
+    return out.reset_index(drop=True)
+
+
+def bound_summary(df: Any) -> str:
+    """One paragraph: how often the measured width equals the bound, and the ratio's spread."""
+    if not len(df):
+        return "no point with an exact staircase"
+    return (f"{len(df)} data sets; measured connectivity width = min(m* + M*, n + 1) in {int(df['equal'].sum())} "
+            f"({df['equal'].mean():.0%}); ratio measured / bound: median {df['ratio'].median():.2f}, "
+            f"min {df['ratio'].min():.2f}, max {df['ratio'].max():.2f}")
+
+
+def bound_figure(df: Any, title: str) -> Any:
+    """Measured connectivity width against the bound (the diagonal: equal), and the ratio
+    against n; colour = beta (log)."""
+    import matplotlib.pyplot as plt
+    from matplotlib.colors import LogNorm
+
+    fig, (a1, a2) = plt.subplots(1, 2, figsize=(12, 4.8))
+    rng = np.random.default_rng(0)  # a little horizontal jitter: many points share integer coordinates
+    jitter = rng.uniform(-0.18, 0.18, len(df))
+    norm = LogNorm(df["beta"].min(), df["beta"].max()) if df["beta"].min() < df["beta"].max() else None
+    sc = a1.scatter(df["bound"] + jitter, df["connectivity_width"], c=df["beta"], norm=norm, cmap="viridis", s=14)
+    top = float(max(df["bound"].max(), df["connectivity_width"].max())) + 1
+    a1.plot([0, top], [0, top], "k--", linewidth=0.8, label="equal")
+    a1.set_xlabel("bound min(m* + M*, n + 1) (jittered by up to 0.18)")
+    a1.set_ylabel("measured connectivity width")
+    a1.legend(fontsize=8)
+    a2.scatter(df["n"] * (1 + 0.04 * jitter), df["ratio"], c=df["beta"], norm=norm, cmap="viridis", s=14)
+    a2.axhline(1.0, color="k", linestyle="--", linewidth=0.8)
+    a2.set_xlabel("n (jittered by up to 0.7%)")
+    a2.set_ylabel("measured / bound")
+    for ax in (a1, a2):
+        ax.grid(alpha=0.3)
+    fig.colorbar(sc, ax=[a1, a2], label="beta", fraction=0.03)
+    fig.suptitle(f"{title}\n{bound_summary(df)}", fontsize=10)
+    return fig

@@ -486,9 +486,9 @@ def stoppable(detail: Callable[[], str]) -> Iterator[None]:
             signal.signal(signal.SIGTERM, previous if previous is not None else signal.SIG_DFL)
 
 
-def progress_bar(total: int, initial: int, desc: str, enabled: bool) -> Any:
+def progress_bar(total: int, initial: int, desc: str, enabled: bool, unit: str = "pt") -> Any:
     """A tqdm bar on stderr (disabled: a no-op bar)."""
     from tqdm import tqdm
 
-    return tqdm(total=total, initial=initial, desc=desc, unit="pt", file=sys.stderr, disable=not enabled,
+    return tqdm(total=total, initial=initial, desc=desc, unit=unit, file=sys.stderr, disable=not enabled,
                 dynamic_ncols=True)

@@ -100,3 +100,26 @@ def test_bounds_only_points_give_decided_and_undecided_widths() -> None:
     regimes = {row["m"]: row["regime"] for row in table_rows(record, [])}
     assert regimes[1] == "none" and regimes[7] == "connected"
     assert all(regimes[m] == UNDECIDED for m in range(2, 7))
+
+
+def test_phase_diagram_and_the_connectivity_bound(run: Path, tmp_path: Path) -> None:
+    """The phase diagram draws from the sweep table; the bound table holds every certified point
+    with m* >= 1, and the measured connectivity width never exceeds min(m* + M*, n + 1) (the
+    paper's statement, checked against the staircase computed from the vertices)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from convexdual.regime_plots import bound_table, phase_diagram, property_values, width_rows
+
+    t = pd.read_csv(run / "table.csv")
+    phase_diagram(t, "m", "beta", "test").savefig(tmp_path / "p.png")
+    assert (tmp_path / "p.png").read_bytes()[:4] == MAGIC["png"]
+    rows = width_rows(t)
+    connected = property_values(rows, "connected")
+    assert not connected.isna().any() and (connected[rows["regime"] == "connected"] == 1).all()
+    assert (connected[rows["regime"] == "none"] == 0).all()  # a single optimal point also counts as connected
+    df = bound_table(t, "staircase")
+    points = t.drop_duplicates("config_hash")
+    assert len(df) == int((points["m_star"] >= 1).sum()) > 0
+    assert (df["bound"] == (df["m_star"] + df["M_star"]).clip(upper=df["n"] + 1)).all()
+    assert (df["connectivity_width"] <= df["bound"]).all() and (df["connectivity_width"] >= df["m_star"]).all()
