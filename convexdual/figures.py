@@ -85,7 +85,10 @@ def draw_directions(ax: Any, result: dict[str, Any]) -> None:
     ax.set_ylim(-1.5, 1.5)
     ax.set_xlabel("input coordinate 1")
     ax.set_ylabel("input coordinate 2")
-    ax.set_title("data and optimal directions u_k\n(blue: output weight a > 0, red: a < 0)", fontsize=10)
+    signs = {d["sign"] for d in result["directions"]}
+    key = {frozenset({1}): "all output weights a > 0", frozenset({-1}): "all output weights a < 0"}.get(
+        frozenset(signs), "blue: output weight a > 0, red: a < 0")
+    ax.set_title(f"data and optimal directions u_k\n({key})", fontsize=10)
     ax.legend(loc="lower left", fontsize=8)
 
 
@@ -134,6 +137,7 @@ def figure_example1(result: dict[str, Any]) -> Any:
     ax.set_xlim(0, 1.6 * a)
     ax.set_ylim(-1, 1)
     ax.set_yticks([])
+    ax.set_ylabel("(one neuron: a single output weight)")
     ax.set_xlabel("output weight a_1")
     ax.set_title("m = 1: one isolated point", fontsize=10)
     ax.legend(loc="upper left", fontsize=8)
@@ -535,7 +539,7 @@ def _three_layer_figure(config_dir: Path, out_dir: Path) -> list[Path]:
         ax1.plot(U[:, 0] * jitter, U[:, 1] * jitter, "." if ok else "x", color="tab:blue" if ok else "tab:orange",
                  ms=7, label=None if name in labelled else name)
         labelled.add(name)
-    ax1.plot([], [], "s", color="0.4", ms=5, label="data directions x_k / ||x_k|| (scaled)")
+    ax1.plot([], [], "s", color="0.4", ms=5, label="data directions x_k / ||x_k||, drawn at radius 0.45")
     ax1.set_aspect("equal")
     ax1.set_xlim(-1.35, 1.35)
     ax1.set_ylim(-1.35, 1.35)
@@ -636,11 +640,17 @@ def _phase_figures(figs: Path, out_dir: Path, progress: bool = False) -> list[Pa
 
 
 def _uniqueness_panel(ax: Any, result: Any, title: str) -> str:
-    """Two optimal networks (vertices of P*): their functions (1-D) or their difference (2-D)."""
+    """Two optimal networks (vertices of P*): their functions (1-D), or their level lines over
+    their difference (2-D)."""
     from .uniqueness import analyse, evaluation_inputs, function_of
+
+    from .pipeline import objective
 
     u = analyse(result)
     X, y = result.data.X, result.data.y
+
+    def value(net: Any) -> float:  # the objective `uniqueness` prints
+        return objective(net, X, y, result.config.problem, result.config.beta)
     raw = X[:, :-1] if result.data.bias else X
     first, second = u.networks[0]["coefficients"], u.networks[-1]["coefficients"]  # the pair that differs most
     verdict = "unique" if u.unique else "NOT unique"
@@ -648,8 +658,7 @@ def _uniqueness_panel(ax: Any, result: Any, title: str) -> str:
         G, where = evaluation_inputs(result)
         for c, style, label in ((first, "-", "optimal network A"), (second, "--", "optimal network B")):
             net = function_of(result, c)
-            obj = 0.5 * (float(np.sum(net.W ** 2)) + float(np.sum(net.a ** 2)))
-            ax.plot(G[:, 0], net.predict(G), style, lw=2, label=f"{label}: norm {obj:.6f}")
+            ax.plot(G[:, 0], net.predict(G), style, lw=2, label=f"{label}: objective {value(net):.6f}")
         ax.scatter(raw[:, 0], y, color="black", zorder=3, label="data")
         ax.set_xlabel("input x")
         ax.set_ylabel("f(x)")
@@ -659,10 +668,17 @@ def _uniqueness_panel(ax: Any, result: Any, title: str) -> str:
         P = np.column_stack([g1.ravel(), g2.ravel()])
         if result.data.bias:
             P = np.hstack([P, np.ones((len(P), 1))])
-        diff = (function_of(result, first).predict(P) - function_of(result, second).predict(P)).reshape(g1.shape)
+        net_a, net_b = function_of(result, first), function_of(result, second)
+        f_a, f_b = net_a.predict(P).reshape(g1.shape), net_b.predict(P).reshape(g1.shape)
+        diff = f_a - f_b
         m = max(float(np.abs(diff).max()), 1e-12)
         im = ax.pcolormesh(g1, g2, diff, cmap="RdBu_r", vmin=-m, vmax=m, shading="auto")
         ax.figure.colorbar(im, ax=ax, label="f_A(x) - f_B(x)")
+        levels = np.linspace(min(f_a.min(), f_b.min()), max(f_a.max(), f_b.max()), 9)[1:-1]
+        ax.contour(g1, g2, f_a, levels=levels, colors="black", linewidths=0.8)
+        ax.contour(g1, g2, f_b, levels=levels, colors="black", linewidths=0.8, linestyles="dashed")
+        ax.plot([], [], "k-", lw=0.8, label=f"level lines of f_A (objective {value(net_a):.6f})")
+        ax.plot([], [], "k--", lw=0.8, label=f"level lines of f_B (objective {value(net_b):.6f})")
         ax.scatter(raw[:, 0], raw[:, 1], color="black", zorder=3, label="data (both interpolate)")
         ax.set_xlabel("input x_1")
         ax.set_ylabel("input x_2")

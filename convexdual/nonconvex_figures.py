@@ -11,9 +11,9 @@ from .figures import _plt, save_figure
 from .paths import PathResult
 from .trainrun import width_summary
 
-MOVE_COLORS = {"snap": "#dddddd", "merge": "#c6dbef", "reduce": "#fdd0a2", "edge": "#c7e9c0", "permute": "#dadaeb",
-               "balance": "#fcbba1", "restricted optimum": "#9ecae1", "drop dependent": "#fdae6b",
-               "add violating direction": "#a1d99b", "straight line": "#ffffff"}
+MOVE_COLORS = {"snap": "#dddddd", "merge": "#aec7e8", "reduce": "#ffbb78", "edge": "#98df8a", "permute": "#c5b0d5",
+               "balance": "#ff9896", "restricted optimum": "#dbdb8d", "drop dependent": "#c49c94",
+               "add violating direction": "#f7b6d2", "straight line": "#ffffff"}  # one hue each
 
 
 def draw_training(ax_frac: Any, ax_gap: Any, rows: list[dict[str, Any]], info: dict[str, Any], title: str) -> None:
@@ -34,8 +34,13 @@ def draw_training(ax_frac: Any, ax_gap: Any, rows: list[dict[str, Any]], info: d
                 jitter = np.linspace(-0.15, 0.15, len(gaps)) if len(gaps) > 1 else [0.0]
                 ax_gap.scatter(np.array(jitter) + s["width"], np.maximum(gaps, 1e-16), marker=marker, color=color,
                                s=22, label=klass.replace("_", " "))
-    ax_gap.set_yscale("log")
-    ax_gap.set_xlabel("width m")
+    shown = [max(r["gap"], 1e-16) for r in rows if r["classification"] in ("stationary_not_global", "not_stationary")]
+    if shown and max(shown) > 10 * min(shown):  # a log scale only when the gaps span a decade
+        from matplotlib.ticker import LogLocator
+
+        ax_gap.set_yscale("log")
+        ax_gap.yaxis.set_major_locator(LogLocator(base=10, numticks=6))
+    ax_gap.set_xlabel("width m (seeds with equal gaps spread sideways by up to 0.15)")
     ax_gap.set_ylabel("gap L - p* of the others")
     handles, labels = ax_gap.get_legend_handles_labels()
     uniq = dict(zip(labels, handles))
@@ -75,7 +80,10 @@ def draw_path(ax: Any, path: PathResult, p_star: float, title: str) -> None:
     ax.set_xlabel("sample along the path")
     ax.set_ylabel("objective of (P_m)")
     ax.set_title(title, fontsize=10)
-    ax.legend(fontsize=7, loc="best")
+    handles, labels = ax.get_legend_handles_labels()  # one order in every panel: the curves, then the moves
+    order = ["objective L"] + [lab for lab in labels if lab.startswith("p* =")] + list(MOVE_COLORS)
+    pairs = sorted(zip(labels, handles), key=lambda lh: order.index(lh[0]) if lh[0] in order else len(order))
+    ax.legend([h for _, h in pairs], [lab for lab, _ in pairs], fontsize=7, loc="best")
 
 
 def path_figure(panels: list[tuple[PathResult, float, str]]) -> Any:
@@ -105,7 +113,8 @@ def training_figures(configs_dir: Path, out_dir: Path) -> list[Path]:
     return save_figure(fig, out_dir, "training_success", (
         "Training (P_m) directly (Adam then backtracking gradient descent, 20 seeds per width) and certifying each "
         "network against p*: top, the fraction certified globally optimal; bottom, the gap of the others "
-        "(orange: stationary points that are not global; grey: not stationary). m* and n + 1 marked. Runs are "
+        "(orange: stationary points that are not global; grey: not stationary), spread sideways by up to 0.15 "
+        "around their width so that equal gaps stay visible. m* and n + 1 marked. Runs are "
         "cached in outputs/figures/runs/train/."))
 
 

@@ -49,7 +49,9 @@ def critical_widths(poly: Polytope, milp_time_limit_s: float = 60.0) -> Critical
             method="vertex enumeration",
         )
     (m_low, m_high), c = min_cardinality_milp(poly, milp_time_limit_s)
-    seen = cardinalities(poly.sample_vertices)  # LP optima are vertices; M* >= any vertex's support
+    # LP optima are vertices, and M* >= any vertex's support; a vertex's support is at most rank(A),
+    # so a larger count is round-off left in zeros of a degenerate vertex, and that sample is skipped
+    seen = [c for c in cardinalities(poly.sample_vertices) if c <= poly.rank] or [0]
     lower = max(seen[-1], m_low)
     return CriticalWidths(
         m_star=m_low if m_low == m_high else None,

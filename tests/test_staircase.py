@@ -73,3 +73,16 @@ def test_value_gap_closes_exactly_at_m_star(name):
         else:
             assert ph[m]["value"] == r.p_star
     assert all(a >= b - 1e-9 for a, b in zip(values, values[1:]))
+
+
+def test_bounds_when_vertices_are_not_listed_are_ordered() -> None:
+    """Gaussian data, n = 70 (d = 2 plus a bias), beta = 0.3, seed 1: P* has dimension 15 and its
+    vertices are not listed within 2 s. An LP vertex with round-off left in its zeros once counted
+    27 nonzeros and gave M* in [27, 21]; a vertex's support is at most rank A, so M* in [lo, hi]
+    with lo <= hi, and m* <= M*."""
+    from convexdual.config import load_config
+    from convexdual.pipeline import solve
+
+    r = solve(load_config("configs/figures/phase_n_d2.yaml", ["data.n=70", "data.seed=1", "beta=0.3"])).to_dict()
+    (m_lo, m_hi), (M_lo, M_hi) = r["m_star_bounds"], r["M_star_bounds"]
+    assert r["n_vertices"] is None and m_lo <= m_hi <= M_hi and M_lo <= M_hi
