@@ -24,8 +24,8 @@ import click
 import numpy as np
 
 from . import shipped_configs
-from .errors import (EXIT_INTERNAL, EXIT_PIPE, EXIT_POINTS_FAILED, EXIT_SIGINT, ConfigError, Terminated, classify,
-                     first_line)
+from .errors import (EXIT_INTERNAL, EXIT_PIPE, EXIT_POINTS_FAILED, EXIT_SIGINT, CertificateError, ConfigError,
+                     Terminated, classify, first_line)
 
 log = logging.getLogger("convexdual")
 
@@ -424,23 +424,37 @@ def uniqueness(config_path: str, as_json: bool, verbose: bool, overrides: tuple[
 
 
 @main.command()
-@click.option("--n", "n", type=click.IntRange(1, 10), required=True, help="Number of data points (1 to 10).")
-@click.option("--d", "d", type=click.IntRange(1, 5), required=True, help="Input dimension (before the bias column; 1 to 5).")
+@click.option("--n", "n", type=click.IntRange(1, 10), default=None, help="Number of data points (1 to 10).")
+@click.option("--d", "d", type=click.IntRange(1, 5), default=None, help="Input dimension (before the bias column; 1 to 5).")
 @click.option("--bias/--no-bias", default=True, show_default=True, help="Penalized bias.")
 @click.option("--skip/--no-skip", default=False, show_default=True, help="Free skip connection.")
-@click.option("--trials", type=click.IntRange(1, 100_000), default=200, show_default=True)
+@click.option("--trials", type=click.IntRange(1, 100_000), default=None,
+              help="Data sets to try (default 200), or members to construct (default 5).")
 @click.option("--seed", type=click.IntRange(0, 2**63 - 1), default=0, show_default=True)
+@click.option("--construct", is_flag=True,
+              help="Instead of searching, construct random members of the family of 5 one-dimensional points "
+                   "(penalized bias, no skip) with non-unique interpolators, and prove each with the uniqueness "
+                   "analysis.")
 @click.option("--save", "save_dir", type=click.Path(file_okay=False), default=None,
               help="Write each non-unique instance found as a config here (never overwrites).")
-def search(n: int, d: int, bias: bool, skip: bool, trials: int, seed: int, save_dir: str | None) -> None:
-    """Search data sets for non-unique minimum-norm interpolators (in function space)."""
-    from .results import atomic_write_text
+def search(n: int | None, d: int | None, bias: bool, skip: bool, trials: int | None, seed: int, construct: bool,
+           save_dir: str | None) -> None:
+    """Search data sets for non-unique minimum-norm interpolators (in function space), or --construct them."""
     from .runs import writable_folder
     from .uniqueness import search as run_search
 
+    if construct:
+        if n not in (None, 5) or d not in (None, 1) or not bias or skip:
+            raise click.UsageError("--construct builds n = 5, d = 1 with a bias and no skip; drop the other options")
+        n, d = 5, 1
+    elif n is None or d is None:
+        raise click.UsageError("--n and --d are required (or --construct)")
     if save_dir:
         writable_folder(Path(save_dir), keep=False)
-    found, counts = run_search(n, d, bias, skip, trials, seed)
+    if construct:
+        _construct(trials or 5, seed, save_dir)
+        return
+    found, counts = run_search(n, d, bias, skip, trials or 200, seed)
     click.echo(f"n={n} d={d} bias={bias} skip={skip}: tried {counts['tried']}, unique {counts['unique']} "
                f"({counts['parametric_only']} with a non-singleton P* realizing one function), non-unique "
                f"{counts['non_unique']}, unclear (difference below 1e-3 of |y|) {counts['unclear']}, "
@@ -449,12 +463,36 @@ def search(n: int, d: int, bias: bool, skip: bool, trials: int, seed: int, save_
         click.echo(f"  [{k}] dim P* {f.polytope_dim}, function dim {f.function_dim}, max difference "
                    f"{f.max_function_difference:.4g} ({f.source}): X={f.X} y={f.y}")
         if save_dir:
-            import yaml
-
             path = Path(save_dir) / f"nonunique_n{n}_d{d}_{'bias' if bias else 'nobias'}_{'skip' if skip else 'noskip'}_{k}.yaml"
-            text = yaml.safe_dump({"name": path.stem, "problem": "interpolation", "model": {"skip": skip},
-                                   "data": {"kind": "points", "X": f.X, "y": f.y, "bias": bias}}, sort_keys=False)
-            click.echo(f"      saved {atomic_write_text(path, text)}")
+            _save_config(path, {"name": path.stem, "problem": "interpolation", "model": {"skip": skip},
+                                "data": {"kind": "points", "X": f.X, "y": f.y, "bias": bias}})
+
+
+def _save_config(path: Path, raw: dict) -> None:
+    import yaml
+
+    from .results import atomic_write_text
+
+    click.echo(f"      saved {atomic_write_text(path, yaml.safe_dump(raw, sort_keys=False))}")
+
+
+def _construct(count: int, seed: int, save_dir: str | None) -> None:
+    """Members of the constructed family, each with its proof from the certified solve."""
+    from .uniqueness import CLEAR_DIFFERENCE, construct, construction_config
+
+    proved = 0
+    for k, (member, result, u) in enumerate(construct(count, seed)):
+        ok = (not u.unique) and u.max_function_difference >= CLEAR_DIFFERENCE * max(1.0, float(abs(member.y).max()))
+        proved += ok
+        click.echo(f"  [{k}] angles {np.round(member.angles, 6).tolist()}: p* {result.p_star:.10g} (constructed "
+                   f"{member.p_star:.10g}), dim P* {u.polytope_dim}, function dim {u.function_dim}, max difference "
+                   f"{u.max_function_difference:.4g}: {'NOT unique (proved)' if ok else 'not proved'}")
+        if save_dir:
+            path = Path(save_dir) / f"example2_constructed_seed{seed}_{k}.yaml"
+            _save_config(path, construction_config(member, path.stem))
+    click.echo(f"constructed {count}, proved non-unique {proved}")
+    if proved < count:
+        raise CertificateError(f"{count - proved} constructed members were not proved non-unique")
 
 
 @main.command(context_settings={"ignore_unknown_options": True})

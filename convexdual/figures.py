@@ -690,14 +690,14 @@ def _uniqueness_panel(ax: Any, result: Any, title: str) -> str:
 
 
 def _uniqueness_figure(configs: Path, out_dir: Path) -> list[Path]:
-    """One panel per setting: 1-D bias + skip (unique), 1-D bias without skip (n = 5; unique on every
-    instance convexdual has found), 2-D skip with and without bias (not unique)."""
+    """One panel per setting: 1-D bias + skip (unique), 1-D bias without skip (n = 5, a constructed
+    instance: not unique), 2-D skip with and without bias (not unique); and Figure 3."""
     from .config import load_config
     from .pipeline import certified_solve as solve
 
     plt = _plt()
     settings = [("d1_bias_skip_unique", "1-D inputs, bias, skip"),
-                ("d1_bias_noskip_n5", "1-D inputs, bias, no skip (n = 5, the setting of Example 2)"),
+                ("example2_constructed_0", "1-D inputs, bias, no skip (n = 5, constructed as Example 2)"),
                 ("d2_skip_bias", "2-D inputs, bias, skip (SB)"), ("d2_skip_nobias", "2-D inputs, no bias, skip (SNB)")]
     fig, axes = plt.subplots(2, 2, figsize=(13, 10))
     lines = [_uniqueness_panel(ax, solve(load_config(configs / f"{name}.yaml")), title)
@@ -705,6 +705,61 @@ def _uniqueness_figure(configs: Path, out_dir: Path) -> list[Path]:
     fig.suptitle("Minimum-norm interpolation: is the optimal function unique? (two optimal networks A, B = vertices "
                  "of P*, equal norm)", fontsize=11)
     fig.tight_layout()
-    return save_figure(fig, out_dir, "uniqueness_settings", (
+    written = save_figure(fig, out_dir, "uniqueness_settings", (
         "Uniqueness of minimum-norm interpolators per setting, decided in function space. " + "; ".join(lines)
         + ". Configs: configs/uniqueness/."))
+    return written + _example2_figure(solve(load_config(configs / "example2_constructed_0.yaml")), out_dir)
+
+
+def _example2_figure(result: Any, out_dir: Path) -> list[Path]:
+    """Figure 3: optimal interpolants along the segment P* of a constructed Example 2 instance, over the
+    data and beyond; kinks of the active neurons marked."""
+    from .pipeline import objective
+    from .uniqueness import function_of
+
+    X, y = result.data.X, result.data.y
+    V = result.polytope.vertices
+    x = X[:, 0]
+    grid = np.linspace(x.min() - 3.0, x.max() + 3.0, 2001)
+    G = np.column_stack([grid, np.ones_like(grid)])
+    plt = _plt()
+    fig, (ax, ax_d) = plt.subplots(2, 1, figsize=(10, 7.4), sharex=True, gridspec_kw={"height_ratios": [2, 1]})
+    colors = plt.get_cmap("viridis")(np.linspace(0, 0.9, 5))
+    values = []
+    base = function_of(result, V[0]).predict(G)
+    for lam, color in zip(np.linspace(0, 1, 5), colors):
+        net = function_of(result, (1 - lam) * V[0] + lam * V[-1])
+        values.append(objective(net, X, y, "interpolation", result.config.beta))
+        ax.plot(grid, net.predict(G), color=color, lw=1.8,
+                label=f"(1 - t) A + t B, t = {lam:.2f}: objective {values[-1]:.9f}")
+        ax_d.plot(grid, net.predict(G) - base, color=color, lw=1.8)
+    dirs, signs = result.features.directions, result.features.signs
+    used = (V > 0).any(axis=0)
+    kinks = [(-d[1] / d[0], s, d[0] > 0) for d, s in zip(dirs[used], signs[used]) if abs(d[0]) > 1e-12]
+    for k, (t, _, right) in enumerate(sorted(kinks)):
+        for a in (ax, ax_d):
+            a.axvline(t, color="tab:red" if not right else "0.6", ls=":", lw=1,
+                      label=("kinks of right ReLUs (x - s)_+" if right else "kink of the left ReLU (s - x)_+")
+                      if k == 0 or not right else None)
+    ax.scatter(x, y, color="black", zorder=5, s=40, label="data")
+    ax_d.scatter(x, np.zeros_like(x), color="black", zorder=5, s=25)
+    left = min(t for t, _, right in kinks if not right)
+    funcs = np.array([function_of(result, (1 - lam) * V[0] + lam * V[-1]).predict(G) for lam in (0.0, 1.0)])
+    gap = np.abs(funcs[0] - funcs[1])
+    below, above = float(gap[grid < left].max()), float(gap[grid > left].max())
+    ax_d.set_xlabel("input x")
+    ax.set_ylabel("f(x)")
+    ax_d.set_ylabel("f(x) - f_A(x)")
+    for a in (ax, ax_d):
+        a.grid(alpha=0.3)
+    ax.legend(fontsize=7, loc="upper left")
+    ax.set_title(f"Figure 3: non-unique minimum-norm interpolators ({result.config.name}, n = 5, bias, no skip)\n"
+                 f"every network on the segment P* interpolates with objective p* = {result.p_star:.9f}", fontsize=10)
+    fig.tight_layout()
+    return save_figure(fig, out_dir, "figure3_example2", (
+        f"Figure 3. A constructed instance of Example 2 ({result.config.name}): five 1-D points, penalized bias, "
+        "no skip connection. P* is a segment between two vertices A and B; the optimal networks (1 - t) A + t B "
+        f"for t = 0, 0.25, 0.5, 0.75, 1 all interpolate with objectives {min(values):.12g} to {max(values):.12g} "
+        f"(p* = {result.p_star:.12g}). Between A and B the functions differ by up to {below:.3g} left of the "
+        f"left ReLU's kink (x = {left:.4g}) and by up to {above:.3g} right of it. Config: "
+        f"configs/uniqueness/{result.config.name}.yaml."))

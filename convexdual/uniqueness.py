@@ -74,13 +74,12 @@ def analyse(result: Result) -> Uniqueness:
     G, where = evaluation_inputs(result)
     scale = max(1.0, float(np.abs(y).max()))
     V = poly.vertices if poly.vertices is not None else poly.sample_vertices
-    V = V[:50]
-    funcs = np.array([function_of(result, v).predict(G) for v in V])
-    best, pair = 0.0, (0, 0)
-    for i in range(len(V)):
-        diffs = np.abs(funcs[i + 1:] - funcs[i]).max(axis=1) if i + 1 < len(V) else np.array([])
-        if diffs.size and diffs.max() > best:
-            best, pair = float(diffs.max()), (i, i + 1 + int(diffs.argmax()))
+    funcs = np.array([function_of(result, v).predict(G) for v in V])  # every vertex: P* is their hull
+    # a witness pair: the vertex farthest from the first, then the one farthest from it
+    far = int(np.abs(funcs - funcs[0]).max(axis=1).argmax())
+    gaps = np.abs(funcs - funcs[far]).max(axis=1)
+    pair = (far, int(gaps.argmax()))
+    best = float(gaps.max())
     function_dim = _function_dim(funcs, scale)
     nets = [_describe(result, V[k]) for k in dict.fromkeys(pair)]
     return Uniqueness(
@@ -211,3 +210,87 @@ def search(n: int, d: int, bias: bool, skip: bool, trials: int, seed: int = 0,
         counts["non_unique"] += 1
         found.append(Found(X.tolist(), y.tolist(), u.polytope_dim, u.function_dim, u.max_function_difference, source))
     return found, counts
+
+
+# ----------------------------------------------------------------------------- a constructed family
+
+
+@dataclass(frozen=True)
+class Construction:
+    """Five 1-D points (penalized bias, no skip) with non-unique minimum-norm interpolators.
+
+    With q(t) = sqrt(1 + t^2) and phi = arctan t, the line T_b(t) = cos b + t sin b equals
+    q(t) cos(b - phi): it lies below q and touches it only at t = tan b (for |b| < pi/2). Take
+    angles -pi/2 < a_0 < ... < a_4 < 0 with a_4 - a_0 = pi/3, inputs x_k = tan((a_{k-1} + a_k)/2)
+    (k = 1..4, where T_{a_{k-1}} and T_{a_k} cross) and x_5 = -cot a_4 (where T_{a_4} = 0), and
+    nu = (sin a_1 - sin a_0, ..., sin a_4 - sin a_3, -sin a_4) > 0.
+
+    Right ReLUs: F(t) = sum_i nu_i (x_i - t)_+ is zero beyond x_5 and has slope sin a_k between
+    x_k and x_{k+1} (x_0 = -inf), as max(T_a0, ..., T_a4, 0) has: the two agree. The unit neuron
+    (1, -t)/q(t) has dual value F(t)/q(t) <= 1, equal exactly at t = tan a_k: five active features.
+    Left ReLUs: (t - x)_+ = (x - t)_+ + t - x, and sum nu_i = -sin a_0, sum nu_i x_i = cos a_0 (the
+    slope and intercept of F as t -> -inf), so sum_i nu_i (t - x_i)_+ = F(t) - T_a0(t)
+    = max_k (T_ak - T_a0, -T_a0)(t), with T_ak - T_a0 = 2 sin((a_k - a_0)/2) T_{(a_k + a_0)/2 + pi/2}
+    and -T_a0 = T_{a_0 + pi}. Over q(t) each term is below 2 sin((a_k - a_0)/2) <= 2 sin(pi/6) = 1,
+    resp. below 1 strictly, so the value is <= 1 with equality only for k = 4 at
+    t = tan(a_0 + 2 pi/3) = tan(a_4 + pi/3): the sixth active feature, its kink distinct.
+
+    Any y = sum_k c_k phi_k(x) with c > 0 over the six is fit with objective sum c_k = nu^T y, the
+    dual value of nu, so p* = sum c_k. Six features in R^5 have a null vector; moving along it changes
+    the function (distinct kinks): the interpolator is not unique.
+    """
+
+    angles: np.ndarray  # (5,) a_0 < ... < a_4
+    x: np.ndarray  # (5,) inputs
+    nu: np.ndarray  # (5,) the dual certificate
+    kinks: np.ndarray  # (6,) right-ReLU kinks tan a_k, then the left-ReLU kink tan(a_4 + pi/3)
+    c: np.ndarray  # (6,) positive coefficients of the active unit neurons
+    y: np.ndarray  # (5,) targets
+
+    @property
+    def p_star(self) -> float:
+        return float(self.c.sum())
+
+    def unit_neurons(self) -> np.ndarray:
+        """(6, 2) unit (w, b) of the active features: (1, -s)/q(s) right, (-1, s)/q(s) left."""
+        s = self.kinks
+        sign = np.array([1.0] * 5 + [-1.0])
+        return np.column_stack([sign, -sign * s]) / np.hypot(1.0, s)[:, None]
+
+
+def example2_member(rng: np.random.Generator, min_gap: float = np.pi / 24) -> Construction:
+    """A random member of the family: a_0 uniform in (-pi/2 + 0.1, -pi/3 - 0.1), the three inner
+    angles uniform with consecutive gaps >= ``min_gap``, c uniform in [0.5, 1.5]^6."""
+    a0 = rng.uniform(-np.pi / 2 + 0.1, -np.pi / 3 - 0.1)
+    free = np.pi / 3 - 4 * min_gap
+    inner = np.sort(rng.uniform(0.0, free, 3)) + min_gap * np.arange(1, 4)
+    angles = np.concatenate([[a0], a0 + inner, [a0 + np.pi / 3]])
+    x = np.concatenate([np.tan((angles[:-1] + angles[1:]) / 2), [-1.0 / np.tan(angles[-1])]])
+    nu = np.concatenate([np.diff(np.sin(angles)), [-np.sin(angles[-1])]])
+    kinks = np.concatenate([np.tan(angles), [np.tan(angles[-1] + np.pi / 3)]])
+    c = rng.uniform(0.5, 1.5, 6)
+    partial = Construction(angles, x, nu, kinks, c, np.zeros(5))
+    H = np.maximum(np.column_stack([x, np.ones(5)]) @ partial.unit_neurons().T, 0.0)
+    return Construction(angles, x, nu, kinks, c, H @ c)
+
+
+def construct(count: int, seed: int = 0) -> list[tuple[Construction, Result, Uniqueness]]:
+    """``count`` random members, each solved by the certified pipeline and analysed in function space."""
+    from .config import config_from_dict
+    from .pipeline import certified_solve as solve
+
+    rng = np.random.default_rng(seed)
+    out = []
+    for _ in range(count):
+        member = example2_member(rng)
+        result = solve(config_from_dict(construction_config(member, "constructed")))
+        out.append((member, result, analyse(result)))
+    return out
+
+
+def construction_config(member: Construction, name: str) -> dict[str, Any]:
+    """The config of a member (inputs and targets at full float precision: the instance lies on a
+    hypersurface of data space, and rounding would move it off)."""
+    return {"name": name, "problem": "interpolation", "model": {"skip": False},
+            "data": {"kind": "points", "X": [[float(v)] for v in member.x], "y": [float(v) for v in member.y],
+                     "bias": True}}

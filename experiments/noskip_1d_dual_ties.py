@@ -15,6 +15,10 @@ critical point, not a sixth feature). If every run ends at that floor, for two v
 search found no sixth active feature: only the merging artefact.
 
     .venv/bin/python experiments/noskip_1d_dual_ties.py --starts 40 --sep 0.03 --sep 0.15
+
+Such (x, nu) exist: `convexdual.uniqueness.Construction` gives a family in closed form (tangent
+lines of sqrt(1 + t^2) at five angles spanning pi/3), and `convexdual search --construct` proves its
+members. A local search of this kind does not find them because they need exact ties.
 """
 
 from __future__ import annotations

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from convexdual.config import load_config
@@ -41,8 +42,9 @@ def test_skip_connection_makes_parametric_non_uniqueness_functionally_trivial():
 
 
 def test_one_dimensional_bias_without_skip_instance_is_unique_as_a_function():
-    """The paper's Example 2 setting (n = 5, bias, no skip): on the stored zigzag P* is a segment, yet one
-    function; the independent perturbation moves inside P* without changing the fit or the norm."""
+    """The paper's Example 2 setting (n = 5, bias, no skip) on a zigzag: P* is a segment, yet one
+    function (non-unique instances need data on a hypersurface: see the constructed family below);
+    the independent perturbation moves inside P* without changing the fit or the norm."""
     u = analyse(solve(load_config(CONFIGS / "d1_bias_noskip_n5.yaml")))
     assert u.unique and u.polytope_dim == 1 and u.function_dim == 0
     assert u.max_function_difference <= 1e-9
@@ -62,3 +64,37 @@ def test_regression_uniqueness_of_example1_is_decided_in_function_space():
     """Example 1: P* is a segment and its endpoints are different functions (60 deg vs 0 + 120 deg)."""
     u = analyse(solve(load_config(CONFIGS.parent / "example1.yaml")))
     assert not u.unique and u.polytope_dim == 1 and u.function_dim == 1
+
+
+def test_constructed_example2_members_are_proved_non_unique():
+    """The constructed family (uniqueness.Construction), 4 members, each solved by the certified
+    pipeline: p* equals the constructed sum c_k (1e-9 relative: solver tolerance 1e-10, then polish),
+    the dual certificate of the construction is feasible on a fine circle (1e-12, round-off), P* is a
+    segment and its ends differ as functions by far more than rounding (>= 1e-3 |y|)."""
+    from convexdual.uniqueness import CLEAR_DIFFERENCE, construct
+
+    for member, result, u in construct(4, seed=1):
+        assert abs(result.p_star - member.p_star) <= 1e-9 * member.p_star
+        phi = np.linspace(0, 2 * np.pi, 100_001)
+        U = np.column_stack([np.cos(phi), np.sin(phi)])
+        g = np.maximum(U @ np.column_stack([member.x, np.ones(5)]).T, 0) @ member.nu
+        assert g.max() <= 1 + 1e-12 and abs(member.nu @ member.y - member.p_star) <= 1e-12 * member.p_star
+        active = np.maximum(member.unit_neurons() @ np.column_stack([member.x, np.ones(5)]).T, 0) @ member.nu
+        assert np.allclose(active, 1.0, atol=1e-12) and len(np.unique(np.round(member.kinks, 9))) == 6
+        assert not u.unique and u.polytope_dim == 1 and u.function_dim == 1
+        assert u.max_function_difference >= CLEAR_DIFFERENCE * float(np.abs(member.y).max())
+
+
+def test_stored_constructed_instances_and_the_cli():
+    for k in (0, 1):
+        u = analyse(solve(load_config(CONFIGS / f"example2_constructed_{k}.yaml")))
+        assert not u.unique and u.polytope_dim == 1 and u.max_function_difference > 0.1
+    import subprocess
+    import sys
+
+    p = subprocess.run([sys.executable, "-m", "convexdual.cli", "search", "--construct", "--trials", "2"],
+                       capture_output=True, text=True, timeout=300)
+    assert p.returncode == 0 and "constructed 2, proved non-unique 2" in p.stdout, p.stderr
+    p = subprocess.run([sys.executable, "-m", "convexdual.cli", "search", "--construct", "--skip"],
+                       capture_output=True, text=True, timeout=300)
+    assert p.returncode == 2 and len(p.stderr.strip().splitlines()) == 1
