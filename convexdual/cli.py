@@ -297,7 +297,8 @@ def solvers(as_json: bool) -> None:
 @click.option("-v", "--verbose", is_flag=True, help="Log progress to stderr.")
 @click.option("--progress/--no-progress", default=True, show_default=True,
               help="Bars on stderr: one over the figure groups, one per figure sweep (points done, skipped = on disk).")
-def figures(out_dir: str, only: tuple[str, ...], verbose: bool, progress: bool) -> None:
+@click.option("--large", is_flag=True, help="Also the larger phase diagrams (d = 3, n up to 100; a few more minutes).")
+def figures(out_dir: str, only: tuple[str, ...], verbose: bool, progress: bool, large: bool) -> None:
     """Regenerate every paper figure (and the example results) into OUT.
 
     Figure sweeps are cached under OUT/runs and resume; figure files are replaced.
@@ -305,7 +306,8 @@ def figures(out_dir: str, only: tuple[str, ...], verbose: bool, progress: bool) 
     from .figures import regenerate_all
 
     _setup_logging(verbose)
-    for path in regenerate_all(Path(out_dir), configs_dir=shipped_configs(), only=set(only) or None, progress=progress):
+    for path in regenerate_all(Path(out_dir), configs_dir=shipped_configs(), only=set(only) or None, progress=progress,
+                               large=large):
         click.echo(str(path))
 
 

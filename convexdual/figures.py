@@ -409,7 +409,8 @@ def _refuse_pooled(free: list[str], options: str) -> None:
 FIGURE_GROUPS = ("example1", "staircase", "value", "phase", "uniqueness", "vector", "three_layer", "train", "paths")
 
 
-def regenerate_all(out_dir: Path, configs_dir: Path, only: set[str] | None = None, progress: bool = False) -> list[Path]:
+def regenerate_all(out_dir: Path, configs_dir: Path, only: set[str] | None = None, progress: bool = False,
+                   large: bool = False) -> list[Path]:
     """Solve the figure configs, run the figure sweeps (resumable), and draw every figure
     (or those named in ``only``: example1, staircase, value, phase, uniqueness, vector, three_layer, train,
     paths)."""
@@ -421,10 +422,11 @@ def regenerate_all(out_dir: Path, configs_dir: Path, only: set[str] | None = Non
         return solve(load_config(path)).to_dict()
 
     with RunFolder.open(out_dir, "figures", {}, hint="choose another --out"):
-        return _regenerate(out_dir, configs_dir, only, solved, progress)
+        return _regenerate(out_dir, configs_dir, only, solved, progress, large)
 
 
-def _regenerate(out_dir: Path, configs_dir: Path, only: set[str] | None, solved: Any, progress: bool) -> list[Path]:
+def _regenerate(out_dir: Path, configs_dir: Path, only: set[str] | None, solved: Any, progress: bool,
+                large: bool = False) -> list[Path]:
     """Draw the groups in order, with a bar over the groups on stderr (``progress``); the figure
     sweeps show their own bars (points done now, and points skipped: already on disk)."""
     from .nonconvex_figures import path_figures, training_figures
@@ -435,7 +437,7 @@ def _regenerate(out_dir: Path, configs_dir: Path, only: set[str] | None, solved:
         "example1": lambda: _example1_figures(configs_dir, out_dir, solved),
         "staircase": lambda: _staircase_figure(figs, out_dir, solved),
         "value": lambda: _value_figure(figs, out_dir, solved),
-        "phase": lambda: _phase_figures(figs, out_dir, progress),
+        "phase": lambda: _phase_figures(figs, out_dir, progress, large),
         "uniqueness": lambda: _uniqueness_figure(configs_dir / "uniqueness", out_dir),
         "vector": lambda: _vector_figure(configs_dir / "vector", out_dir, solved),
         "three_layer": lambda: _three_layer_figure(configs_dir / "three_layer", out_dir),
@@ -582,12 +584,16 @@ def _value_figure(figs: Path, out_dir: Path, solved: Any) -> list[Path]:
 PHASE_DIAGRAMS = [  # (config, x, rows, title)
     ("phase_beta_d2", "m", "beta", "Random data (X ~ N(0, I) in d = 2 plus a bias, y ~ N(0, 1)), n = 20, 10 seeds"),
     ("phase_n_d2", "m/n", "n", "Random data (X ~ N(0, I) in d = 2 plus a bias, y ~ N(0, 1)), beta = 1, 10 seeds"),
+    ("phase_beta_d3", "m", "beta", "Random data (X ~ N(0, I) in d = 3 plus a bias, y ~ N(0, 1)), n = 20, 10 seeds"),
     ("phase_beta_diabetes", "m", "beta", "Real data: scikit-learn diabetes, 10 subsamples of n = 20 patients, "
                                          "3 standardized features plus a bias"),
 ]
+LARGE_PHASE_DIAGRAMS = [  # `convexdual figures --large`
+    ("phase_n_d3", "m/n", "n", "Random data (X ~ N(0, I) in d = 3 plus a bias, y ~ N(0, 1)), beta = 1, 10 seeds"),
+]
 
 
-def _phase_figures(figs: Path, out_dir: Path, progress: bool = False) -> list[Path]:
+def _phase_figures(figs: Path, out_dir: Path, progress: bool = False, large: bool = False) -> list[Path]:
     """Run the phase-diagram sweeps (cached under out_dir/runs) and draw them: the phase diagrams
     over (m, beta) and (m/n, n), the medians against beta, and the measured connectivity width
     against the bound min(m* + M*, n + 1) over every one of these sweeps."""
@@ -599,7 +605,8 @@ def _phase_figures(figs: Path, out_dir: Path, progress: bool = False) -> list[Pa
     written: list[Path] = []
     runs = out_dir / "runs"
     bounds = []
-    for name, x, y, title in PHASE_DIAGRAMS:
+    diagrams = PHASE_DIAGRAMS + (LARGE_PHASE_DIAGRAMS if large else [])
+    for name, x, y, title in diagrams:
         run = run_sweep(figs / f"{name}.yaml", [], None, progress=progress, cache_root=runs)
         table = pd.read_csv(run.table_path)
         bounds.append(bound_table(table, name))
@@ -634,7 +641,7 @@ def _phase_figures(figs: Path, out_dir: Path, progress: bool = False) -> list[Pa
                            "connectivity_bound", (
         "Measured connectivity width (smallest m from which the optimal set stays connected) against the bound "
         "min(m* + M*, n + 1), per data set with an exact staircase and m* >= 1, over the sweeps "
-        f"{', '.join(name for name, *_ in PHASE_DIAGRAMS)}, phase_gaussian and phase_diabetes (table: "
+        f"{', '.join(name for name, *_ in diagrams)}, phase_gaussian and phase_diabetes (table: "
         f"connectivity_bound.csv). {summary}."))
     return written
 
