@@ -470,7 +470,7 @@ def table_rows(record: dict[str, Any], axes: Sequence[str]) -> list[dict[str, An
     bounds_rows = res.get("staircase_bounds")
     if bounds_rows:  # only what the m*, M* bounds decide, width by width
         return [{**base, "m": m, "optimal": row["optimal"], "connected": row["connected"],
-                 "regime": row.get("regime") or bounds_regime(row)}
+                 "regime": row["regime"] if row.get("regime") in REGIMES + (UNDECIDED,) else bounds_regime(row)}
                 for row in bounds_rows for m in range(row["from_m"], row["to_m"] + 1)]
     return [base]
 
