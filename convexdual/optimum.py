@@ -22,7 +22,7 @@ import numpy as np
 from .dual import SIGNS, ActiveSet, Cones, DualValues, active_set, dual_values, prepared_cones, sign_column
 from .errors import CertificateError, SolverError
 from .program import ConvexSolution, solve_convex, split_blocks
-from .refine import add_cuts, project_polyhedron, refine_dual
+from .refine import add_cuts, project_polyhedron, refine_dual, refine_interpolation
 from .solvers import SolveStats
 
 log = logging.getLogger("convexdual")
@@ -157,7 +157,34 @@ def certified_optimum(
         solves.append(solution.stats)
         active_tol = min(active_tol, REFINED_ACTIVE_TOL)
         active = active_set(values, bound, active_tol, margin_tol, margin_ratio)
+    elif problem == "interpolation" and not skip and active.blocks:
+        refined = _refine_interpolation(X, y, D, checks, screen, values, active, margin_tol, margin_ratio)
+        if refined is not None:
+            nu, values, active = refined
+            solution = replace(solution, nu=nu)
+            active_tol = min(active_tol, REFINED_ACTIVE_TOL)
     return Optimum(solution=solution, values=values, active=active, bound=bound, solves=solves, active_tol=active_tol)
+
+
+def _refine_interpolation(X: np.ndarray, y: np.ndarray, D: np.ndarray, checks: Cones | np.ndarray | None,
+                          screen: float, values: DualValues, active: ActiveSet, margin_tol: float,
+                          margin_ratio: float) -> tuple[np.ndarray, DualValues, ActiveSet] | None:
+    """Newton on the active faces (refine.refine_interpolation), kept only when the exact dual check
+    over every block finds no larger violation, the same active blocks within REFINED_ACTIVE_TOL
+    and a clear margin; otherwise None (the solver's nu stands)."""
+    nu = refine_interpolation(X, y, values, active.blocks)
+    new = dual_values(X, D, nu, screen=screen, facets=checks, previous=values)
+    if new.max_value > max(values.max_value, 1.0 + REFINED_ACTIVE_TOL):
+        return None
+    try:
+        split = active_set(new, 1.0, REFINED_ACTIVE_TOL, margin_tol, margin_ratio)
+    except CertificateError:
+        return None
+    if set(split.blocks) != set(active.blocks):
+        return None
+    log.info("interpolation refined on %d active faces: max dual value - 1 = %.2e (was %.2e)", len(split.blocks),
+             new.max_value - 1, values.max_value - 1)
+    return nu, new, split
 
 
 def _block_solver(X: np.ndarray, y: np.ndarray, D: np.ndarray, facets: np.ndarray | None, kw: dict):

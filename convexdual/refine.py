@@ -151,6 +151,17 @@ def refine_dual(X: np.ndarray, y: np.ndarray, D: np.ndarray, facets: np.ndarray 
     return solution, values
 
 
+def refine_interpolation(X: np.ndarray, y: np.ndarray, values: DualValues, blocks: list[tuple[int, int]]
+                         ) -> np.ndarray:
+    """Interpolation (no skip): Newton on the faces of the active ``blocks`` (pattern index, sign)
+    from the solver's nu: every active value ||M_k^T nu|| = 1 and y = sum_k mu_k M_k M_k^T nu. The
+    maximizers inside a cell, read off nu, are then exact to round-off, not to the solver's
+    tolerance. The caller keeps the new nu only if the dual check over every block accepts it."""
+    idx = np.array([(i, SIGNS.index(s)) for i, s in blocks], dtype=int).reshape(-1, 2)
+    M = face_maps(X, values.directions[idx[:, 0], idx[:, 1]], np.array(SIGNS)[idx[:, 1]])
+    return newton_on_faces(M, y, 1.0, values.nu, interpolation=True)
+
+
 def _held_active(X: np.ndarray, values: DualValues, beta: float) -> list[np.ndarray]:
     """The face maps of the blocks within FACE_BAND of beta."""
     near = np.argwhere(values.exact & (values.values >= beta * (1 - FACE_BAND)))
@@ -208,24 +219,28 @@ def face_maps(X: np.ndarray, U: np.ndarray, S: np.ndarray) -> list[np.ndarray]:
     return maps
 
 
-def newton_on_faces(M: list[np.ndarray], y: np.ndarray, beta: float, nu: np.ndarray) -> np.ndarray:
+def newton_on_faces(M: list[np.ndarray], y: np.ndarray, beta: float, nu: np.ndarray,
+                    interpolation: bool = False) -> np.ndarray:
     """Gauss-Newton on the KKT system of the module docstring (every constraint held active), from
-    nu and the multipliers of the NNLS fit of y - nu; stops when the residual stops halving."""
+    nu and the multipliers of the NNLS fit of y - nu; stops when the residual stops halving. With
+    ``interpolation`` (beta = 1) the fit is exact: H(nu) mu = y instead of nu - y + H(nu) mu = 0, so
+    the Jacobian loses its identity block."""
     n = len(y)
     if not M:
         return nu
     H = _face_columns(M, nu)
-    mu = _nnls(H, y - nu)
+    mu = _nnls(H, y if interpolation else y - nu)
     cat, widths = np.hstack(M), [m.shape[1] for m in M]  # sum_k mu_k M_k M_k^T = cat diag(mu per column) cat^T
+    ridge = 0.0 if interpolation else 1.0
     best, prev = nu, np.inf
     for _ in range(NEWTON_STEPS):
         H = _face_columns(M, nu)
-        F = np.concatenate([nu - y + H @ mu, 0.5 * (H.T @ nu - beta ** 2)])
+        F = np.concatenate([ridge * nu - y + H @ mu, 0.5 * (H.T @ nu - beta ** 2)])
         err = float(np.abs(F).max())
         if err >= 0.5 * prev:
             break
         best, prev = nu, err
-        J = np.block([[np.eye(n) + (cat * np.repeat(mu, widths)) @ cat.T, H],
+        J = np.block([[ridge * np.eye(n) + (cat * np.repeat(mu, widths)) @ cat.T, H],
                       [H.T, np.zeros((len(M), len(M)))]])
         step = np.linalg.lstsq(J, -F, rcond=NEWTON_RCOND)[0]
         nu, mu = nu + step[:n], mu + step[n:]

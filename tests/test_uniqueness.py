@@ -68,7 +68,7 @@ def test_regression_uniqueness_of_example1_is_decided_in_function_space():
 
 def test_constructed_example2_members_are_proved_non_unique():
     """The constructed family (uniqueness.Construction), 4 members, each solved by the certified
-    pipeline: p* equals the constructed sum c_k (1e-9 relative: solver tolerance 1e-10, then polish),
+    pipeline: p* equals the constructed sum c_k (1e-9 relative: solver tolerance 1e-10, then refined),
     the dual certificate of the construction is feasible on a fine circle (1e-12, round-off), P* is a
     segment and its ends differ as functions by far more than rounding (>= 1e-3 |y|)."""
     from convexdual.uniqueness import CLEAR_DIFFERENCE, construct
@@ -83,6 +83,11 @@ def test_constructed_example2_members_are_proved_non_unique():
         assert np.allclose(active, 1.0, atol=1e-12) and len(np.unique(np.round(member.kinks, 9))) == 6
         assert not u.unique and u.polytope_dim == 1 and u.function_dim == 1
         assert u.max_function_difference >= CLEAR_DIFFERENCE * float(np.abs(member.y).max())
+        # the optimal directions, refined on their faces, are the constructed neurons to round-off
+        # (1e-13; straight from the interior-point nu they were off by up to 1.3e-9)
+        used = (result.polytope.vertices > 0).any(axis=0)
+        exact = member.unit_neurons()
+        assert max(np.linalg.norm(exact - u_k, axis=1).min() for u_k in result.features.directions[used]) <= 1e-13
 
 
 def test_stored_constructed_instances_and_the_cli():
