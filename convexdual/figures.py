@@ -387,7 +387,8 @@ def plot_run(run_dir: Path, x: str | None = None, y: str | None = None, hue: str
     if "m" in table.columns and table["m"].notna().any() and len(axes) <= 3:
         y_axis = "beta" if "beta" in axes or not axes else axes[0]
         rest = [a for a in axes if a != y_axis]
-        fig = regime_map(table, "m", y_axis, rest[0] if rest else None, agg, title,
+        x_axis = "m/n" if y_axis in ("data.n", "n") else "m"  # rows of different n: widths relative to n
+        fig = regime_map(table, x_axis, y_axis, rest[0] if rest else None, agg, title,
                          row=rest[1] if len(rest) > 1 else None)
         caption = f"Regime of the optimal set against width, one row per {y_axis}, over the sweep in {run_dir}."
         paths += save_figure(fig, out_dir, "staircase", caption, formats)

@@ -127,13 +127,14 @@ def regime_map(table: Any, x: str, y: str, col: str | None, agg: str, title: str
             cells = line.groupby(x)["regime"].apply(list)
             centers = np.array(cells.index, dtype=float)
             edges = _edges(centers)
+            few = len(centers) <= 30  # room for cell borders and written shares
             for k, regimes in enumerate(cells):
                 seeds = max(seeds, len(regimes))
                 regime, share = aggregate_regime(regimes, agg)
                 ax.add_patch(Rectangle((edges[k], i - 0.5), edges[k + 1] - edges[k], 1.0,
-                                       facecolor=REGIME_COLORS[regime], edgecolor="#999999", linewidth=0.3,
+                                       facecolor=REGIME_COLORS[regime], edgecolor="#999999", linewidth=0.3 if few else 0,
                                        hatch="///" if regime == UNDECIDED else None))
-                if share < 1 and agg == "fraction":
+                if share < 1 and agg == "fraction" and few:
                     ax.text(centers[k], i - 0.22, f"{share:.1f}", ha="center", va="center", fontsize=6,
                             color="white" if regime in ("isolated", "connected") else "black")
             for name, value in _row_markers(line.drop_duplicates("config_hash"), x).items():
@@ -153,7 +154,8 @@ def regime_map(table: Any, x: str, y: str, col: str | None, agg: str, title: str
     handles += [Line2D([], [], marker=MARKERS[k][0], color=MARKERS[k][1], markeredgecolor="black", linestyle="none",
                        label=f"median {k}") for k in MARKERS]
     fig.legend(handles=handles, loc="lower center", ncol=3, fontsize=8, frameon=False)
-    how = ("the regime most seeds share (its share written when below 1)" if agg == "fraction"
+    how = ("the regime most seeds share (its share written when below 1 and the row has at most 30 widths)"
+           if agg == "fraction"
            else "the median regime in the order none < isolated < mixed < continua < connected")
     fig.suptitle(f"{title}\neach cell: {how}; {seeds} seeds per cell at most", fontsize=10)
     legend_rows = -(-len(handles) // 3)
