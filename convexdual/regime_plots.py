@@ -33,7 +33,6 @@ REGIME_LABELS = {"none": "no optimal network", "isolated": "isolated points only
 WIDTH_NAMES = ("m", "width", "m/n")
 LINE_COLUMNS = ("p_star", "m_star", "M_star", "n_vertices", "polytope_dim", "connectivity_width", "time_s",
                 "value", "isolated_points", "continuum_components", "duality_gap", "active_margin", "n_patterns")
-AGGREGATES = ("fraction", "median", "mean")
 
 
 def plot_columns(table: Any) -> list[str]:
@@ -82,10 +81,10 @@ def _edges(centers: np.ndarray) -> np.ndarray:
 
 def _row_markers(points: Any, x: str) -> dict[str, float]:
     """Medians over the seeds of one row: m*, M*, connectivity width and min(m* + M*, n + 1), in
-    the units of ``x`` (widths, or widths / n)."""
+    the units of ``x`` (widths, or widths / n); over the seeds where they are known exactly (a
+    point with only m*, M* bounds does not enter)."""
     scale = points["n"].median() if x == "m/n" else 1.0
-    m_star = points["m_star"].fillna(points["m_star_high"])
-    M_star = points["M_star"].fillna(points["M_star_high"])
+    m_star, M_star = points["m_star"], points["M_star"]
     bound = np.minimum(m_star + M_star, points["n"] + 1)
     out = {"m*": m_star.median(), "M*": M_star.median(), "min(m* + M*, n + 1)": bound.median(),
            "connectivity width": points["connectivity_width"].median()}
