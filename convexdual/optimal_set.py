@@ -183,8 +183,8 @@ def _null_space(A: np.ndarray, rtol: float = 1e-9) -> tuple[int, np.ndarray]:
     return rank, Vt[rank:].T
 
 
-LP_TIME_LIMIT_S = 60.0  # per LP; they take milliseconds on exact features (a safety net: HiGHS's dual
-#   simplex ran for over 14 minutes on one LP of 66 variables built from inexact features)
+LP_TIME_LIMIT_S = 60.0  # per LP; a safety net: on features that are not exact the dual simplex can
+#   run on for a very long time even for a few dozen variables
 
 
 def _coefficient_ranges(c0: np.ndarray, N: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -37,8 +37,8 @@ NEWTON_TARGET = 1e-12  # relative dual violation after which no further cuts are
 FACE_BAND = 1e-9  # blocks this close to beta (relative) after the cuts are held active in the Newton steps
 TIGHT = 1e-9  # a row x_j is tight at u when |x_j^T u| <= TIGHT ||x_j||
 NEWTON_STEPS = 25
-NEWTON_RCOND = 1e-15  # relative singular-value cut of the least-squares Newton steps (1e-13 stalled
-#   at a KKT residual of 2e-10 on gaussian n = 200, d = 3, seeds 0 and 1; the result is checked on every block)
+NEWTON_RCOND = 1e-15  # relative singular-value cut of the least-squares Newton steps (a larger cut can
+#   stall them short of round-off; the result is checked on every block)
 FACE_ROUNDS = 3
 
 
@@ -86,8 +86,7 @@ def _ldp(y: np.ndarray, A: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.nd
     """The projection of y onto {nu : A nu <= b} and its multipliers: the least-distance program
     min ||w|| s.t. -A w >= A y - b (w = nu - y) solved exactly by one NNLS (Lawson & Hanson,
     ch. 23); nu is then re-projected onto the affine set {a_k^T nu = b_k : lam_k > 0} (the active
-    rows; least squares), which removes the NNLS round-off (measured ~1e-8 in nu on gaussian
-    n = 200, d = 3)."""
+    rows; least squares), which removes the NNLS round-off from nu."""
     E = np.vstack([-A.T, (A @ y - b)[None, :]])
     f = np.zeros(E.shape[0])
     f[-1] = 1.0

@@ -133,7 +133,7 @@ def solve(problem: Any, name: str, tol: float, inaccurate_ok: bool = False) -> S
     accepted = status == cp.OPTIMAL or (inaccurate_ok and status == cp.OPTIMAL_INACCURATE and problem.value is not None)
     if not accepted and status == cp.OPTIMAL_INACCURATE and name == "clarabel":
         # Clarabel's Ruiz equilibration can stall the primal residual near 1e-7 on the facet-row
-        # programs; the same tolerances without it usually converge (measured: n = 200, d = 3).
+        # programs; the same tolerances without it usually converge.
         log.info("clarabel stalled at %s; retrying without equilibration", status)
         status = _attempt(problem, name, {**options, "equilibrate_enable": False})
     elapsed = time.perf_counter() - start

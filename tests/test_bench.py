@@ -15,6 +15,7 @@ from convexdual.bench import Instance, run_one
 from convexdual.cli import main
 
 
+@pytest.mark.slow
 def test_both_pipelines_agree_on_a_small_instance():
     inst = Instance(n=8, d=2, beta=0.05)
     base, ours = run_one("baseline", inst, 10.0, 300.0), run_one("convexdual", inst, 10.0, 300.0)
@@ -28,11 +29,13 @@ def test_both_pipelines_agree_on_a_small_instance():
     assert ours["solver_s"] == pytest.approx(sum(ours["solver_by_kind"].values()))
 
 
+@pytest.mark.slow
 def test_a_time_limit_is_reported_not_fatal():
     res = run_one("baseline", Instance(n=40, d=3, beta=0.05), 10.0, 1.0)
     assert res["status"].startswith("timeout")
 
 
+@pytest.mark.slow
 def test_bench_command_writes_table_and_figure(tmp_path):
     out = tmp_path / "b"
     r = CliRunner().invoke(main, ["bench", "--d", "2", "--n", "6", "--out", str(out)])

@@ -19,6 +19,7 @@ def cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
                           cwd=cwd or ROOT, timeout=300)
 
 
+@pytest.mark.slow
 def test_solve_json_is_one_object_on_stdout():
     p = cli("solve", "--config", EXAMPLE, "--json")
     assert p.returncode == 0, p.stderr
@@ -32,6 +33,7 @@ def test_solve_json_is_one_object_on_stdout():
     assert all(set(x) >= {"w", "sign"} and x["sign"] in (1, -1) for x in d["directions"])
 
 
+@pytest.mark.slow
 def test_overrides_in_hydra_syntax():
     p = cli("solve", "--config", EXAMPLE, "--json", "beta=0.3", "data.bias=true")
     assert p.returncode == 0, p.stderr
@@ -69,6 +71,7 @@ def test_missing_config_file(tmp_path):
     assert p.returncode == 2 and "nope.yaml" in p.stderr
 
 
+@pytest.mark.slow
 def test_out_never_overwrites(tmp_path):
     out = tmp_path / "r.json"
     assert cli("solve", "--config", EXAMPLE, "--out", str(out)).returncode == 0
@@ -89,6 +92,7 @@ def test_unlicensed_mosek_is_a_clear_error():
     assert len(p.stderr.strip().splitlines()) == 1 and "license" in p.stderr
 
 
+@pytest.mark.slow
 def test_solvers_command_reports_license_state():
     p = cli("solvers", "--json")
     assert p.returncode == 0
@@ -99,6 +103,7 @@ def test_solvers_command_reports_license_state():
     assert d["auto"] in ("mosek", "clarabel")
 
 
+@pytest.mark.slow
 def test_figures_writes_result_and_images(tmp_path):
     p = cli("figures", "--only", "example1", "--only", "uniqueness", "--out", str(tmp_path / "figs"))
     assert p.returncode == 0, p.stderr
@@ -117,6 +122,7 @@ def test_readme_test_command_is_what_ci_runs():
     assert commands[1] in (ROOT / ".ci" / "run").read_text()
 
 
+@pytest.mark.slow
 def test_sweep_then_plot(tmp_path):
     cfg = tmp_path / "s.yaml"
     cfg.write_text("beta: 0.1\ndata: {kind: circle, angles_deg: [0, 120, 240], y: [1, 1, 1]}\nwidths: [1, 2, 3, 4]\n"
@@ -142,6 +148,7 @@ def test_sweep_with_a_typo_for_every_point_is_one_line_error_and_writes_nothing(
     assert not run.exists()
 
 
+@pytest.mark.slow
 def test_bracketed_solve_is_reported_as_such_and_refused_where_a_certificate_is_needed(tmp_path):
     over = ["data.n=16", "data.d=4", "patterns.mode=oracle", "patterns.n_samples=20", "oracle.time_limit_s=1e-9"]
     r = cli("solve", "--config", "configs/gaussian_n40_d3.yaml", *over)

@@ -588,6 +588,7 @@ def test_a_hydra_search_path_cannot_bring_in_unchecked_files(tmp_path):
     assert "'hydra'" in one_line_error(load_config, main)
 
 
+@pytest.mark.slow
 def test_the_node_limit_holds_for_a_chain_of_files(tmp_path):
     """Each file under the limit, together above it: refused (Hydra composes them into one)."""
     per_file = MAX_YAML_NODES // 3

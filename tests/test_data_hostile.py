@@ -260,6 +260,7 @@ def test_certify_refuses_weights_whose_objective_overflows():
     ("claim", lambda p: write_zip(p, {"W.npy": claimed_npy((10**12, 10**3), b"\0" * 64),
                                       "a.npy": npy_bytes(np.ones(1))}), 5, ["array 'W'", "10**8"]),
 ])
+@pytest.mark.slow
 def test_certify_command_with_bad_weights(tmp_path, name, make, code, needles):
     make(tmp_path / f"w_{name}.npz")
     before = sorted(tmp_path.iterdir())
@@ -267,6 +268,7 @@ def test_certify_command_with_bad_weights(tmp_path, name, make, code, needles):
     assert sorted(tmp_path.iterdir()) == before
 
 
+@pytest.mark.slow
 def test_certify_command_vector_and_parallel_width_zero(tmp_path):
     np.savez(tmp_path / "v.npz", W=np.zeros((0, 2)), a=np.zeros((0, 2)))
     one_error_line(cli("certify", "--config", VECTOR, "--weights", str(tmp_path / "v.npz")), 2, "no neurons")
@@ -274,6 +276,7 @@ def test_certify_command_vector_and_parallel_width_zero(tmp_path):
     one_error_line(cli("certify", "--config", PARALLEL, "--weights", str(tmp_path / "p.npz")), 2, "no neurons")
 
 
+@pytest.mark.slow
 def test_path_command_with_a_width_zero_start(tmp_path):
     np.savez(tmp_path / "w.npz", W=np.zeros((0, 2)), a=np.zeros(0))
     out = tmp_path / "out"

@@ -113,6 +113,7 @@ MORE = {
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", LOW_WIDTH)
 def test_m_star_matches_brute_force_over_blocks(name):
     """m* from the polytope = the smallest set of (pattern, sign) blocks whose restricted (C) attains p*."""
@@ -122,6 +123,7 @@ def test_m_star_matches_brute_force_over_blocks(name):
     assert m == r.widths.m_star
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", [*LOW_WIDTH, *MORE])
 def test_vertices_match_brute_force_over_supports(name):
     """The enumerated vertices are exactly the independent supports that reproduce the optimal fit."""
@@ -138,6 +140,7 @@ def test_circle3_has_m_star_below_M_star():
     assert (r.widths.m_star, r.widths.M_star, r.widths.n_vertices) == (2, 3, 5)
 
 
+@pytest.mark.slow
 def test_symmetric_1d_with_bias_has_several_vertices():
     r = run({"beta": 0.05, "data": {"kind": "points", "X": [[-2], [-1], [0], [1], [2]], "y": [1, 0, 1, 0, 1],
                                     "bias": True}})
@@ -146,6 +149,7 @@ def test_symmetric_1d_with_bias_has_several_vertices():
     assert r.widths.m_star <= r.widths.M_star <= r.data.n
 
 
+@pytest.mark.slow
 def test_gaussian_d3_polytope_with_many_vertices():
     """Generic data give a large optimal polytope; check it from every side."""
     r = run({"beta": 0.05, "data": {"kind": "gaussian", "n": 24, "d": 3, "seed": 0}})
@@ -191,6 +195,7 @@ def train_gd(X, y, beta, m, seed, steps=20000, lr=0.02):
     return Network(W=W, a=a)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("seed", [0, 1])
 def test_p_star_lower_bounds_trained_networks_and_is_reached(seed):
     """No trained network beats p*; wide networks trained by plain GD approach it.
@@ -236,6 +241,7 @@ def test_interpolation_certified():
     assert r.widths.m_star <= r.data.n
 
 
+@pytest.mark.slow
 def test_skip_connection_residual_orthogonal_to_data():
     r = run({"beta": 0.1, "model": {"skip": True}, "data": {"kind": "gaussian", "n": 8, "d": 2, "seed": 1,
                                                            "bias": True}})
@@ -254,6 +260,7 @@ def test_sampled_patterns_are_labelled():
 # ----------------------------------------------------------------------------- solvers
 
 
+@pytest.mark.slow
 def test_scs_agrees_with_clarabel():
     raw = {"beta": 0.1, "data": {"kind": "gaussian", "n": 6, "d": 2, "seed": 2}}
     a = run(raw, "solver=clarabel")
@@ -275,6 +282,7 @@ def test_mosek_agrees_with_clarabel_where_licensed():
     assert (b.widths.m_star, b.widths.M_star) == (1, 2)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ["circle5-equal", "circle3-equal", "circle4-equal"])
 def test_pivot_enumeration_agrees_with_cddlib(name):
     """Two independent vertex enumerations (basis pivoting vs cddlib's double description) agree
@@ -317,6 +325,7 @@ def test_unclear_margin_is_refused():
         run(NEAR_TIE, "tol.margin_ratio=1e9")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ["circle3.yaml", "diabetes.yaml", "gaussian_n24_d3.yaml", "interpolation_line.yaml"])
 def test_working_set_gives_the_direct_answer(name):
     """Growing a working set of blocks (certified by dual feasibility on every block) gives the
@@ -461,6 +470,7 @@ def test_beta_sweep_reuses_the_enumeration_and_seeds_the_working_set():
     assert (second.widths.m_star, second.widths.M_star) == (fresh.widths.m_star, fresh.widths.M_star)
 
 
+@pytest.mark.slow
 def test_exact_refinement_settles_what_the_interior_point_solve_cannot():
     """gaussian n = 40, d = 2, seed 0, beta 0.05: after the polish (Clarabel refuses 1e-12) an
     inactive value sits 1.02e-7 below beta while active values deviate by 1.5e-9, an unclear split.
@@ -524,6 +534,7 @@ def test_polyhedron_projection_by_row_generation_is_the_same_projection():
         assert np.all(np.abs(A[lam > 0] @ nu - 1.0) <= 1e-10) and 0 < (lam > 0).sum() < len(A) // 10
 
 
+@pytest.mark.slow
 def test_exact_refinement_from_a_loose_solve_in_3d():
     """refine.refine_dual from a deliberately loose solve (Clarabel at tol 1e-5) of gaussian n = 24,
     d = 3, beta 0.05 (optimal directions on facets and edges of the cells, a 10-dimensional optimal
@@ -551,6 +562,7 @@ def test_exact_refinement_from_a_loose_solve_in_3d():
     assert np.abs(sol.nu - r.optimum.solution.nu).max() <= 1e-7
 
 
+@pytest.mark.slow
 def test_exact_refinement_at_scale():
     """The large instance, gaussian n = 200, d = 3 (39,802 cells), seed 0, beta 0.05: from the
     cut growth's dual point (relative violation <= 1e-7), refine.refine_dual reaches a split that
@@ -604,6 +616,7 @@ def test_phase_bounds_agree_with_the_exact_staircase(name):
     assert checked > 0
 
 
+@pytest.mark.slow
 def test_staircase_bounds_when_the_vertices_are_not_listed():
     """gaussian_n24_d3 with polytope.max_enum_dim=2: no vertex list, so no exact staircase; the JSON
     carries staircase_bounds over widths 1..n+1 instead (from the MILP's m* and the M* bounds), and

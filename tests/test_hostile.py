@@ -197,6 +197,7 @@ def test_an_internal_error_names_its_log(work):
     log.unlink()
 
 
+@pytest.mark.slow
 def test_sigterm_is_one_line_and_143(work):
     (work / "g.yaml").write_text("data: {kind: gaussian, n: 8, d: 2}\n")
     proc = subprocess.Popen([sys.executable, "-m", "convexdual.cli", "sweep", "--config", "g.yaml", "--out", "R",
@@ -216,6 +217,7 @@ def test_sigterm_is_one_line_and_143(work):
 # ----------------------------------------------------------------------------- run folders
 
 
+@pytest.mark.slow
 def test_train_into_another_configs_folder_is_refused(work):
     """A second config's training run into the first one's folder is refused; nothing there changes."""
     (work / "b.yaml").write_text(EXAMPLE.read_text().replace("beta: 0.1", "beta: 0.3"))
@@ -229,6 +231,7 @@ def test_train_into_another_configs_folder_is_refused(work):
     assert contents(work / "D") == before
 
 
+@pytest.mark.slow
 def test_a_sweep_with_other_axes_into_the_same_folder_is_refused(work):
     assert cli("sweep", "--config", "s.yaml", "--out", "R", "--no-progress", cwd=work).code == 0
     manifest = (work / "R" / "sweep.json").read_text()
@@ -245,6 +248,7 @@ def test_a_second_process_on_a_busy_folder_is_refused(work):
     run.one_error(6, "in use by another convexdual process", f"pid {os.getpid()}")
 
 
+@pytest.mark.slow
 def test_tampered_point_files_are_recomputed_not_published(work):
     """A bare {"status":"ok"}, a string staircase and an edited p* are each moved aside and recomputed."""
     assert cli("sweep", "--config", "s.yaml", "--out", "R", "--no-progress", cwd=work).code == 0
@@ -271,6 +275,7 @@ def test_tampered_point_files_are_recomputed_not_published(work):
     assert "123.0" not in (work / "R" / "table.csv").read_text()
 
 
+@pytest.mark.slow
 def test_a_foreign_point_file_is_not_published(work):
     """The result of another config, copied under this point's name, fails the config-hash check."""
     assert cli("sweep", "--config", "s.yaml", "--out", "R", "--no-progress", cwd=work).code == 0
@@ -281,6 +286,7 @@ def test_a_foreign_point_file_is_not_published(work):
     assert st["invalid"] == 1 and "config_hash" in st["invalid_files"][0]["reason"]
 
 
+@pytest.mark.slow
 def test_an_edited_data_file_makes_the_sweep_recompute(work):
     """The config hash covers the data file's contents: an edited file gives new points and a new p*."""
     for suffix in ("csv", "npz"):
@@ -300,6 +306,7 @@ def test_an_edited_data_file_makes_the_sweep_recompute(work):
         assert p_stars[1] > p_stars[0] + 0.1, (suffix, p_stars)  # a larger target: a larger optimum
 
 
+@pytest.mark.slow
 def test_a_corrupt_training_record_is_retrained(work):
     args = ("train", "--config", "example1.yaml", "--width", "1-2", "--seeds", "0-1", "--out", "T", "--no-progress")
     assert cli(*args, cwd=work).code == 0
@@ -313,6 +320,7 @@ def test_a_corrupt_training_record_is_retrained(work):
     assert moved == ["points__m1_seed0", "points__m2_seed1", "weights__m1_seed0", "weights__m2_seed1"]
 
 
+@pytest.mark.slow
 def test_an_earlier_sweep_folder_is_adopted_and_its_records_recomputed(work):
     """A folder written before run.json existed: same sweep -> adopted; its unsealed records rerun."""
     assert cli("sweep", "--config", "s.yaml", "--out", "R", "--no-progress", cwd=work).code == 0
@@ -328,6 +336,7 @@ def test_an_earlier_sweep_folder_is_adopted_and_its_records_recomputed(work):
         2, "holds another run")
 
 
+@pytest.mark.slow
 def test_a_job_of_another_sweep_refuses_to_run(work):
     from convexdual.errors import ConfigError
     from convexdual.sweep import run_planned_point
@@ -359,6 +368,7 @@ def test_a_name_in_the_file_cannot_leave_outputs(tmp_path, work):
     assert tree(tmp_path) == before
 
 
+@pytest.mark.slow
 def test_default_folders_stay_under_outputs(tmp_path, work):
     before = tree(tmp_path)
     assert cli("sweep", "--config", "s.yaml", "--no-progress", cwd=work).code == 0
@@ -413,6 +423,7 @@ def test_huge_enumerations_are_refused_at_once(work, n, d):
     run.one_error(5, "activation patterns", "limits.cells")
 
 
+@pytest.mark.slow
 def test_the_cell_limit_is_a_config_key(work):
     run = measured("solve", "--config", "example1.yaml", "data.kind=gaussian", "data.n=20", "data.d=3",
                    "limits.cells=100", "model.outputs=2", cwd=work)
@@ -427,6 +438,7 @@ def test_generated_data_beyond_the_memory_limit_are_refused(work):
              cwd=work).one_error(5, "limits.memory_gb")
 
 
+@pytest.mark.slow
 def test_huge_sweeps_and_training_ranges_are_refused_before_they_are_built(work):
     measured("sweep", "--config", "s.yaml", "data.seed=range(0,10000000)", cwd=work).one_error(
         5, "limits.sweep_points")
@@ -443,6 +455,7 @@ def test_huge_sweeps_and_training_ranges_are_refused_before_they_are_built(work)
 # ----------------------------------------------------------------------------- answers at the edges
 
 
+@pytest.mark.slow
 def test_interpolation_of_zero_targets_is_the_zero_network(work):
     (work / "z.yaml").write_text("problem: interpolation\ndata: {kind: points, X: [[1, 0], [0, 1]], y: [0, 0]}\n")
     run = cli("solve", "--config", "z.yaml", "--json", cwd=work)
@@ -452,6 +465,7 @@ def test_interpolation_of_zero_targets_is_the_zero_network(work):
     assert res["certificates"]["duality_gap"] == 0
 
 
+@pytest.mark.slow
 def test_plot_on_a_garbage_table_is_one_line(work):
     assert cli("sweep", "--config", "s.yaml", "--out", "R", "--no-progress", cwd=work).code == 0
     for garbage in (b"\x00\xff\xfe binary", b"a,b\n1,2\n", b"", b'config_hash,status,beta\n"unterminated'):
@@ -460,6 +474,7 @@ def test_plot_on_a_garbage_table_is_one_line(work):
     measured("plot", "nowhere", cwd=work).one_error(2, "not found")
 
 
+@pytest.mark.slow
 def test_status_on_a_garbage_manifest_is_one_line(work):
     assert cli("sweep", "--config", "s.yaml", "--out", "R", "--no-progress", cwd=work).code == 0
     (work / "R" / "sweep.json").write_text('{"points": "nope"}')
@@ -497,6 +512,7 @@ def test_a_non_editable_install_runs_figures_and_sweep_from_anywhere(tmp_path):
 # ----------------------------------------------------------------------------- links, races and edges
 
 
+@pytest.mark.slow
 def test_a_symlinked_lock_or_subfolder_is_refused_and_its_target_untouched(tmp_path, work):
     assert cli("sweep", "--config", "s.yaml", "--out", "R", "--no-progress", cwd=work).code == 0
     victim = tmp_path / "victim.txt"
@@ -512,6 +528,7 @@ def test_a_symlinked_lock_or_subfolder_is_refused_and_its_target_untouched(tmp_p
     assert not any((tmp_path / "elsewhere").iterdir())
 
 
+@pytest.mark.slow
 def test_train_does_not_adopt_an_earlier_sweep_folder(work):
     assert cli("sweep", "--config", "s.yaml", "--out", "R", "--no-progress", cwd=work).code == 0
     (work / "R" / "run.json").unlink()  # as written before run.json existed
@@ -521,6 +538,7 @@ def test_train_does_not_adopt_an_earlier_sweep_folder(work):
     assert contents(work / "R") == before
 
 
+@pytest.mark.slow
 def test_a_sealed_record_of_the_wrong_shape_is_rejected_not_a_crash(work):
     assert cli("sweep", "--config", "s.yaml", "--out", "R", "--no-progress", cwd=work).code == 0
     files = sorted((work / "R" / "points").glob("*.json"))
@@ -535,6 +553,7 @@ def test_a_sealed_record_of_the_wrong_shape_is_rejected_not_a_crash(work):
     assert again.code == 0 and "2 record(s)" in again.err
 
 
+@pytest.mark.slow
 def test_a_job_refuses_a_point_whose_config_changed_after_planning(work):
     from convexdual.errors import ConfigError
     from convexdual.sweep import run_planned_point
@@ -550,6 +569,7 @@ def test_a_job_refuses_a_point_whose_config_changed_after_planning(work):
     assert not first.exists()
 
 
+@pytest.mark.slow
 def test_run_folder_paths_with_hydra_syntax(work):
     run = cli("sweep", "--config", "s.yaml", "--out", "R,x=[1]'q", "--no-progress", cwd=work)
     assert run.code == 0, run.err
@@ -558,6 +578,7 @@ def test_run_folder_paths_with_hydra_syntax(work):
     assert not (work / "R${x}").exists()
 
 
+@pytest.mark.slow
 def test_limits_are_not_part_of_a_sweeps_identity(work):
     assert cli("sweep", "--config", "s.yaml", "--out", "R", "--no-progress", cwd=work).code == 0
     again = cli("sweep", "--config", "s.yaml", "--out", "R", "--no-progress", "limits.cells=5000000", cwd=work)
@@ -566,12 +587,14 @@ def test_limits_are_not_part_of_a_sweeps_identity(work):
              cwd=work).one_error(5, "limits.sweep_points = 1")
 
 
+@pytest.mark.slow
 def test_a_leftover_probe_file_does_not_block_a_new_folder(work):
     (work / "R").mkdir()
     (work / "R" / ".probe-deadbeef").touch()  # another process's writability probe
     assert cli("sweep", "--config", "s.yaml", "--out", "R", "--no-progress", cwd=work).code == 0
 
 
+@pytest.mark.slow
 def test_a_closed_stdout_is_a_quiet_141(work):
     assert cli("sweep", "--config", "s.yaml", "--out", "R", "--no-progress", cwd=work).code == 0
     proc = subprocess.Popen([sys.executable, "-m", "convexdual.cli", "status", "R", "--json"], cwd=work,
@@ -581,6 +604,7 @@ def test_a_closed_stdout_is_a_quiet_141(work):
     assert proc.wait(timeout=60) == 141 and err == ""
 
 
+@pytest.mark.slow
 def test_sigterm_during_a_solve_is_one_line(work):
     proc = subprocess.Popen([sys.executable, "-m", "convexdual.cli", "solve", "--config", "example1.yaml",
                              "data.kind=gaussian", "data.n=300", "data.d=3"], cwd=work, stdout=subprocess.PIPE,

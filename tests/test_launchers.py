@@ -60,12 +60,14 @@ def test_unknown_launcher_and_misplaced_jobs_are_clear_errors(tmp_path):
     assert not (tmp_path / "x").exists()
 
 
+@pytest.mark.slow
 def test_joblib_gives_the_same_table(baseline, tmp_path):
     summary = run_sweep(CONFIG, TWELVE, tmp_path / "run", progress=False, launcher="joblib", jobs=2)
     assert (summary.done, summary.failed) == (12, 0)
     pd.testing.assert_frame_equal(table(baseline), table(tmp_path / "run"))
 
 
+@pytest.mark.slow
 def test_resubmission_runs_only_what_is_missing(baseline, tmp_path):
     run = tmp_path / "run"
     shutil.copytree(baseline, run)
@@ -79,6 +81,7 @@ def test_resubmission_runs_only_what_is_missing(baseline, tmp_path):
     pd.testing.assert_frame_equal(table(baseline), table(run))
 
 
+@pytest.mark.slow
 def test_slurm_job_array_gives_the_same_table(baseline, tmp_path):
     reason = slurm_ready()
     if reason:
@@ -93,6 +96,7 @@ def test_slurm_job_array_gives_the_same_table(baseline, tmp_path):
     assert list((run / "hydra").glob(".submitit/*")), "no submitit job folder: was it really SLURM?"
 
 
+@pytest.mark.slow
 def test_slurm_cancelled_jobs_show_as_missing_and_are_resubmitted(baseline, tmp_path):
     reason = slurm_ready()
     if reason:

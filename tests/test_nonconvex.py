@@ -158,6 +158,7 @@ def test_weights_file_round_trip_and_bad_files(tmp_path):
         load_network(tmp_path / "missing.npz", 2, False)
 
 
+@pytest.mark.slow
 def test_train_certify_and_path_commands(tmp_path):
     cfg = str(CONFIGS / "example1.yaml")
     run = tmp_path / "run"
@@ -203,6 +204,7 @@ def test_bad_training_settings_are_one_line_errors(tmp_path):
     assert r.exit_code == 2 and "--width" in r.output
 
 
+@pytest.mark.slow
 def test_descent_with_a_skip_connection_is_nonincreasing():
     """The skip branch of the descent (z re-optimized along the added direction) on a 1-D set with bias."""
     res = solve(load_config(CONFIGS / "line5_bias.yaml", ["model.skip=true", "beta=0.01"]))

@@ -115,6 +115,7 @@ def test_large_gaussian_count() -> None:
     assert enumerate_patterns(X).count == general_position_count(200, 3)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(DEGENERATE))
 def test_degenerate_matches_lp_reference(name: str) -> None:
     X = DEGENERATE[name]
@@ -229,6 +230,7 @@ def _min_over_cone(G: np.ndarray, c: np.ndarray) -> float:
 
 @pytest.mark.parametrize("name", ["gaussian_d3", "dups_and_negatives", "through_common_line", "grid_pm1_d3",
                                   "zero_row", "1d_bias_repeats", "rank_deficient", "bias_d2_collinear"])
+@pytest.mark.slow
 def test_facet_rows_give_the_same_cones(name: str) -> None:
     """Every cell's constraint rows are implied by its facet rows (so the cones are equal), and no
     facet row is implied by the others. LP tolerance 1e-9 on unit-norm rows: the instances are

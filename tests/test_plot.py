@@ -35,6 +35,7 @@ def run(tmp_path_factory) -> Path:
     return folder
 
 
+@pytest.mark.slow
 def test_table_regimes_agree_with_the_staircase_columns(run: Path) -> None:
     """Every width row has a regime, and it says what the counts say."""
     t = pd.read_csv(run / "table.csv")
@@ -48,6 +49,7 @@ def test_table_regimes_agree_with_the_staircase_columns(run: Path) -> None:
     assert {"none", "connected"} <= set(t["regime"])  # below m* and from n + 1 on
 
 
+@pytest.mark.slow
 def test_default_plot_draws_phase_and_regime_map(run: Path) -> None:
     p = cli("plot", str(run))
     assert p.returncode == 0, p.stderr
@@ -63,6 +65,7 @@ def test_default_plot_draws_phase_and_regime_map(run: Path) -> None:
     (["--y", "connectivity_width", "--x", "beta", "--hue", "data.seed", "--format", "png"],
      "plot_connectivity_width_vs_beta_by_data_seed", "png"),
 ])
+@pytest.mark.slow
 def test_plot_options(run: Path, tmp_path: Path, args: list[str], stem: str, fmt: str) -> None:
     p = cli("plot", str(run), "--out", str(tmp_path), *args)
     assert p.returncode == 0, p.stderr
@@ -76,6 +79,7 @@ def test_plot_options(run: Path, tmp_path: Path, args: list[str], stem: str, fmt
     (["--y", "beta", "--hue", "data.seed"], "--hue applies to line plots"),
     (["--format", "jpg"], "jpg"),
 ])
+@pytest.mark.slow
 def test_bad_plot_options_are_one_line_errors(run: Path, args: list[str], needle: str) -> None:
     p = cli("plot", str(run), *args)
     assert p.returncode == 2 and len(p.stderr.strip().splitlines()) == 1 and needle in p.stderr, p.stderr
@@ -102,6 +106,7 @@ def test_bounds_only_points_give_decided_and_undecided_widths() -> None:
     assert all(regimes[m] == UNDECIDED for m in range(2, 7))
 
 
+@pytest.mark.slow
 def test_phase_diagram_and_the_connectivity_bound(run: Path, tmp_path: Path) -> None:
     """The phase diagram draws from the sweep table; the bound table holds every certified point
     with m* >= 1, and the measured connectivity width never exceeds min(m* + M*, n + 1) (the

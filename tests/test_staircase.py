@@ -35,6 +35,7 @@ def test_example1_staircase_matches_theory():
     assert ph[3]["connected"] and ph[3]["isolated_points"] == 0
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", INSTANCES)
 def test_five_statements_of_the_staircase_theorem(name):
     r, ph = phases(name)
@@ -75,6 +76,7 @@ def test_value_gap_closes_exactly_at_m_star(name):
     assert all(a >= b - 1e-9 for a, b in zip(values, values[1:]))
 
 
+@pytest.mark.slow
 def test_bounds_when_vertices_are_not_listed_are_ordered() -> None:
     """Gaussian data, n = 70 (d = 2 plus a bias), beta = 0.3, seed 1: P* has dimension 15 and its
     vertices are not listed within 2 s. An LP vertex with round-off left in its zeros once counted

@@ -93,6 +93,7 @@ def test_connectivity_width():
 # ----------------------------------------------------------------------------- real sweeps
 
 
+@pytest.mark.slow
 def test_2x2_sweep_table_and_skip_on_rerun(tmp_path):
     cfg = write(tmp_path / "c.yaml", SMALL + "sweep: {beta: [0.1, 0.3], data.seed: [0, 1]}\n")
     run = tmp_path / "run"
@@ -126,6 +127,7 @@ def test_2x2_sweep_table_and_skip_on_rerun(tmp_path):
     assert (run / "table.csv").read_bytes() == table
 
 
+@pytest.mark.slow
 def test_interrupted_sweep_resumes(tmp_path):
     cfg = write(tmp_path / "c.yaml", "data: {kind: gaussian, n: 6, d: 2, bias: true}\nwidths: [1, 2, 3]\n"
                                      "sweep: {beta: [0.1, 1.0], data.seed: 'range(0,6)'}\n")
@@ -152,6 +154,7 @@ def test_interrupted_sweep_resumes(tmp_path):
     assert pd.read_csv(run / "table.csv").config_hash.nunique() == 12
 
 
+@pytest.mark.slow
 def test_failed_points_are_recorded_and_the_sweep_goes_on(tmp_path):
     good = write(tmp_path / "good.csv", "x1,x2,y\n1,0,1\n0,1,-1\n1,1,0.5\n-1,0.5,2\n")
     missing = tmp_path / "missing.csv"

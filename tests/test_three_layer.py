@@ -61,6 +61,7 @@ def test_gradient_matches_finite_differences() -> None:
         assert fd == pytest.approx(getattr(g, name)[idx], abs=1e-4)
 
 
+@pytest.mark.slow
 def test_trained_networks_reach_p_star_on_the_dual_directions(result) -> None:
     X, y, cfg = result.data.X, result.data.y, result.config
     dirs = result.directions.directions

@@ -52,6 +52,7 @@ def test_one_dimensional_bias_without_skip_instance_is_unique_as_a_function():
     assert u.perturbation["objective_change"] <= 1e-9
 
 
+@pytest.mark.slow
 def test_one_dimensional_bias_and_skip_is_always_unique():
     """Boursier & Flammarion: 1-D inputs, penalized bias, free skip -> unique interpolating function."""
     found, counts = search(n=5, d=1, bias=True, skip=True, trials=60, seed=0)
@@ -90,6 +91,7 @@ def test_constructed_example2_members_are_proved_non_unique():
         assert max(np.linalg.norm(exact - u_k, axis=1).min() for u_k in result.features.directions[used]) <= 1e-13
 
 
+@pytest.mark.slow
 def test_stored_constructed_instances_and_the_cli():
     for k in (0, 1):
         u = analyse(solve(load_config(CONFIGS / f"example2_constructed_{k}.yaml")))

@@ -27,6 +27,7 @@ SCALAR_CONFIGS = ["configs/example1.yaml", "configs/circle3.yaml", "configs/line
                   "configs/staircase.yaml", "configs/gaussian_n24_d3.yaml"]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("path", SCALAR_CONFIGS)
 def test_one_output_gives_the_scalar_results(path: str) -> None:
     """c = 1 through the vector code (group lasso over a grown dictionary, exact oracle, face
@@ -115,6 +116,7 @@ def test_solve_json_has_output_dim(tmp_path) -> None:
     assert d["output_dim"] == 2 and len(d["y_hat"]) == 6 and len(d["y_hat"][0]) == 2
 
 
+@pytest.mark.slow
 def test_trained_vector_networks_at_global_optima_are_certified() -> None:
     """Hexagon instance, width 6 (> m* = 3), 4 seeds of Adam + gradient descent (training.train with
     (m, c) output weights): every run ends within certify.gap = 1e-6 of p* and is classified
@@ -219,6 +221,7 @@ def _cell_maxima(X: np.ndarray, nu: np.ndarray) -> tuple[np.ndarray, np.ndarray]
     return D, np.where(fits, values[:, None], 0.0).max(axis=0)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("seed, c", [(0, 2), (1, 3)])
 def test_search_oracle_agrees_with_enumeration(seed: int, c: int) -> None:
     """The vector oracle without enumeration (output-sphere branch and bound over the scalar oracle)
@@ -243,6 +246,7 @@ def test_search_oracle_agrees_with_enumeration(seed: int, c: int) -> None:
     assert len(some.above) >= 1 and some.values[some.above[0]] >= top * (1 - 1e-6)
 
 
+@pytest.mark.slow
 def test_vector_oracle_mode_reproduces_the_enumerated_result() -> None:
     """configs/vector/gaussian_c2.yaml (d = 2 + bias) with patterns: oracle: the same p* (1e-9
     relative), m* and M* as with enumeration."""
@@ -253,6 +257,7 @@ def test_vector_oracle_mode_reproduces_the_enumerated_result() -> None:
     assert (found["m_star_bounds"], found["M_star_bounds"]) == (exact["m_star_bounds"], exact["M_star_bounds"])
 
 
+@pytest.mark.slow
 def test_vector_outputs_beyond_three_dimensions_are_certified() -> None:
     """n = 10 Gaussian points in d = 5 (+ bias), c = 2: solved through the search oracle (chosen
     automatically), duality gap <= 1e-9 relative and dual violation <= tol.active; independently,
