@@ -313,9 +313,9 @@ def machine() -> dict[str, Any]:
 
 def bench_figure(rows: list[dict[str, Any]], out_dir: Path) -> list[Path]:
     """Log-log wall time (end to end) against n, per pipeline and input dimension."""
-    from .figures import _plt, save_figure
+    from .figures import pyplot, save_figure
 
-    plt = _plt()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(7, 5))
     styles = {"baseline": ("#d62728", "standard pipeline"), "convexdual": ("#1f77b4", "convexdual")}
     notes: list[tuple[str, str]] = []  # runs without an end-to-end time

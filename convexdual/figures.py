@@ -25,7 +25,8 @@ PHASE_QUANTITIES = [
 ]
 
 
-def _plt() -> Any:
+def pyplot() -> Any:
+    """matplotlib.pyplot on the non-interactive Agg backend (figures are only written to files)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -37,7 +38,7 @@ def _plt() -> Any:
 def save_figure(fig: Any, out_dir: Path, stem: str, caption: str, formats: tuple[str, ...] = ("png", "pdf")) -> list[Path]:
     """Write the figure in ``formats`` and a caption sidecar atomically; say so when replacing
     earlier files."""
-    plt = _plt()
+    plt = pyplot()
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = []
     for ext in formats:
@@ -119,7 +120,7 @@ def figure_example1(result: dict[str, Any]) -> Any:
     A point c of P* becomes a network by giving direction k neurons whose squared output weights
     sum to c_k (each neuron balanced: ||w|| = |a|). Drawn from the computed vertices.
     """
-    plt = _plt()
+    plt = pyplot()
     V = np.array(result["vertices"])
     labels = [_direction_label(np.array(d["w"]), d["sign"]) for d in result["directions"]]
     single = V[(V > 0).sum(axis=1) == 1][0]
@@ -215,7 +216,7 @@ def draw_staircase(ax: Any, result: dict[str, Any]) -> None:
 
 def figure_staircase(results: list[tuple[str, dict[str, Any]]]) -> Any:
     """Figure 1: the staircase of connectivity on constructed instances."""
-    plt = _plt()
+    plt = pyplot()
     fig, axes = plt.subplots(1, len(results), figsize=(6.5 * len(results), 4.6), squeeze=False)
     for ax, (title, result) in zip(axes[0], results):
         draw_staircase(ax, result)
@@ -227,7 +228,7 @@ def figure_staircase(results: list[tuple[str, dict[str, Any]]]) -> Any:
 
 def figure_value_width(result: dict[str, Any], title: str) -> Any:
     """Best width-m objective against p*: the gap closes exactly at m*."""
-    plt = _plt()
+    plt = pyplot()
     rows = [r for r in result["staircase"] if r["value"] is not None]
     m = np.array([r["m"] for r in rows])
     v = np.array([r["value"] for r in rows])
@@ -269,7 +270,7 @@ def point_table(table: Any) -> Any:
 
 def figure_phase(table: Any, x: str, group: str | None, columns: str | None, title: str, xlog: bool = True) -> Any:
     """Median and interquartile range of m*, M*, dim P*, connectivity width against ``x``."""
-    plt = _plt()
+    plt = pyplot()
     pts = point_table(table)
     col_values = sorted(pts[columns].unique()) if columns else [None]
     fig, axes = plt.subplots(len(PHASE_QUANTITIES), len(col_values), figsize=(max(6.5, 5.2 * len(col_values)), 11),
@@ -461,7 +462,7 @@ def _example1_figures(configs_dir: Path, out_dir: Path, solved: Any) -> list[Pat
     written: list[Path] = []
     ex1 = solved(configs_dir / "example1.yaml")
     written.append(atomic_write_text(out_dir / "example1_result.json", dumps(ex1) + "\n", overwrite=True))
-    plt = _plt()
+    plt = pyplot()
     fig, (a1, a2) = plt.subplots(1, 2, figsize=(10, 4.6))
     draw_directions(a1, ex1)
     draw_polytope(a2, ex1)
@@ -524,7 +525,7 @@ def _three_layer_figure(config_dir: Path, out_dir: Path) -> list[Path]:
         net = train_three_layer(X, y, beta=cfg.beta, branches=cfg.branches, hidden=cfg.hidden, seed=seed)
         gap = three_layer_objective(net, X, y, cfg.beta) - p
         runs.append((seed, gap, used_first_layer_directions(net, X)))
-    plt = _plt()
+    plt = pyplot()
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4.8))
     th = np.linspace(0, 2 * np.pi, 400)
     ax1.plot(np.cos(th), np.sin(th), color="0.8", lw=1)
@@ -703,7 +704,7 @@ def _uniqueness_figure(configs: Path, out_dir: Path) -> list[Path]:
     from .config import load_config
     from .pipeline import certified_solve as solve
 
-    plt = _plt()
+    plt = pyplot()
     settings = [("d1_bias_skip_unique", "1-D inputs, bias, skip"),
                 ("example2_constructed_0", "1-D inputs, bias, no skip (n = 5, constructed as Example 2)"),
                 ("d2_skip_bias", "2-D inputs, bias, skip (SB)"), ("d2_skip_nobias", "2-D inputs, no bias, skip (SNB)")]
@@ -730,7 +731,7 @@ def _example2_figure(result: Any, out_dir: Path) -> list[Path]:
     x = X[:, 0]
     grid = np.linspace(x.min() - 3.0, x.max() + 3.0, 2001)
     G = np.column_stack([grid, np.ones_like(grid)])
-    plt = _plt()
+    plt = pyplot()
     fig, (ax, ax_d) = plt.subplots(2, 1, figsize=(10, 7.4), sharex=True, gridspec_kw={"height_ratios": [2, 1]})
     colors = plt.get_cmap("viridis")(np.linspace(0, 0.9, 5))
     values = []

@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from .figures import _plt, save_figure
+from .figures import pyplot, save_figure
 from .paths import PathResult
 from .trainrun import width_summary
 
@@ -58,7 +58,7 @@ def draw_training(ax_frac: Any, ax_gap: Any, rows: list[dict[str, Any]], info: d
 
 
 def training_figure(runs: list[tuple[list[dict[str, Any]], dict[str, Any], str]]) -> Any:
-    plt = _plt()
+    plt = pyplot()
     fig, axes = plt.subplots(2, len(runs), figsize=(5.6 * len(runs), 6.4), sharex="col", squeeze=False)
     for col, (rows, info, title) in enumerate(runs):
         draw_training(axes[0, col], axes[1, col], rows, info, title)
@@ -87,7 +87,7 @@ def draw_path(ax: Any, path: PathResult, p_star: float, title: str) -> None:
 
 
 def path_figure(panels: list[tuple[PathResult, float, str]]) -> Any:
-    plt = _plt()
+    plt = pyplot()
     fig, axes = plt.subplots(1, len(panels), figsize=(6.2 * len(panels), 4.4), squeeze=False)
     for ax, (path, p_star, title) in zip(axes[0], panels):
         draw_path(ax, path, p_star, title)

@@ -245,10 +245,10 @@ def on_face(A: np.ndarray, M: np.ndarray, u: np.ndarray) -> np.ndarray:
     direction; on the face it lies on (rows of A within FACE_TIE of u) the maximum of ||M u|| is
     the top eigenvector of M^T M restricted to the face's span. Returned when it stays in the
     cone {A u >= 0} and is no worse, else u."""
-    from .vector import _null_basis
+    from .linalg import null_basis
 
     norms = np.linalg.norm(A, axis=1)
-    B = _null_basis(A[np.abs(A @ u) <= FACE_TIE * norms])  # the face's span
+    B = null_basis(A[np.abs(A @ u) <= FACE_TIE * norms])  # the face's span
     if B.shape[1] == 0:
         return u
     _, vecs = np.linalg.eigh(B.T @ M.T @ M @ B)

@@ -197,7 +197,7 @@ def face_maps(X: np.ndarray, U: np.ndarray, S: np.ndarray) -> list[np.ndarray]:
     """For unit maximizers U (K, d) with signs S: M = s diag(1[X u > 0]) X Q (n, r), Q an orthonormal
     basis of the face holding u (rows tight at u removed; a ray's Q points along u), so that the
     block's value near this nu is ||M^T nu||. Equal (sign, direction) pairs give one map."""
-    from .vector import _null_basis
+    from .linalg import null_basis
 
     scale = np.linalg.norm(X, axis=1)
     seen: set[tuple] = set()
@@ -209,7 +209,7 @@ def face_maps(X: np.ndarray, U: np.ndarray, S: np.ndarray) -> list[np.ndarray]:
         seen.add(key)
         t = X @ u
         tight = np.abs(t) <= TIGHT * scale
-        Q = _null_basis(X[tight])
+        Q = null_basis(X[tight])
         if Q.shape[1] == 0:
             continue  # d independent rows within TIGHT of a unit u: no face to hold it on
         if Q.shape[1] == 1 and Q[:, 0] @ u < 0:

@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .dual import DualValues, active_set
+from .linalg import null_basis
 from .errors import CertificateError
 from .patterns import cell_facets, enumerate_patterns
 from .solvers import SolveStats, solve
@@ -81,7 +82,7 @@ def candidate_directions(X: np.ndarray, D: np.ndarray, F: np.ndarray, nu: np.nda
     if X.shape[1] >= 2 and len(k):
         rows = np.unique(k)  # rows that bound some cell: nonzero, so x^perp has dimension d - 1
         bases = np.zeros((X.shape[0], X.shape[1], X.shape[1] - 1))
-        bases[rows] = np.stack([_null_basis(X[r][None, :]) for r in rows])
+        bases[rows] = np.stack([null_basis(X[r][None, :]) for r in rows])
         B = bases[k]
         QB = np.einsum("fdk,fde,fel->fkl", B, Q[i], B)
         _, e = np.linalg.eigh(QB)
@@ -284,7 +285,7 @@ def flat_cells(X: np.ndarray, nu: np.ndarray, u: np.ndarray, beta: float, rel: f
     tie = np.abs(xu) <= 1e-9 * np.linalg.norm(X, axis=1)
     on = (xu > 0) & ~tie
     found = []
-    V = _null_basis(X[tie])
+    V = null_basis(X[tie])
     M = V.T @ X[on].T @ nu[on]
     eig = np.linalg.eigvalsh(M @ M.T)[::-1]
     if len(eig) > 1 and eig[1] >= beta ** 2 * (1 - rel):
@@ -302,7 +303,7 @@ def flat_cells(X: np.ndarray, nu: np.ndarray, u: np.ndarray, beta: float, rel: f
         pu = E.T @ u
         if E.shape[1] < 2 or np.linalg.norm(pu) < 1 - rel:  # no continuum, or u not in E
             continue
-        L = E @ _null_basis(pu[None, :])  # E within u's orthogonal complement
+        L = E @ null_basis(pu[None, :])  # E within u's orthogonal complement
         G = np.vstack([X[A] @ L, -X[np.setdiff1d(ties, A)] @ L])
         if _cone_has_direction(G):
             found.append((np.flatnonzero(S), lam[::-1] / beta ** 2))
@@ -314,7 +315,7 @@ def _cone_has_direction(G: np.ndarray) -> bool:
     then 1^T G z = 1 is feasible (an LP)."""
     from scipy.optimize import linprog
 
-    if G.shape[0] == 0 or _null_basis(G).shape[1] > 0:
+    if G.shape[0] == 0 or null_basis(G).shape[1] > 0:
         return G.shape[1] > 0
     res = linprog(np.zeros(G.shape[1]), A_ub=-G, b_ub=np.zeros(G.shape[0]), A_eq=G.sum(axis=0)[None, :],
                   b_eq=[1.0], bounds=[(None, None)] * G.shape[1], method="highs")
@@ -365,7 +366,7 @@ def refine_on_faces(X: np.ndarray, Y: np.ndarray, U: np.ndarray, B: np.ndarray, 
     XU = U @ X.T  # (K, n)
     tie = np.abs(XU) <= 1e-9 * np.linalg.norm(X, axis=1)[None, :]
     pats = (XU > 0) & ~tie
-    spans = [_null_basis(X[t]) for t in tie]
+    spans = [null_basis(X[t]) for t in tie]
     sizes = [S.shape[1] for S in spans]
     scale = np.sqrt(np.linalg.norm(B, axis=1))
     x0 = np.concatenate([np.concatenate([S.T @ u * s, b / s]) for S, u, b, s in zip(spans, U, B, scale)])
@@ -413,16 +414,6 @@ def refine_on_faces(X: np.ndarray, Y: np.ndarray, U: np.ndarray, B: np.ndarray, 
                        time_s=time.perf_counter() - start,
                        iterations=int(res.nit), accuracy="high", tolerance=1e-13)
     return DictionarySolution(directions=U2, B=B2, nu=nu, objective=float(fun(x)[0]), stats=stats)
-
-
-def _null_basis(A: np.ndarray) -> np.ndarray:
-    """Orthonormal basis (d, r) of {u : A u = 0}."""
-    d = A.shape[1]
-    if A.shape[0] == 0:
-        return np.eye(d)
-    _, s, Vt = np.linalg.svd(A)
-    rank = int(np.sum(s > 1e-12 * max(1.0, s[0] if len(s) else 0.0)))
-    return Vt[rank:].T
 
 
 def feature_matrix(X: np.ndarray, directions: np.ndarray, output_directions: np.ndarray) -> np.ndarray:
