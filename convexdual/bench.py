@@ -313,7 +313,7 @@ def machine() -> dict[str, Any]:
 
 def bench_figure(rows: list[dict[str, Any]], out_dir: Path) -> list[Path]:
     """Log-log wall time (end to end) against n, per pipeline and input dimension."""
-    from .figures import pyplot, save_figure
+    from .figure_files import pyplot, save_figure
 
     plt = pyplot()
     fig, ax = plt.subplots(figsize=(7, 5))

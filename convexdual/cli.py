@@ -515,7 +515,7 @@ def train(config_path: str, width_text: str, seed_text: str, out_dir: str | None
     """
     from .config import load_config
     from .nonconvex_figures import training_figure
-    from .figures import save_figure
+    from .figure_files import save_figure
     from .trainrun import parse_range, run_training, width_summary
 
     _setup_logging(verbose)
@@ -605,7 +605,7 @@ def path(config_path: str, from_path: str, to_path: str | None, out_dir: str | N
     nonincreasing objective to the goal. The objective is evaluated at every sample."""
     from .certify import certify as run_certify
     from .config import load_config
-    from .figures import save_figure
+    from .figure_files import save_figure
     from .nonconvex_figures import path_figure, split_network
     from .paths import descent_path, landscape, optimal_path
     from .pipeline import Network

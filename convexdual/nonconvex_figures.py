@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from .figures import pyplot, save_figure
+from .figure_files import pyplot, save_figure
 from .paths import PathResult
 from .trainrun import width_summary
 
