@@ -240,6 +240,8 @@ def point_table(table: Any) -> Any:
 
 def figure_phase(table: Any, x: str, group: str | None, columns: str | None, title: str, xlog: bool = True) -> Any:
     """Median and interquartile range of m*, M*, dim P*, connectivity width against ``x``."""
+    from .regime_plots import median_band
+
     plt = pyplot()
     pts = point_table(table)
     col_values = sorted(pts[columns].unique()) if columns else [None]
@@ -252,11 +254,7 @@ def figure_phase(table: Any, x: str, group: str | None, columns: str | None, tit
             ax = axes[i, j]
             for g in groups:
                 gsub = sub if g is None else sub[sub[group] == g]
-                stats = gsub.groupby(x)[q].describe()
-                if stats.empty:
-                    continue
-                ax.plot(stats.index, stats["50%"], "o-", label=f"{group} = {g}" if g is not None else "median")
-                ax.fill_between(stats.index, stats["25%"], stats["75%"], alpha=0.2)
+                median_band(ax, gsub, x, q, f"{group} = {g}" if g is not None else "median")
             if xlog:
                 ax.set_xscale("log")
             ax.set_ylabel(label)
@@ -324,7 +322,7 @@ def plot_run(run_dir: Path, x: str | None = None, y: str | None = None, hue: str
     certified = point_table(table)
     if not len(certified):
         raise ConfigError(f"{run_dir}: no certified point in the table: nothing to draw")
-    out_dir = writable_folder(out if out is not None else run_dir / "figures")
+    out_dir = writable_folder(out if out is not None else run_dir / "figures", keep=False)  # made when written
     axes = [a for a in manifest["axes"] if a != "data.seed"]
     title = f"sweep {run_dir.name}"
     if any(v is not None for v in (x, y, hue, col, row)):

@@ -162,6 +162,19 @@ def regime_map(table: Any, x: str, y: str, col: str | None, agg: str, title: str
     return fig
 
 
+def median_band(ax: Any, frame: Any, x: str, y: str, label: str, agg: str = "median",
+                markersize: float | None = None) -> None:
+    """The median of ``y`` over the rows sharing each ``x`` with its interquartile band (``agg``
+    "mean": the mean, no band); nothing when ``y`` has no values."""
+    stats = frame.groupby(x)[y].describe()
+    if stats.empty:
+        return
+    center = stats["mean"] if agg == "mean" else stats["50%"]
+    ax.plot(stats.index, center, "o-", markersize=markersize, label=label)
+    if agg != "mean":
+        ax.fill_between(stats.index, stats["25%"], stats["75%"], alpha=0.2)
+
+
 def line_plot(table: Any, x: str, y: str, hue: str | None, col: str | None, agg: str, title: str) -> Any:
     """Median (or mean) of the result column ``y`` over seeds against ``x``, one line per ``hue``."""
     import matplotlib.pyplot as plt
@@ -176,13 +189,7 @@ def line_plot(table: Any, x: str, y: str, hue: str | None, col: str | None, agg:
         sub = rows if pv is None else rows[rows[col] == pv]
         for hv in (sorted(sub[hue].dropna().unique()) if hue else [None]):
             part = sub if hv is None else sub[sub[hue] == hv]
-            stats = part.groupby(x)[y].describe()
-            if stats.empty:
-                continue
-            center = stats["mean"] if agg == "mean" else stats["50%"]
-            ax.plot(stats.index, center, "o-", markersize=4, label=f"{hue} = {hv:g}" if hv is not None else agg)
-            if agg != "mean":
-                ax.fill_between(stats.index, stats["25%"], stats["75%"], alpha=0.2)
+            median_band(ax, part, x, y, f"{hue} = {hv:g}" if hv is not None else agg, agg, markersize=4)
         if x == "beta":
             ax.set_xscale("log")
         ax.set_xlabel(x)

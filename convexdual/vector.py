@@ -32,8 +32,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .dual import DualValues, active_set
-from .linalg import null_basis
 from .errors import CertificateError
+from .linalg import null_basis
 from .patterns import cell_facets, enumerate_patterns
 from .solvers import SolveStats, solve
 
@@ -96,8 +96,12 @@ def candidate_directions(X: np.ndarray, D: np.ndarray, F: np.ndarray, nu: np.nda
 def oracle(X: np.ndarray, D: np.ndarray, F: np.ndarray, nu: np.ndarray, edges: np.ndarray) -> Oracle:
     """max over unit u of ||nu^T (X u)_+||, attained among the candidates (exact for d <= 3)."""
     U = candidate_directions(X, D, F, nu, edges)
-    values = np.linalg.norm(np.maximum(U @ X.T, 0.0) @ nu, axis=1)
-    return Oracle(directions=U, values=values)
+    return Oracle(directions=U, values=direction_values(X, nu, U))
+
+
+def direction_values(X: np.ndarray, nu: np.ndarray, U: np.ndarray) -> np.ndarray:
+    """The dual value ||nu^T (X u)_+|| of every row u of U."""
+    return np.linalg.norm(np.maximum(U @ X.T, 0.0) @ nu, axis=1)
 
 
 @dataclass
@@ -341,8 +345,7 @@ def _near_beta(X: np.ndarray, sol: DictionarySolution, beta: float, rel: float) 
     """Atoms u whose dual value ||nu^T (X u)_+|| is at least beta (1 - rel). An optimal atom with
     weight has value exactly beta; one clearly below carries only the solver's leftover weight, and
     keeping it in the smooth refinement (where weight cannot reach exactly zero) spoils nu."""
-    values = np.linalg.norm(np.maximum(sol.directions @ X.T, 0.0) @ sol.nu, axis=1)
-    return values >= beta * (1 - rel)
+    return direction_values(X, sol.nu, sol.directions) >= beta * (1 - rel)
 
 
 def _in_use(B: np.ndarray, rel: float = 1e-7) -> np.ndarray:
