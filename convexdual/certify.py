@@ -26,7 +26,7 @@ import numpy as np
 from .config import CertifyTolerances
 from .dual import SIGNS, dual_values
 from .errors import ConfigError
-from .pipeline import Network, objective
+from .network import Network, objective
 from .program import solve_convex
 
 

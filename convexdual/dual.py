@@ -20,6 +20,7 @@ import numpy as np
 from scipy.optimize import nnls
 
 from .errors import CertificateError
+from .problems import Problem, get_problem
 from .solvers import in_solver
 
 SIGNS = (1, -1)  # column k of DualValues.values holds sign SIGNS[k]
@@ -310,12 +311,10 @@ def active_set(dv: DualValues, bound: float, active_tol: float, margin_tol: floa
     return ActiveSet(blocks=blocks, max_active_deviation=deviation, margin=margin, max_value=float(rel.max()) * bound)
 
 
-def dual_objective(nu: np.ndarray, y: np.ndarray, problem: str) -> float:
+def dual_objective(nu: np.ndarray, y: np.ndarray, problem: str | Problem) -> float:
     """Dual objective: 1/2||y||^2 - 1/2||nu - y||^2 (regression) or nu^T y (interpolation);
-    Frobenius inner products when y and nu are n x c (vector outputs)."""
-    if problem == "regression":
-        return float(0.5 * np.vdot(y, y) - 0.5 * np.vdot(nu - y, nu - y))
-    return float(np.vdot(nu, y))
+    Frobenius inner products when y and nu are n x c (vector outputs). :meth:`Problem.dual_objective`."""
+    return get_problem(problem).dual_objective(nu, y)
 
 
 def feasible_scaling(nu: np.ndarray, max_value: float, bound: float) -> np.ndarray:

@@ -21,6 +21,7 @@ import numpy as np
 
 from .dual import SIGNS, ActiveSet, Cones, DualValues, active_set, dual_values, prepared_cones, sign_column
 from .errors import CertificateError, SolverError
+from .problems import Problem, get_problem
 from .program import ConvexSolution, solve_convex, split_blocks
 from .refine import add_cuts, project_polyhedron, refine_dual, refine_interpolation
 from .solvers import SolveStats
@@ -59,7 +60,7 @@ def certified_optimum(
     y: np.ndarray,
     D: np.ndarray,
     *,
-    problem: str,
+    problem: str | Problem,
     beta: float,
     skip: bool,
     solver: str,
@@ -84,18 +85,16 @@ def certified_optimum(
     when not given; a sweep passes them to prepare them once."""
     cones = cones if cones is not None else prepared_cones(X, D, facets)
     checks = cones if cones is not None else facets  # what the dual checks project with
-    bound = beta if problem == "regression" else 1.0
-    refinable = problem == "regression" and not skip  # refine.refine_dual applies
+    prob = get_problem(problem)
+    bound = prob.bound(beta)
+    refinable = prob.refinable and not skip  # refine.refine_dual applies
     # Where the exact refinement applies, an interior-point status of optimal_inaccurate is only a
     # worse starting point: the refinement, not the solver, makes nu exact and the dual check on
     # every block certifies it.
     kw = dict(problem=problem, beta=beta, skip=skip, solver=solver, tol=tol, inaccurate_ok=refinable)
-    # Interpolation keeps every cone row: its equality-constrained solves are never polished, and
-    # with facet rows alone the fit residual can miss the interpolation tolerance.
-    solve_on = _block_solver(X, y, D, facets if problem == "regression" else None, kw)
+    solve_on = _block_solver(X, y, D, facets if prob.facet_cones else None, kw)
     screen = bound * (1 - CANDIDATE_BAND)  # blocks whose bound ||X^T D_i nu|| is below this are not projected
-    # (interpolation stays direct under "auto": a small working set may not be able to fit y at all)
-    use_ws = working_set == "always" or (working_set == "auto" and problem == "regression"
+    use_ws = working_set == "always" or (working_set == "auto" and prob.working_set
                                          and 2 * D.shape[1] > WORKING_SET_MIN_BLOCKS)
     if use_ws and refinable:
         solves, values = _grow_by_cuts(X, y, D, bound, active_tol, screen, checks, start_cuts)
@@ -127,7 +126,7 @@ def certified_optimum(
         if violators:
             work |= violators
             continue
-        if not final and problem == "regression" and not (use_ws and refinable):
+        if not final and prob.polish and not (use_ws and refinable):
             # Near-active inactive blocks carry interior-point mass ~ mu / (beta - value) that biases
             # y_hat; the final (polished) solve runs on the blocks that are not clearly inactive.
             # (Interpolation fits y exactly, and its dual optimum is not unique: shrinking the
@@ -145,7 +144,7 @@ def certified_optimum(
             # machine precision (cuts, then Newton steps on the faces; refine.py) and split again.
             refine = True
             break
-        if problem == "interpolation":
+        if prob.exact_fit:  # the dual optimum is not unique: no active-set iteration
             break
         if set(active.blocks) == work:
             break
@@ -157,7 +156,7 @@ def certified_optimum(
         solves.append(solution.stats)
         active_tol = min(active_tol, REFINED_ACTIVE_TOL)
         active = active_set(values, bound, active_tol, margin_tol, margin_ratio)
-    elif problem == "interpolation" and not skip and active.blocks:
+    elif prob.exact_fit and not skip and active.blocks:
         refined = _refine_interpolation(X, y, D, checks, screen, values, active, margin_tol, margin_ratio)
         if refined is not None:
             nu, values, active = refined
@@ -322,8 +321,8 @@ class OracleSearch:
     upper: float = 0.0  # proven upper bound on every cell's dual value (both signs)
 
 
-def certified_by_oracle(X: np.ndarray, y: np.ndarray, D: np.ndarray, *, problem: str, beta: float, margin_tol: float,
-                        margin_ratio: float, active_tol: float, time_limit_s: float,
+def certified_by_oracle(X: np.ndarray, y: np.ndarray, D: np.ndarray, *, problem: str | Problem, beta: float,
+                        margin_tol: float, margin_ratio: float, active_tol: float, time_limit_s: float,
                         **solve_kw) -> tuple[Optimum, np.ndarray, OracleSearch]:
     """A certified optimum without enumerating the arrangement. Certify (C) over the patterns D
     (:func:`certified_optimum`); then ask the exact oracle, per sign, for cells whose value exceeds
@@ -339,7 +338,7 @@ def certified_by_oracle(X: np.ndarray, y: np.ndarray, D: np.ndarray, *, problem:
     largest dual value is U."""
     from .oracle import cells_above
 
-    bound = beta if problem == "regression" else 1.0
+    bound = get_problem(problem).bound(beta)
     n = X.shape[0]
     start, nodes, inside, added, direct = time.perf_counter(), 0, 0.0, 0, False
     seen = {col.tobytes() for col in D.T}

@@ -33,8 +33,9 @@ import numpy as np
 from .certify import live_neurons
 from .dual import dual_values
 from .errors import ConfigError
+from .network import Network, objective, skip_weights
 from .optimal_set import Features, Polytope
-from .pipeline import Network, objective, skip_weights
+from .problems import get_problem
 from .program import solve_convex
 
 SAMPLES_PER_MOVE = 25
@@ -98,8 +99,7 @@ def landscape(result: Any) -> Landscape:
     """The Landscape of a solved regression instance (pipeline.Result)."""
     from .solvers import resolve_solver
 
-    if result.config.problem != "regression":
-        raise ConfigError("paths, training and certificates need problem: regression")
+    get_problem(result.config.problem).require("path")
     return Landscape(X=result.data.X, y=result.data.y, beta=result.config.beta, skip=result.config.skip,
                      D=result.patterns.D, features=result.features, polytope=result.polytope, p_star=result.p_star,
                      target=result.fit_target, solver=resolve_solver(result.config.solver),

@@ -16,6 +16,7 @@ from typing import Iterable
 
 import numpy as np
 
+from .problems import Problem, get_problem
 from .solvers import SolveStats, solve
 
 
@@ -43,7 +44,7 @@ def solve_convex(
     D_plus: np.ndarray,
     D_minus: np.ndarray,
     *,
-    problem: str,
+    problem: str | Problem,
     beta: float,
     skip: bool,
     solver: str,
@@ -59,6 +60,7 @@ def solve_convex(
     a program about n/4 times smaller in d = 3. ``inaccurate_ok``: see :func:`solvers.solve`."""
     import cvxpy as cp
 
+    prob = get_problem(problem)
     n, d = X.shape
     if D_plus.shape[1] == 0 and D_minus.shape[1] == 0 and not skip:
         return _no_variables(y, problem, solver, tol)
@@ -81,44 +83,26 @@ def solve_convex(
             constraints.append(_facet_rows(X, Dmat, F) @ cp.vec(W, order="F") >= 0)
     if z is not None:
         fit = fit + X @ z
-    if problem == "regression":
-        objective = 0.5 * cp.sum_squares(fit - y) + beta * norms
-        equality = None
-    else:
-        objective = norms
-        equality = fit == y
+    objective, equality = prob.convex_objective(fit, y, norms, beta)
+    if equality is not None:
         constraints.append(equality)
-    prob = cp.Problem(cp.Minimize(objective), constraints)
-    stats = solve(prob, solver, tol, inaccurate_ok)
+    program = cp.Problem(cp.Minimize(objective), constraints)
+    stats = solve(program, solver, tol, inaccurate_ok)
     Uv = np.asarray(U.value).reshape(-1, d) if U is not None else np.zeros((0, d))
     Vv = np.asarray(V.value).reshape(-1, d) if V is not None else np.zeros((0, d))
     zv = np.asarray(z.value) if z is not None else None
     y_hat = block_fit(X, Dp, Uv) - block_fit(X, Dm, Vv) + (X @ zv if zv is not None else 0.0)
-    if problem == "regression":
-        nu = y - y_hat
-    else:
-        # cvxpy's multiplier for `fit == y` enters the Lagrangian as + lambda^T (fit - y), so the
-        # dual optimum (max nu^T y) is nu = -lambda.
-        nu = -np.asarray(equality.dual_value).ravel()
-    return ConvexSolution(U=Uv, V=Vv, z=zv, y_hat=y_hat, objective=float(prob.value), nu=nu, stats=stats)
+    nu = prob.dual_point(y, y_hat, equality)
+    return ConvexSolution(U=Uv, V=Vv, z=zv, y_hat=y_hat, objective=float(program.value), nu=nu, stats=stats)
 
 
-def _no_variables(y: np.ndarray, problem: str, solver: str, tol: float) -> ConvexSolution:
-    """(C) over no blocks and no skip connection: the network is zero. Regression: objective
-    1/2 ||y||^2 and nu = y. Interpolation: feasible only for y = 0 (objective 0, nu = 0)."""
-    from .errors import SolverError
-
-    zero = np.zeros_like(y, dtype=float)
-    if problem == "regression":
-        objective, nu = 0.5 * float(y @ y), np.asarray(y, float).copy()
-    elif np.any(y != 0):
-        raise SolverError("interpolation over no blocks is infeasible (y is not zero)")
-    else:
-        objective, nu = 0.0, zero
+def _no_variables(y: np.ndarray, problem: str | Problem, solver: str, tol: float) -> ConvexSolution:
+    """(C) over no blocks and no skip connection: the network is zero (:meth:`Problem.empty_solution`)."""
+    objective, nu = get_problem(problem).empty_solution(y)
     stats = SolveStats(name=solver, status="optimal (no variables)", time_s=0.0, iterations=0, accuracy="exact",
                        tolerance=tol)
     empty = np.zeros((0, 0))
-    return ConvexSolution(U=empty, V=empty, z=None, y_hat=zero, objective=objective, nu=nu, stats=stats)
+    return ConvexSolution(U=empty, V=empty, z=None, y_hat=np.zeros_like(y, dtype=float), objective=objective, nu=nu, stats=stats)
 
 
 def _facet_rows(X: np.ndarray, D: np.ndarray, F: np.ndarray) -> "sparse.csr_matrix":

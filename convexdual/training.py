@@ -2,7 +2,7 @@
 
     L(W, a, z) = 1/2 ||f(X) - y||^2 + beta/2 (||W||_F^2 + ||a||^2),   f(X) = (X W^T)_+ a (+ X z)
 
-the objective of pipeline.objective; z, the free skip connection, is not
+the objective of network.objective; z, the free skip connection, is not
 penalized. Gradients (r = f(X) - y, A = 1[X W^T > 0]):
 
     dL/da = (X W^T)_+^T r + beta a,   dL/dW = ((r a^T) * A)^T X + beta W,   dL/dz = X^T r.
@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .config import TrainSettings
-from .pipeline import Network
+from .network import Network
 
 
 @dataclass(frozen=True)

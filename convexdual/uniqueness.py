@@ -18,7 +18,8 @@ from typing import Any
 
 import numpy as np
 
-from .pipeline import Network, Result, network_from_coefficients, objective, skip_weights
+from .network import Network, network_from_coefficients, objective, skip_weights
+from .two_layer_solve import Result
 
 DIFFERENCE_TOL = 1e-6  # relative to the scale of y: sup-norm differences below this count as equal
 CLEAR_DIFFERENCE = 1e-3  # relative: search reports smaller differences as "unclear" (near-duplicate

@@ -450,18 +450,19 @@ def test_carried_bounds_are_upper_bounds_and_exact_values_stay_exact():
 
 
 def test_beta_sweep_reuses_the_enumeration_and_seeds_the_working_set():
-    """Sweeps reuse work: a second solve of the same data in one process reuses the patterns (same
-    cells) and starts its cuts from the previous active features (fewer cut rounds); the answer is
-    the one of a fresh solve (p* to 1e-9 relative, same m*, M*)."""
-    from convexdual import pipeline
+    """Sweeps reuse work: a second solve of the same data through one SolveCache reuses the patterns
+    (same cells) and starts its cuts from the previous active features (fewer cut rounds); the answer
+    is the one of a fresh solve (p* to 1e-9 relative, same m*, M*). Solves without a cache share nothing."""
+    from convexdual.solve_cache import SolveCache
 
     cfg = {"beta": 0.1, "working_set": "always", "data": {"kind": "gaussian", "n": 24, "d": 3, "seed": 1}}
     fresh = run({**cfg, "beta": 0.2})
-    pipeline._last_patterns.clear()
-    pipeline._last_active.clear()
-    first = run(cfg)
-    second = run({**cfg, "beta": 0.2})
+    cache = SolveCache()
+    first = solve(config_from_dict(cfg), cache)
+    second = solve(config_from_dict({**cfg, "beta": 0.2}), cache)
+    again = run({**cfg, "beta": 0.2})
     assert not first.to_dict()["patterns"]["reused"] and second.to_dict()["patterns"]["reused"]
+    assert not again.to_dict()["patterns"]["reused"]
     assert second.patterns.D is first.patterns.D
     growth = [r.optimum.solves[0] for r in (second, fresh)]
     assert [g.name for g in growth] == ["cuts+nnls"] * 2

@@ -1,0 +1,83 @@
+"""The registry of architectures, and what each variant (problem, architecture) declares.
+
+A config names one problem (:mod:`convexdual.problems`) and one architecture: the scalar two-layer
+network, the two-layer network with vector outputs (``model.outputs`` > 1) or the parallel
+three-layer network. Each architecture declares how it is solved and which commands take it;
+commands ask :func:`require` instead of testing names, and the refusal comes from the variant.
+Adding an architecture means one module with its solve and one :class:`Architecture` entry here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+from .config import Config
+from .data import Dataset
+from .errors import ConfigError
+from .problems import get_problem
+from .report import SolveResult
+from .solve_cache import SolveCache
+from .three_layer_solve import solve_parallel
+from .two_layer_solve import solve_two_layer
+from .vector_solve import solve_vector
+
+Solve = Callable[[Config, Dataset, dict[str, float], float, SolveCache], SolveResult]
+
+# Commands every architecture takes; the others are listed by the architectures that take them.
+COMMON_COMMANDS = frozenset({"solve", "sweep", "status", "plot", "figures", "bench"})
+
+
+@dataclass(frozen=True)
+class Architecture:
+    """One network architecture: its solve and the commands that take it. ``refusal`` is the line
+    a command it does not take prints (formatted with the command and the config)."""
+
+    name: str
+    solve: Solve
+    commands: frozenset[str]
+    refusal: str = ""
+
+    def takes(self, command: str) -> bool:
+        return command in COMMON_COMMANDS or command in self.commands
+
+    def require(self, cfg: Config, command: str) -> None:
+        """Raise :class:`ConfigError` with the architecture's refusal when it does not take ``command``."""
+        if not self.takes(command):
+            raise ConfigError(self.refusal.format(command=command, cfg=cfg))
+
+
+def _two_layer(cfg: Config, data: Dataset, timing: dict[str, float], t0: float, cache: SolveCache) -> SolveResult:
+    return solve_two_layer(cfg, data, timing, t0, cache)
+
+
+def _vector(cfg: Config, data: Dataset, timing: dict[str, float], t0: float, cache: SolveCache) -> SolveResult:
+    return solve_vector(cfg, data, timing, t0)
+
+
+def _parallel(cfg: Config, data: Dataset, timing: dict[str, float], t0: float, cache: SolveCache) -> SolveResult:
+    return solve_parallel(cfg, data, timing, t0)
+
+
+ARCHITECTURES: dict[str, Architecture] = {a.name: a for a in (
+    Architecture("two_layer", _two_layer,
+                 frozenset({"certify", "uniqueness", "search", "train", "path"})),
+    Architecture("vector_outputs", _vector, frozenset({"certify"}),
+                 "convexdual {command} handles scalar outputs only (model.outputs = 1); this config has "
+                 "model.outputs = {cfg.outputs}"),
+    Architecture("parallel_three_layer", _parallel, frozenset({"certify"}),
+                 "convexdual {command} handles two-layer networks only; this config has "
+                 "model.architecture = {cfg.architecture}"),
+)}
+
+
+def architecture_of(cfg: Config) -> Architecture:
+    """The registered architecture of a config (vector outputs when ``model.outputs`` > 1)."""
+    return ARCHITECTURES["vector_outputs" if cfg.outputs > 1 else cfg.architecture]
+
+
+def require(cfg: Config, command: str) -> None:
+    """Refuse, with the variant's own line, a command the config's architecture or problem does
+    not take."""
+    architecture_of(cfg).require(cfg, command)
+    get_problem(cfg.problem).require(command)
