@@ -1,6 +1,8 @@
 """The pipeline, top to bottom: config -> data -> patterns -> convex program -> dual -> optimal set
 -> widths -> result. :func:`solve` returns a :class:`Result`; :func:`Result.to_dict` is the JSON of
 ``convexdual solve --json``.
+
+See docs/theory.md §1 (the objective) and §8 (the certificates of a result).
 """
 
 from __future__ import annotations
