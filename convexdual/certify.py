@@ -14,6 +14,8 @@ For a network with residual nu = y - f(X) (regression):
 A network without neurons, or one whose objective, predictions or gradient are not finite in
 float64 (weights too large), is refused with a ConfigError; so are the vector-output and parallel
 three-layer networks of :func:`certify_vector` and :func:`certify_parallel`.
+
+See docs/theory.md §8.
 """
 
 from __future__ import annotations

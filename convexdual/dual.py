@@ -10,6 +10,8 @@ active-set method, compiled: :mod:`oracle_kernels`). nu is dual feasible iff eve
 In d <= 3 with cones given by their facet rows, the projections of many blocks are computed at once
 in closed form (:class:`Cones`, prepared once per pattern set); upper bounds carried from an
 earlier dual point spare the projections of blocks that cannot be near beta (:func:`dual_values`).
+
+See docs/theory.md §3 (the dual) and §8 (the active-set margin).
 """
 
 from __future__ import annotations

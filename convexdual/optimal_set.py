@@ -7,6 +7,8 @@ taken modulo range(X): P_perp H c = P_perp t. Writing c = c0 + N t (N a null-spa
 P* into {t : c0 + N t >= 0}; its vertices are the irreducible solutions.
 Vertices are listed by a pivoting search over all feasible bases (exact up to a 1e-9 tolerance,
 robust to the degenerate polytopes generic data produce).
+
+See docs/theory.md §4.
 """
 
 from __future__ import annotations

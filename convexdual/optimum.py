@@ -9,6 +9,8 @@
    solve once more on exactly the active blocks: the final nu is then certified on every block.
 5. Regression without a skip connection, when the split is unclear: refine nu to machine precision
    (:func:`refine.refine_dual`) and split again, "active" now meaning within REFINED_ACTIVE_TOL.
+
+See docs/theory.md §3 (the dual optimum) and §8 (certificates).
 """
 
 from __future__ import annotations

@@ -27,6 +27,8 @@ lies in a leaf that is listed (with its maximizing cell), and every other cell i
 Depth first, the higher bound first, reaches good cells at once. With ``stop_after`` the search stops
 after that many leaves and reports the largest bound left open: every cell outside the listed leaves
 is below it. The kernels (:mod:`oracle_kernels`) are compiled with numba.
+
+See docs/theory.md §8 (dual feasibility without enumeration).
 """
 
 from __future__ import annotations

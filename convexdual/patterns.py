@@ -13,6 +13,8 @@ Two methods are provided:
   a subset of the exact ones.
 
 :func:`lp_cell_search` is a slow, independent reference (incremental LP splitting) used in tests.
+
+See docs/theory.md §2 (activation patterns).
 """
 
 from __future__ import annotations

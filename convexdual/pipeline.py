@@ -2,6 +2,8 @@
 -> widths -> result. :func:`solve` checks the config's size, loads the data and hands them to the
 config's architecture (:mod:`convexdual.variants`); the result's :meth:`to_dict` is the JSON of
 ``convexdual solve --json``.
+
+See docs/theory.md §1 (the objective) and §8 (the certificates of a result).
 """
 
 from __future__ import annotations

@@ -7,6 +7,8 @@ Blocks are (pattern, sign) pairs. Positive blocks carry u_i in K_i, negative blo
 
 with K_i = {u : (2 D_i - I) X u >= 0} and z (the free skip connection) present only when asked.
 The whole program is a handful of matrix expressions; there is no Python loop over patterns.
+
+See docs/theory.md §2 (the convex program and why it equals the network problem).
 """
 
 from __future__ import annotations

@@ -14,6 +14,8 @@ The dual optimum is the projection nu* = argmin ||nu - y|| over {nu : every bloc
        nu - y + sum_k mu_k M_k M_k^T nu = 0,   (||M_k^T nu||^2 - beta^2) / 2 = 0,
    is smooth; Gauss-Newton steps (least squares: the mu_k are not unique when the optimal polytope
    has dimension > 0) converge to the exact nu*, which the caller certifies on every block.
+
+See docs/theory.md §3.
 """
 
 from __future__ import annotations

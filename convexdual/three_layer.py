@@ -29,6 +29,8 @@ First-layer directions fixed by the dual: with nu = y - y_hat and mu_{l,sigma} >
 multiplier of the coupling constraint, the group's inner blocks see
 g = tau X^T D1_i (sigma D2_l nu + (2 D2_l - I) mu); a block can be nonzero only where
 ||Proj_{K_i}(g)|| = beta, and then its direction is Proj_{K_i}(g) / ||Proj_{K_i}(g)||: a finite set.
+
+See docs/theory.md §7 (parallel three-layer networks).
 """
 
 from __future__ import annotations

@@ -11,6 +11,8 @@ Optimizers: ``gd`` is full-batch gradient descent with a backtracking (Armijo) s
 objective never increases; ``adam`` runs Adam at a fixed learning rate and then the same gradient
 descent to finish (Adam alone stalls at a level set by its step). Both stop when the gradient norm
 falls below ``grad_tol`` or after ``max_iter`` steps.
+
+See docs/theory.md §1 (the objective).
 """
 
 from __future__ import annotations

@@ -9,6 +9,8 @@ from P*'s directions to functions, evaluated on a dense set of inputs around the
 The proof of non-uniqueness is two vertices of P* (two irreducible networks) with equal norm that
 both interpolate and differ as functions by ``max_function_difference``; an independent check moves
 an interior point along a null-space direction and re-evaluates the network from its weights.
+
+See docs/theory.md §6.
 """
 
 from __future__ import annotations

@@ -21,6 +21,8 @@ feasible up to that tolerance and the dictionary solution is optimal for the ful
 Optimal neurons are the oracle's maximizers u_k with value beta; their output directions are fixed,
 a_k = nu*^T (X u_k)_+ / beta, so the optimal set is again a polytope in coefficients c >= 0:
 P* = {c >= 0 : sum_k c_k vec((X u_k)_+ a_k^T) = vec(Y_hat*)} in R^{nc}.
+
+See docs/theory.md §7 (vector outputs, flat cells).
 """
 
 from __future__ import annotations

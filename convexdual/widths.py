@@ -5,6 +5,8 @@ A point of P* with minimal support has linearly independent features, so it is a
 the minimum over vertices, or the optimum of a MILP when the vertices are too many to list.
 A vertex's features are independent, so M* <= rank(A); when the vertices are not listed, M* is
 reported as bounds [largest cardinality seen at an LP vertex, rank(A)].
+
+See docs/theory.md §5.
 """
 
 from __future__ import annotations
