@@ -31,7 +31,7 @@ class Network:
         return int(self.a.shape[0])
 
     def predict(self, X: np.ndarray) -> np.ndarray:
-        out = np.maximum(X @ self.W.T, 0.0) @ self.a
+        out = np.asarray(np.maximum(X @ self.W.T, 0.0) @ self.a)
         return out + X @ self.z if self.z is not None else out
 
 
@@ -51,4 +51,5 @@ def objective(net: Network, X: np.ndarray, y: np.ndarray, problem: str | Problem
 
 def skip_weights(X: np.ndarray, target: np.ndarray, H: np.ndarray, c: np.ndarray) -> np.ndarray:
     """z with X z = target - H c (least squares; exact on P*)."""
-    return np.linalg.lstsq(X, target - H @ c, rcond=None)[0]
+    z: np.ndarray = np.linalg.lstsq(X, target - H @ c, rcond=None)[0]
+    return z

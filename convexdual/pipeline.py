@@ -40,7 +40,7 @@ def check_data_size(cfg: Config, base_dir: Path | None) -> Config:
     """Refuse data whose size or patterns exceed the limits before drawing or parsing them: kind
     gaussian (n and d are in the config) and CSV files (n is at most the number of lines). Returns
     the config to solve with (:func:`plan_patterns`)."""
-    if cfg.data.kind == "file" and str(cfg.data.path).lower().endswith(".csv"):
+    if cfg.data.kind == "file" and cfg.data.path is not None and cfg.data.path.lower().endswith(".csv"):
         with open(find_data_file(cfg.data.path, base_dir), "rb") as fh:
             lines = 1 + sum(block.count(b"\n") for block in iter(lambda: fh.read(1 << 24), b""))
         plan_patterns(cfg, lines, 1, f"data file {cfg.data.path}: up to {lines} rows, d >= 1")

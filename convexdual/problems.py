@@ -97,7 +97,7 @@ class Regression(Problem):
         return 0.5 * cp.sum_squares(fit - y) + beta * norms, None
 
     def dual_point(self, y: np.ndarray, y_hat: np.ndarray, equality: Any | None) -> np.ndarray:
-        return y - y_hat
+        return np.asarray(y - y_hat)
 
     def empty_solution(self, y: np.ndarray) -> tuple[float, np.ndarray]:
         return 0.5 * float(y @ y), np.asarray(y, float).copy()
@@ -137,6 +137,7 @@ class Interpolation(Problem):
     def dual_point(self, y: np.ndarray, y_hat: np.ndarray, equality: Any | None) -> np.ndarray:
         # cvxpy's multiplier for `fit == y` enters the Lagrangian as + lambda^T (fit - y), so the
         # dual optimum (max nu^T y) is nu = -lambda.
+        assert equality is not None, "interpolation's program has its equality constraint"
         return -np.asarray(equality.dual_value).ravel()
 
     def empty_solution(self, y: np.ndarray) -> tuple[float, np.ndarray]:
