@@ -19,9 +19,9 @@ import math
 import os
 import re
 import stat
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Iterator, Sequence
+from typing import Any, Callable, Iterable, Iterator, Sequence
 
 from .errors import ConfigError, ResourceLimitError, first_line
 
@@ -30,60 +30,9 @@ SOLVERS = ("auto", "mosek", "clarabel", "scs")
 PATTERN_MODES = ("exact", "sampled", "oracle")
 DATA_KINDS = ("points", "gaussian", "circle", "file", "sklearn")
 SKLEARN_DATASETS = ("diabetes", "iris", "wine", "breast_cancer", "linnerud")
-
-# Keys each data kind uses (besides kind, bias, standardize).
-DATA_KEYS_BY_KIND: dict[str, tuple[str, ...]] = {
-    "points": ("X", "y", "Y"),
-    "gaussian": ("n", "d", "seed"),
-    "circle": ("angles_deg", "y"),
-    "file": ("path", "y_column"),
-    "sklearn": ("name", "n", "features", "seed"),
-}
-
-DEFAULTS: dict[str, Any] = {
-    "name": None,
-    "problem": "regression",
-    "beta": 0.1,
-    "data": {
-        "kind": "points",
-        "X": None,
-        "y": None,
-        "Y": None,
-        "n": None,
-        "d": None,
-        "seed": 0,
-        "angles_deg": None,
-        "path": None,
-        "y_column": -1,
-        "name": None,
-        "features": None,
-        "bias": False,
-        "standardize": False,
-    },
-    "model": {"skip": False, "outputs": 1, "architecture": "two_layer", "branches": 8, "hidden": 4},
-    "widths": None,
-    "solver": "auto",
-    "patterns": "exact",
-    "tol": {"solver": 1e-10, "polish": 1e-12, "active": 1e-7, "margin": 1e-6, "margin_ratio": 1000.0},
-    "polytope": {"max_enum_dim": 24, "enum_timeout_s": 60.0, "milp_time_limit_s": 60.0},
-    "value_search_budget": 400,
-    "sweep": {},
-    "train": {"optimizer": "adam", "lr": 0.01, "max_iter": 20000, "adam_iter": 5000, "grad_tol": 1e-10,
-              "init_scale": 1.0},
-    "certify": {"gap": 1e-6, "stationary": 1e-6},
-    "working_set": "auto",
-    "oracle": {"time_limit_s": 600.0},
-    "limits": {"cells": 2_000_000, "memory_gb": 8.0, "sweep_points": 100_000, "train_networks": 100_000,
-               "max_width": 100_000},
-}
-
 WORKING_SET_MODES = ("auto", "always", "never")
-
 ARCHITECTURES = ("two_layer", "parallel_three_layer")
-
 OPTIMIZERS = ("adam", "gd")
-
-PATTERN_DEFAULTS = {"mode": "exact", "n_samples": 10000, "seed": 0}
 
 MAX_CONFIG_BYTES = 1 << 20  # a config file (or a file it includes) larger than this is refused
 MAX_YAML_NODES = 100_000  # size of a YAML document with its aliases expanded
@@ -98,26 +47,302 @@ NAME_RE = re.compile(r"[A-Za-z0-9_+][A-Za-z0-9._+-]{0,99}")
 NAME_RULE = "1 to 100 ASCII letters, digits and . _ + -, not starting with . or -"
 
 
+# ----------------------------------------------------------------------------- the schema
+
+
+@dataclass(frozen=True)
+class Check:
+    """How a value is checked: ``fn(key, value)`` returns the clean value or raises a one-line
+    :class:`ConfigError` naming ``key``; ``text`` is the type and range in words (the key table's)."""
+
+    fn: Callable[[str, Any], Any]
+    text: str
+
+    def __call__(self, key: str, value: Any) -> Any:
+        return self.fn(key, value)
+
+
+def _choice_check(options: Sequence[str]) -> Check:
+    return Check(lambda key, value: _choice(key, value, options), "one of " + ", ".join(options))
+
+
+def _positive_int_check(high: int | None = None) -> Check:
+    return Check(lambda key, value: _positive_int(key, value, high=high),
+                 "int >= 1" if high is None else f"int in [1, {high:.0e}]".replace("e+0", "e"))
+
+
+BOOL = Check(lambda key, value: _bool(key, value), "bool")
+INT = Check(lambda key, value: _int(key, value), "int")
+NONNEG_INT = Check(lambda key, value: _nonneg_int(key, value), "int >= 0")
+SEED = Check(lambda key, value: _seed(key, value), "int in [0, 2**63)")
+POSITIVE = Check(lambda key, value: _positive_float(key, value), "number > 0")
+FRACTION = Check(lambda key, value: _fraction(key, value), "number in (0, 1)")
+VECTOR = Check(lambda key, value: _vector(key, value), "non-empty list of numbers")
+MATRIX = Check(lambda key, value: _matrix(key, value), "non-empty list of equally long rows of numbers")
+NAME = Check(lambda key, value: _name(key, value), f"string ({NAME_RULE})")
+PATH = Check(lambda key, value: _str(key, value), "string (a .csv or .npz file)")
+WIDTHS = Check(lambda key, value: _widths(value), "null or non-empty list of int in [1, 1e9]")
+FEATURES = Check(lambda key, value: _features(value), "null, int >= 1 or list of column indices (int >= 0)")
+SWEEP = Check(lambda key, value: _sweep_axes(value), "mapping: dotted key -> non-empty list or Hydra sweep string")
+
+
+@dataclass(frozen=True)
+class Key:
+    """One config key (``path``: dotted, as in the YAML).
+
+    ``identity``: part of the run's identity (:meth:`Config.resolved`, :meth:`Config.hash`), when
+    ``when(config)`` holds if given; ``same_as`` lists (value, value recorded in its place) pairs
+    of values with the same identity. Data keys: ``kinds`` are the ``data.kind`` values that use the
+    key (empty: every kind) and ``required`` those that need it set; the key is checked only for its
+    kinds and when set, unless ``always_checked`` (then for every kind, null included)."""
+
+    path: str
+    check: Check
+    default: Any
+    doc: str
+    identity: bool = False
+    when: Callable[[Config], bool] | None = None
+    same_as: tuple[tuple[Any, Any], ...] = ()
+    kinds: tuple[str, ...] = ()
+    required: tuple[str, ...] = ()
+    always_checked: bool = False
+
+    @property
+    def section(self) -> str:
+        """The top-level key it belongs to (itself for a top-level key)."""
+        return self.path.split(".")[0]
+
+    @property
+    def leaf(self) -> str:
+        return self.path.split(".")[-1]
+
+    def in_identity(self, cfg: Config) -> bool:
+        """Whether the key is part of ``cfg``'s identity."""
+        return (self.identity and (not self.kinds or cfg.data.kind in self.kinds)
+                and (self.when is None or self.when(cfg)))
+
+    def identity_value(self, value: Any) -> Any:
+        return dict(self.same_as).get(value, value) if self.same_as else value
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A check across keys, run once the keys listed before it in :data:`SCHEMA` are checked:
+    ``fn(clean)`` raises ConfigError (``clean``: the checked values by dotted path)."""
+
+    fn: Callable[[dict[str, Any]], None]
+    doc: str
+
+
+def _vector_outputs_rule(clean: dict[str, Any]) -> None:
+    if clean["model.outputs"] > 1 and (clean["problem"] != "regression" or clean["model.skip"]
+                                       or clean["patterns.mode"] not in ("exact", "oracle")):
+        raise ConfigError("model.outputs > 1 (vector outputs) needs problem: regression, model.skip: false and "
+                          "patterns exact or oracle")
+
+
+def _architecture_rule(clean: dict[str, Any]) -> None:
+    if clean["model.architecture"] != "two_layer" and (clean["problem"] != "regression" or clean["model.skip"]
+                                                       or clean["model.outputs"] != 1
+                                                       or clean["patterns.mode"] != "exact"):
+        raise ConfigError("model.architecture: parallel_three_layer needs problem: regression, model.skip: false, "
+                          "model.outputs: 1 and exact patterns")
+
+
+def _margin_rule(clean: dict[str, Any]) -> None:
+    if clean["tol.margin"] <= clean["tol.active"]:
+        raise ConfigError("tol.margin must be larger than tol.active")
+
+
+def _sampled(cfg: Config) -> bool:
+    return cfg.patterns.mode == "sampled"
+
+
+# Every config key, in the order they are checked (so a config with several bad keys reports the
+# first of them in this order). The data keys are checked together (:func:`_check_data`).
+SCHEMA: tuple[Key | Rule, ...] = (
+    Key("name", NAME, None, "Name of the run's folder (null: the config file's name, made safe).", identity=True),
+    Key("problem", _choice_check(PROBLEMS), "regression",
+        "regression: squared loss plus beta times the weight decay; interpolation: minimal weight decay with "
+        "zero loss.", identity=True),
+    Key("beta", POSITIVE, 0.1, "Weight-decay strength (regression only).", identity=True,
+        when=lambda cfg: cfg.problem == "regression"),
+    Key("solver", _choice_check(SOLVERS), "auto", "Convex solver (auto: the best one installed).", identity=True),
+    Key("model.skip", BOOL, False, "A linear skip connection.", identity=True),
+    Key("model.outputs", _positive_int_check(), 1, "c, the output dimension (vector outputs when > 1).",
+        identity=True, when=lambda cfg: cfg.model.outputs != 1),
+    Key("model.architecture", _choice_check(ARCHITECTURES), "two_layer", "The network of the primal problem.",
+        identity=True, when=lambda cfg: cfg.model.architecture != "two_layer"),
+    Key("patterns.mode", _choice_check(PATTERN_MODES), "exact",
+        "exact: every cell of the arrangement; sampled: patterns of random directions (no certificate over "
+        "every cell); oracle: the cells the dual needs, found exactly (same identity as exact). "
+        "`patterns: MODE` is short for this key.", identity=True, same_as=(("oracle", "exact"),)),
+    Key("patterns.n_samples", _positive_int_check(MAX_COUNT), 10000, "Random directions sampled (sampled, oracle).",
+        identity=True, when=_sampled),
+    Key("patterns.seed", SEED, 0, "Seed of the sampled directions.", identity=True, when=_sampled),
+    Rule(_vector_outputs_rule, "model.outputs > 1 needs problem regression, no skip and patterns exact or oracle"),
+    Rule(_architecture_rule, "parallel_three_layer needs problem regression, no skip, one output, exact patterns"),
+    Key("widths", WIDTHS, None, "Widths m of the trained networks (null: chosen from m*).", identity=True),
+    Key("tol.solver", FRACTION, 1e-10, "Gap and feasibility tolerance passed to the solver.", identity=True),
+    Key("tol.polish", FRACTION, 1e-12,
+        "Tolerance of the final solve on the active blocks (falls back to tol.solver).", identity=True),
+    Key("tol.active", FRACTION, 1e-7, "A (direction, sign) is active when |value - beta| <= active * beta.",
+        identity=True),
+    Key("tol.margin", FRACTION, 1e-6,
+        "Every inactive value must be <= beta * (1 - margin), or else margin_ratio times further from beta than "
+        "any active value (must exceed tol.active).", identity=True),
+    Key("tol.margin_ratio", POSITIVE, 1000.0, "See tol.margin.", identity=True),
+    Rule(_margin_rule, "tol.margin > tol.active"),
+    Key("polytope.max_enum_dim", _positive_int_check(), 24,
+        "Largest dimension of an optimal set whose vertices are enumerated.", identity=True),
+    Key("data.kind", _choice_check(DATA_KINDS), "points", "Where the data come from.", identity=True,
+        always_checked=True),
+    Key("data.bias", BOOL, False, "Append a constant feature 1.", identity=True, always_checked=True),
+    Key("data.standardize", BOOL, False, "Standardize the features (zero mean, unit variance).", identity=True,
+        always_checked=True),
+    Key("data.X", MATRIX, None, "The inputs, n rows of d numbers.", identity=True, kinds=("points",),
+        required=("points",)),
+    Key("data.angles_deg", VECTOR, None, "Angles of points on the unit circle, in degrees.", identity=True,
+        kinds=("circle",), required=("circle",)),
+    Key("data.y", VECTOR, None, "Scalar targets, one per point.", identity=True, kinds=("points", "circle"),
+        required=("circle",)),
+    Key("data.Y", MATRIX, None, "Vector targets, n rows of c numbers (instead of data.y).", identity=True,
+        kinds=("points",), when=lambda cfg: cfg.data.Y is not None),
+    Key("data.name", _choice_check(SKLEARN_DATASETS), None, "The scikit-learn data set.", identity=True,
+        kinds=("sklearn",), required=("sklearn",)),
+    Key("data.n", _positive_int_check(MAX_COUNT), None, "Number of points (sklearn: null for all of them).",
+        identity=True, kinds=("gaussian", "sklearn"), required=("gaussian",)),
+    Key("data.d", _positive_int_check(MAX_COUNT), None, "Dimension of the Gaussian inputs.", identity=True,
+        kinds=("gaussian",), required=("gaussian",)),
+    Key("data.features", FEATURES, None,
+        "The first k features, or a list of feature columns (null: all of them).", identity=True,
+        kinds=("sklearn",)),
+    Key("data.seed", SEED, 0, "Seed of the random data (or of the sklearn subsample).", identity=True,
+        kinds=("gaussian", "sklearn"), always_checked=True),
+    Key("data.path", PATH, None,
+        "A .csv or .npz file, found relative to the current folder, then to the config's (its sha256 is part "
+        "of the identity).", identity=True, kinds=("file",), required=("file",)),
+    Key("data.y_column", INT, -1, "The column of the targets in the file.", identity=True, kinds=("file",),
+        always_checked=True),
+    Key("model.branches", _positive_int_check(MAX_COUNT), 8, "parallel_three_layer: K branches of the trained "
+        "networks."),
+    Key("model.hidden", _positive_int_check(MAX_COUNT), 4,
+        "parallel_three_layer: first-layer width m1 of each trained branch."),
+    Key("polytope.enum_timeout_s", POSITIVE, 60.0, "Time budget of one vertex enumeration, in seconds.",
+        identity=True),
+    Key("polytope.milp_time_limit_s", POSITIVE, 60.0, "Time budget of one MILP for M*, in seconds.", identity=True),
+    Key("value_search_budget", NONNEG_INT, 400, "Solves spent on the widths of sub-optimal values (0: none).",
+        identity=True),
+    Key("sweep", SWEEP, {}, "Axes of a sweep: dotted key -> values (`convexdual sweep`)."),
+    Key("train.optimizer", _choice_check(OPTIMIZERS), "adam", "How `convexdual train` trains."),
+    Key("train.lr", POSITIVE, 0.01, "Learning rate."),
+    Key("train.max_iter", _positive_int_check(), 20000, "Most iterations."),
+    Key("train.adam_iter", NONNEG_INT, 5000, "Adam steps before backtracking gradient descent finishes."),
+    Key("train.grad_tol", POSITIVE, 1e-10, "Stop when the gradient's norm is below this."),
+    Key("train.init_scale", POSITIVE, 1.0, "W ~ N(0, init_scale^2/d), a ~ N(0, init_scale^2/m)."),
+    Key("working_set", _choice_check(WORKING_SET_MODES), "auto",
+        "How the convex problem is solved (the answer does not depend on it)."),
+    Key("certify.gap", FRACTION, 1e-6, "A network is a global optimum when L - p* <= gap * max(1, p*)."),
+    Key("certify.stationary", FRACTION, 1e-6,
+        "A non-global network is stationary when L - (restricted optimum) <= stationary * max(1, L)."),
+    Key("limits.cells", _positive_int_check(), 2_000_000, "Most (estimated) activation patterns of one solve."),
+    Key("limits.memory_gb", POSITIVE, 8.0, "Largest estimated memory of one solve, in GB."),
+    Key("limits.sweep_points", _positive_int_check(), 100_000, "Most points in one sweep."),
+    Key("limits.train_networks", _positive_int_check(), 100_000,
+        "Most (width, seed) pairs in one `convexdual train`."),
+    Key("limits.max_width", _positive_int_check(), 100_000, "Largest training width."),
+    Key("oracle.time_limit_s", POSITIVE, 600.0, "The exact oracle's time budget per solve, in seconds."),
+)
+
+KEYS: dict[str, Key] = {entry.path: entry for entry in SCHEMA if isinstance(entry, Key)}
+
+# The order the data keys of a kind are checked in (so which of two bad values is reported).
+_DATA_CHECK_ORDER = ("X", "Y", "y", "angles_deg", "n", "d", "path", "name", "features")
+
+# The order of the sections in the resolved config (as result files list them).
+_RESOLVED_ORDER = ("name", "problem", "data", "model", "widths", "solver", "patterns", "tol", "value_search_budget",
+                   "polytope", "beta")
+
+# Sections whose YAML value may be a plain value instead of a mapping: that value sets this key.
+_SHORTHANDS = {"patterns": "mode"}
+
+
+def _section_keys(section: str) -> list[Key]:
+    return [key for key in KEYS.values() if key.section == section and key.path != section]
+
+
+def _default(path: str) -> Any:
+    return copy.deepcopy(KEYS[path].default)
+
+
+def _defaults() -> dict[str, Any]:
+    """The merge base of every config: the defaults as nested YAML (a shorthand section by its shorthand)."""
+    out: dict[str, Any] = {}
+    for key in KEYS.values():
+        if "." not in key.path:
+            out[key.path] = _default(key.path)
+        elif key.section in _SHORTHANDS:
+            out[key.section] = _default(f"{key.section}.{_SHORTHANDS[key.section]}")
+        else:
+            out.setdefault(key.section, {})[key.leaf] = _default(key.path)
+    return out
+
+
+DEFAULTS: dict[str, Any] = _defaults()
+PATTERN_DEFAULTS: dict[str, Any] = {key.leaf: key.default for key in _section_keys("patterns")}
+# Keys each data kind uses (besides kind, bias, standardize), in the order the resolved config lists them.
+DATA_KEYS_BY_KIND: dict[str, tuple[str, ...]] = {
+    kind: tuple(key.leaf for key in _section_keys("data") if kind in key.kinds) for kind in DATA_KINDS}
+
+
+def keys_markdown() -> str:
+    """The schema as a markdown table (key, type, default, description), grouped by section."""
+    sections = list(dict.fromkeys(key.section for key in KEYS.values()))
+    lines = ["| key | type | default | description |", "| --- | --- | --- | --- |"]
+    for section in sections:
+        for key in (k for k in KEYS.values() if k.section == section):
+            doc = (key.doc + (f" Used by data.kind {', '.join(key.kinds)}." if key.kinds else "")).replace("|", r"\|")
+            lines.append(f"| `{key.path}` | {key.check.text} | `{_yaml_text(key.default)}` | {doc} |")
+    return "\n".join(lines) + "\n"
+
+
+def _yaml_text(value: Any) -> str:
+    """A default as written in YAML."""
+    return json.dumps(value) if not isinstance(value, str) else value
+
+
 @dataclass(frozen=True)
 class DataConfig:
     """Where the data come from. Only the keys of ``kind`` are meaningful."""
 
     kind: str
-    X: list[list[float]] | None = None
-    y: list[float] | None = None
-    Y: list[list[float]] | None = None  # vector targets (n x c), kind points
-    n: int | None = None
-    d: int | None = None
-    seed: int = 0
-    angles_deg: list[float] | None = None
-    path: str | None = None
-    y_column: int = -1
-    name: str | None = None
-    features: int | list[int] | None = None
-    bias: bool = False
-    standardize: bool = False
-    outputs: int = 1  # model.outputs: the number of target columns to produce/expect
+    X: list[list[float]] | None = _default("data.X")
+    y: list[float] | None = _default("data.y")
+    Y: list[list[float]] | None = _default("data.Y")  # vector targets (n x c), kind points
+    n: int | None = _default("data.n")
+    d: int | None = _default("data.d")
+    seed: int = _default("data.seed")
+    angles_deg: list[float] | None = _default("data.angles_deg")
+    path: str | None = _default("data.path")
+    y_column: int = _default("data.y_column")
+    name: str | None = _default("data.name")
+    features: int | list[int] | None = _default("data.features")
+    bias: bool = _default("data.bias")
+    standardize: bool = _default("data.standardize")
+    outputs: int = _default("model.outputs")  # model.outputs: the number of target columns to produce/expect
     digest: str | None = None  # kind file: sha256 of the file's bytes (part of the identity)
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """The network: skip connection, output dimension c, architecture (and the trained
+    parallel_three_layer networks' branches K and first-layer width m1)."""
+
+    skip: bool = _default("model.skip")
+    outputs: int = _default("model.outputs")
+    architecture: str = _default("model.architecture")
+    branches: int = _default("model.branches")
+    hidden: int = _default("model.hidden")
 
 
 @dataclass(frozen=True)
@@ -127,9 +352,9 @@ class PatternConfig:
     bound of :mod:`convexdual.oracle` from ``n_samples`` sampled patterns (certifies like ``exact``,
     so it has the same identity)."""
 
-    mode: str = "exact"
-    n_samples: int = 10000
-    seed: int = 0
+    mode: str = _default("patterns.mode")
+    n_samples: int = _default("patterns.n_samples")
+    seed: int = _default("patterns.seed")
 
 
 @dataclass(frozen=True)
@@ -141,11 +366,21 @@ class Tolerances:
     margin: every inactive value must be <= beta * (1 - margin), or else at least ``margin_ratio``
     times further from beta than any active value is, else the active set is unclear."""
 
-    solver: float = 1e-10
-    polish: float = 1e-12
-    active: float = 1e-7
-    margin: float = 1e-6
-    margin_ratio: float = 1000.0
+    solver: float = _default("tol.solver")
+    polish: float = _default("tol.polish")
+    active: float = _default("tol.active")
+    margin: float = _default("tol.margin")
+    margin_ratio: float = _default("tol.margin_ratio")
+
+
+@dataclass(frozen=True)
+class PolytopeConfig:
+    """The optimal set's vertices: enumerated up to dimension ``max_enum_dim`` within
+    ``enum_timeout_s``; each MILP for M* within ``milp_time_limit_s``."""
+
+    max_enum_dim: int = _default("polytope.max_enum_dim")
+    enum_timeout_s: float = _default("polytope.enum_timeout_s")
+    milp_time_limit_s: float = _default("polytope.milp_time_limit_s")
 
 
 @dataclass(frozen=True)
@@ -153,12 +388,12 @@ class TrainSettings:
     """How `convexdual train` trains (P_m) (see training.py). ``init_scale``: W ~ N(0, init_scale^2/d),
     a ~ N(0, init_scale^2/m). ``adam_iter``: Adam steps before backtracking gradient descent finishes."""
 
-    optimizer: str = "adam"
-    lr: float = 0.01
-    max_iter: int = 20000
-    adam_iter: int = 5000
-    grad_tol: float = 1e-10
-    init_scale: float = 1.0
+    optimizer: str = _default("train.optimizer")
+    lr: float = _default("train.lr")
+    max_iter: int = _default("train.max_iter")
+    adam_iter: int = _default("train.adam_iter")
+    grad_tol: float = _default("train.grad_tol")
+    init_scale: float = _default("train.init_scale")
 
 
 @dataclass(frozen=True)
@@ -166,8 +401,15 @@ class CertifyTolerances:
     """gap: a network is a global optimum when L - p* <= gap * max(1, p*); stationary: a non-global
     network is stationary when L - (restricted optimum) <= stationary * max(1, L)."""
 
-    gap: float = 1e-6
-    stationary: float = 1e-6
+    gap: float = _default("certify.gap")
+    stationary: float = _default("certify.stationary")
+
+
+@dataclass(frozen=True)
+class OracleConfig:
+    """The exact oracle's time budget per solve (not part of the identity)."""
+
+    time_limit_s: float = _default("oracle.time_limit_s")
 
 
 @dataclass(frozen=True)
@@ -177,73 +419,99 @@ class Limits:
     most points in one sweep; train_networks: most (width, seed) pairs in one `convexdual train`;
     max_width: largest training width."""
 
-    cells: int = 2_000_000
-    memory_gb: float = 8.0
-    sweep_points: int = 100_000
-    train_networks: int = 100_000
-    max_width: int = 100_000
+    cells: int = _default("limits.cells")
+    memory_gb: float = _default("limits.memory_gb")
+    sweep_points: int = _default("limits.sweep_points")
+    train_networks: int = _default("limits.train_networks")
+    max_width: int = _default("limits.max_width")
+
+
+# The dataclass of each section of the config.
+SECTIONS: dict[str, type] = {"data": DataConfig, "model": ModelConfig, "patterns": PatternConfig, "tol": Tolerances,
+                             "polytope": PolytopeConfig, "train": TrainSettings, "certify": CertifyTolerances,
+                             "oracle": OracleConfig, "limits": Limits}
 
 
 @dataclass(frozen=True)
 class Config:
-    """A fully validated experiment description."""
+    """A fully validated experiment description; its sections nest as in the YAML."""
 
     name: str
     problem: str
     beta: float
     data: DataConfig
-    skip: bool
-    widths: list[int] | None
-    solver: str
-    patterns: PatternConfig
+    model: ModelConfig = field(default_factory=ModelConfig)
+    widths: list[int] | None = _default("widths")
+    solver: str = _default("solver")
+    patterns: PatternConfig = field(default_factory=PatternConfig)
     tol: Tolerances = field(default_factory=Tolerances)
-    max_enum_dim: int = 24
-    enum_timeout_s: float = 60.0
-    milp_time_limit_s: float = 60.0
-    value_search_budget: int = 400
+    polytope: PolytopeConfig = field(default_factory=PolytopeConfig)
+    value_search_budget: int = _default("value_search_budget")
     sweep: dict[str, Any] = field(default_factory=dict)  # axes of a sweep (not part of the identity)
     train: TrainSettings = field(default_factory=TrainSettings)  # not part of the solve's identity
     certify: CertifyTolerances = field(default_factory=CertifyTolerances)  # nor this
-    working_set: str = "auto"  # how (C) is solved; the answer does not depend on it (not in the identity)
-    source: str | None = None  # the file it came from (not part of the identity)
-    outputs: int = 1  # model.outputs: c, the output dimension (vector outputs when > 1)
-    architecture: str = "two_layer"  # or "parallel_three_layer" (three_layer.py)
-    branches: int = 8  # parallel_three_layer: K branches of the trained networks (not in the identity)
-    hidden: int = 4  # parallel_three_layer: first-layer width m1 of each trained branch (nor this)
+    working_set: str = _default("working_set")  # how (C) is solved; the answer does not depend on it
+    oracle: OracleConfig = field(default_factory=OracleConfig)  # not in the identity
     limits: Limits = field(default_factory=Limits)  # resource ceilings (not in the identity)
-    oracle_time_limit_s: float = 600.0  # oracle.time_limit_s: the exact oracle's budget per solve (nor this)
+    source: str | None = None  # the file it came from (not part of the identity)
+
+    # The earlier flat names (read-only), kept while callers move to the nested ones.
+    @property
+    def skip(self) -> bool:
+        return self.model.skip
+
+    @property
+    def outputs(self) -> int:
+        return self.model.outputs
+
+    @property
+    def architecture(self) -> str:
+        return self.model.architecture
+
+    @property
+    def branches(self) -> int:
+        return self.model.branches
+
+    @property
+    def hidden(self) -> int:
+        return self.model.hidden
+
+    @property
+    def max_enum_dim(self) -> int:
+        return self.polytope.max_enum_dim
+
+    @property
+    def enum_timeout_s(self) -> float:
+        return self.polytope.enum_timeout_s
+
+    @property
+    def milp_time_limit_s(self) -> float:
+        return self.polytope.milp_time_limit_s
+
+    @property
+    def oracle_time_limit_s(self) -> float:
+        return self.oracle.time_limit_s
+
+    def get(self, path: str) -> Any:
+        """The value of a dotted key, e.g. ``cfg.get("model.skip")``."""
+        value: Any = self
+        for part in path.split("."):
+            value = getattr(value, part)
+        return value
 
     def resolved(self) -> dict[str, Any]:
-        """The config as plain data with only the keys that matter for this run."""
-        data = {"kind": self.data.kind, "bias": self.data.bias, "standardize": self.data.standardize}
-        for key in DATA_KEYS_BY_KIND[self.data.kind]:
-            if key != "Y" or self.data.Y is not None:  # (keys added later stay out of older hashes)
-                data[key] = getattr(self.data, key)
-        if self.data.kind == "file":
-            data["sha256"] = self.data.digest
-        model: dict[str, Any] = {"skip": self.skip}
-        if self.outputs != 1:
-            model["outputs"] = self.outputs
-        if self.architecture != "two_layer":
-            model["architecture"] = self.architecture
-        out: dict[str, Any] = {
-            "name": self.name,
-            "problem": self.problem,
-            "data": data,
-            "model": model,
-            "widths": self.widths,
-            "solver": self.solver,
-            "patterns": asdict(self.patterns) if self.patterns.mode == "sampled" else {"mode": "exact"},
-            "tol": asdict(self.tol),
-            "value_search_budget": self.value_search_budget,
-            "polytope": {
-                "max_enum_dim": self.max_enum_dim,
-                "enum_timeout_s": self.enum_timeout_s,
-                "milp_time_limit_s": self.milp_time_limit_s,
-            },
-        }
-        if self.problem == "regression":
-            out["beta"] = self.beta
+        """The config as plain data with only the keys that matter for this run (the identity keys
+        of :data:`SCHEMA`; kind file adds the data file's sha256)."""
+        out: dict[str, Any] = {}
+        for section in _RESOLVED_ORDER:
+            for key in (k for k in KEYS.values() if k.section == section and k.in_identity(self)):
+                value = key.identity_value(self.get(key.path))
+                if key.path == section:
+                    out[section] = value
+                else:
+                    out.setdefault(section, {})[key.leaf] = value
+            if section == "data" and self.data.kind == "file":
+                out["data"]["sha256"] = self.data.digest
         return out
 
     def hash(self) -> str:
@@ -255,6 +523,7 @@ def hash_resolved(resolved: dict[str, Any]) -> str:
     """The hash of a resolved config (:meth:`Config.resolved`, e.g. as stored in a result file)."""
     text = json.dumps(resolved, sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:12]
+
 
 
 # ----------------------------------------------------------------------------- loading
@@ -602,143 +871,111 @@ def _type(value: Any) -> str:
 
 
 def validate(cfg: dict[str, Any], source: str | None, default_name: str) -> Config:
-    """Check types and ranges of the merged config; return a :class:`Config`."""
-    name = _name(cfg["name"], default_name)
-    problem = _choice("problem", cfg["problem"], PROBLEMS)
-    beta = _positive_float("beta", cfg["beta"])
-    solver = _choice("solver", cfg["solver"], SOLVERS)
-    model = cfg["model"]
-    skip = _bool("model.skip", model["skip"])
-    outputs = _positive_int("model.outputs", model["outputs"])
-    architecture = _choice("model.architecture", model["architecture"], ARCHITECTURES)
-    patterns = _patterns(cfg["patterns"])
-    if outputs > 1 and (problem != "regression" or skip or patterns.mode not in ("exact", "oracle")):
-        raise ConfigError("model.outputs > 1 (vector outputs) needs problem: regression, model.skip: false and "
-                          "patterns exact or oracle")
-    if architecture != "two_layer" and (problem != "regression" or skip or outputs != 1
-                                        or patterns.mode != "exact"):
-        raise ConfigError("model.architecture: parallel_three_layer needs problem: regression, model.skip: false, "
-                          "model.outputs: 1 and exact patterns")
-    widths = _widths(cfg["widths"])
-    tol = cfg["tol"]
-    tolerances = Tolerances(
-        solver=_fraction("tol.solver", tol["solver"]),
-        polish=_fraction("tol.polish", tol["polish"]),
-        active=_fraction("tol.active", tol["active"]),
-        margin=_fraction("tol.margin", tol["margin"]),
-        margin_ratio=_positive_float("tol.margin_ratio", tol["margin_ratio"]),
-    )
-    if tolerances.margin <= tolerances.active:
-        raise ConfigError("tol.margin must be larger than tol.active")
-    poly = cfg["polytope"]
-    max_dim = _positive_int("polytope.max_enum_dim", poly["max_enum_dim"])
-    return Config(
-        name=name,
-        problem=problem,
-        beta=beta,
-        data=_data(cfg["data"], outputs, Path(source).parent if source else None),
-        skip=skip,
-        outputs=outputs,
-        architecture=architecture,
-        branches=_positive_int("model.branches", model["branches"], high=MAX_COUNT),
-        hidden=_positive_int("model.hidden", model["hidden"], high=MAX_COUNT),
-        widths=widths,
-        solver=solver,
-        patterns=patterns,
-        tol=tolerances,
-        max_enum_dim=max_dim,
-        enum_timeout_s=_positive_float("polytope.enum_timeout_s", poly["enum_timeout_s"]),
-        milp_time_limit_s=_positive_float("polytope.milp_time_limit_s", poly["milp_time_limit_s"]),
-        value_search_budget=_nonneg_int("value_search_budget", cfg["value_search_budget"]),
-        sweep=_sweep_axes(cfg["sweep"]),
-        train=_train(cfg["train"]),
-        working_set=_choice("working_set", cfg["working_set"], WORKING_SET_MODES),
-        certify=CertifyTolerances(gap=_fraction("certify.gap", cfg["certify"]["gap"]),
-                                  stationary=_fraction("certify.stationary", cfg["certify"]["stationary"])),
-        source=source,
-        limits=_limits(cfg["limits"]),
-        oracle_time_limit_s=_positive_float("oracle.time_limit_s", cfg["oracle"]["time_limit_s"]),
-    )
+    """Check every key of the merged config in :data:`SCHEMA`'s order; return a :class:`Config`."""
+    clean = _check_keys(cfg, default_name, Path(source).parent if source else None)
+    top: dict[str, Any] = {}
+    nested: dict[str, dict[str, Any]] = {}
+    for path, value in clean.items():
+        section, _, leaf = path.rpartition(".")
+        if section:
+            nested.setdefault(section, {})[leaf] = value
+        else:
+            top[leaf] = value
+    return Config(**top, **{section: SECTIONS[section](**values) for section, values in nested.items()},
+                  source=source)
 
 
-def _name(value: Any, default: str) -> str:
-    """A given ``name`` must be a safe folder name (NAME_RULE); the default (the file's stem) is made
-    one by replacing other characters with ``_`` and dropping leading dots and dashes."""
-    if value is None:
-        safe = re.sub(r"[^A-Za-z0-9._+-]", "_", default).lstrip(".-")[:100]
-        return safe or "config"
-    _check_type("name", value, str)
+def _check_keys(cfg: dict[str, Any], default_name: str, base_dir: Path | None) -> dict[str, Any]:
+    """The checked value of every key (and the data's outputs and digest) by dotted path."""
+    clean: dict[str, Any] = {}
+    blocks: dict[str, Any] = {}
+    for entry in SCHEMA:
+        if isinstance(entry, Rule):
+            entry.fn(clean)
+        elif entry.section == "data":
+            if "data.kind" not in clean:
+                clean.update(_check_data(cfg["data"], clean["model.outputs"], base_dir))
+        elif entry.path == "name":
+            clean["name"] = _default_name(default_name) if cfg["name"] is None else entry.check("name", cfg["name"])
+        elif entry.path == entry.section:
+            clean[entry.path] = entry.check(entry.path, cfg[entry.path])
+        else:
+            if entry.section not in blocks:
+                blocks[entry.section] = _block(entry.section, cfg[entry.section])
+            clean[entry.path] = entry.check(entry.path, blocks[entry.section][entry.leaf])
+    return clean
+
+
+def _block(section: str, value: Any) -> dict[str, Any]:
+    """A section's mapping; a shorthand section (``patterns``) may be given by its plain value and
+    misses no key (its keys are not in the merge base)."""
+    if section != "patterns":
+        return value
+    if isinstance(value, str):
+        value = {"mode": value}
+    if not isinstance(value, dict):
+        raise ConfigError(f"config key 'patterns' must be 'exact', 'sampled', 'oracle' or a mapping, got {_type(value)}")
+    for key in value:
+        if key not in PATTERN_DEFAULTS:
+            raise ConfigError(f"unknown config key 'patterns.{key}'{_suggest(key, PATTERN_DEFAULTS)}")
+    return {**PATTERN_DEFAULTS, **value}
+
+
+def _default_name(default: str) -> str:
+    """The default name (the file's stem) made a safe folder name (NAME_RULE): other characters
+    replaced with ``_``, leading dots and dashes dropped."""
+    safe = re.sub(r"[^A-Za-z0-9._+-]", "_", default).lstrip(".-")[:100]
+    return safe or "config"
+
+
+def _name(key: str, value: Any) -> str:
+    """A given ``name`` must be a safe folder name (NAME_RULE)."""
+    _check_type(key, value, str)
     if not NAME_RE.fullmatch(value):
-        raise ConfigError(f"config key 'name' must be {NAME_RULE}; got {_short(value)}")
+        raise ConfigError(f"config key '{key}' must be {NAME_RULE}; got {_short(value)}")
+    return value
+
+
+def _str(key: str, value: Any) -> str:
+    _check_type(key, value, str)
     return value
 
 
 def _limits(block: dict[str, Any]) -> Limits:
-    """Each limit is a positive integer (memory_gb: a positive number)."""
-    return Limits(
-        cells=_positive_int("limits.cells", block["cells"]),
-        memory_gb=_positive_float("limits.memory_gb", block["memory_gb"]),
-        sweep_points=_positive_int("limits.sweep_points", block["sweep_points"]),
-        train_networks=_positive_int("limits.train_networks", block["train_networks"]),
-        max_width=_positive_int("limits.max_width", block["max_width"]),
-    )
+    """The checked ``limits`` section."""
+    return Limits(**{key.leaf: key.check(key.path, block[key.leaf]) for key in _section_keys("limits")})
 
 
-def _train(t: dict[str, Any]) -> TrainSettings:
-    return TrainSettings(
-        optimizer=_choice("train.optimizer", t["optimizer"], OPTIMIZERS),
-        lr=_positive_float("train.lr", t["lr"]),
-        max_iter=_positive_int("train.max_iter", t["max_iter"]),
-        adam_iter=_nonneg_int("train.adam_iter", t["adam_iter"]),
-        grad_tol=_positive_float("train.grad_tol", t["grad_tol"]),
-        init_scale=_positive_float("train.init_scale", t["init_scale"]),
-    )
+def _check_data(d: dict[str, Any], outputs: int = 1, base_dir: Path | None = None) -> dict[str, Any]:
+    """The checked keys of ``data.kind`` by dotted path: the keys checked for every kind, then those
+    the kind requires must be set, then the kind's keys that are set (in _DATA_CHECK_ORDER); for kind
+    file, the file must exist (found relative to the current directory, then to ``base_dir``) and
+    its sha256 is recorded as ``data.digest``."""
+    keys = _section_keys("data")
+    out: dict[str, Any] = {}
+    for key in keys:
+        if key.always_checked:
+            out[key.leaf] = key.check(key.path, d[key.leaf])
+    kind = out["kind"]
+    for key in keys:
+        if kind in key.required and d[key.leaf] is None:
+            raise ConfigError(f"data.{key.leaf} is required when data.kind is '{kind}'")
+    for leaf in _DATA_CHECK_ORDER:
+        key = KEYS[f"data.{leaf}"]
+        if kind in key.kinds and d[leaf] is not None:
+            out[leaf] = key.check(key.path, d[leaf])
+        if leaf == "X" and kind == "points" and (d["y"] is None) == (d["Y"] is None):
+            raise ConfigError("data.kind 'points' needs exactly one of data.y (scalar targets) and data.Y (n x c)")
+    if kind == "file":
+        out["digest"] = _sha256(find_data_file(out["path"], base_dir))
+    out["outputs"] = outputs
+    return {f"data.{leaf}": value for leaf, value in out.items()}
 
 
 def _data(d: dict[str, Any], outputs: int = 1, base_dir: Path | None = None) -> DataConfig:
-    """The keys of ``data.kind``; for kind file, the file must exist (found relative to the current
-    directory, then to ``base_dir``) and its sha256 is recorded."""
-    kind = _choice("data.kind", d["kind"], DATA_KINDS)
-    out: dict[str, Any] = {
-        "kind": kind,
-        "outputs": outputs,
-        "bias": _bool("data.bias", d["bias"]),
-        "standardize": _bool("data.standardize", d["standardize"]),
-        "seed": _seed("data.seed", d["seed"]),
-        "y_column": _int("data.y_column", d["y_column"]),
-    }
-    needed = {
-        "points": ("X",),
-        "gaussian": ("n", "d"),
-        "circle": ("angles_deg", "y"),
-        "file": ("path",),
-        "sklearn": ("name",),
-    }[kind]
-    for key in needed:
-        if d[key] is None:
-            raise ConfigError(f"data.{key} is required when data.kind is '{kind}'")
-    if kind == "points":
-        out["X"] = _matrix("data.X", d["X"])
-        if (d["y"] is None) == (d["Y"] is None):
-            raise ConfigError("data.kind 'points' needs exactly one of data.y (scalar targets) and data.Y (n x c)")
-        if d["Y"] is not None:
-            out["Y"] = _matrix("data.Y", d["Y"])
-    if kind == "circle" or (kind == "points" and d["y"] is not None):
-        out["y"] = _vector("data.y", d["y"])
-    if kind == "circle":
-        out["angles_deg"] = _vector("data.angles_deg", d["angles_deg"])
-    if kind in ("gaussian", "sklearn") and d["n"] is not None:
-        out["n"] = _positive_int("data.n", d["n"], high=MAX_COUNT)
-    if kind == "gaussian":
-        out["d"] = _positive_int("data.d", d["d"], high=MAX_COUNT)
-    if kind == "file":
-        _check_type("data.path", d["path"], str)
-        out["path"] = d["path"]
-        out["digest"] = _sha256(find_data_file(d["path"], base_dir))
-    if kind == "sklearn":
-        out["name"] = _choice("data.name", d["name"], SKLEARN_DATASETS)
-        out["features"] = _features(d["features"])
-    return DataConfig(**out)
+    """The checked ``data`` section (see :func:`_check_data`)."""
+    return DataConfig(**{path.split(".")[1]: value for path, value in _check_data(d, outputs, base_dir).items()})
+
 
 
 def find_data_file(raw: str, base_dir: Path | None) -> Path:
@@ -798,22 +1035,6 @@ def _features(value: Any) -> int | list[int] | None:
     if isinstance(value, list):
         return [_nonneg_int(f"data.features[{i}]", v) for i, v in enumerate(value)]
     return _positive_int("data.features", value)
-
-
-def _patterns(value: Any) -> PatternConfig:
-    if isinstance(value, str):
-        value = {"mode": value}
-    if not isinstance(value, dict):
-        raise ConfigError(f"config key 'patterns' must be 'exact', 'sampled', 'oracle' or a mapping, got {_type(value)}")
-    for key in value:
-        if key not in PATTERN_DEFAULTS:
-            raise ConfigError(f"unknown config key 'patterns.{key}'{_suggest(key, PATTERN_DEFAULTS)}")
-    merged = {**PATTERN_DEFAULTS, **value}
-    return PatternConfig(
-        mode=_choice("patterns.mode", merged["mode"], PATTERN_MODES),
-        n_samples=_positive_int("patterns.n_samples", merged["n_samples"], high=MAX_COUNT),
-        seed=_seed("patterns.seed", merged["seed"]),
-    )
 
 
 def _widths(value: Any) -> list[int] | None:

@@ -298,3 +298,97 @@ def test_hash_ignores_source(tmp_path):
 def test_hash_depends_on_relevant_data_key():
     g = {"data": {"kind": "gaussian", "n": 5, "d": 2}}
     assert config_from_dict(g).hash() != config_from_dict(g, ["data.seed=1"]).hash()
+
+
+# ----------------------------------------------------------------------------- the schema
+
+
+def test_config_nests_like_the_yaml_and_keeps_the_flat_names():
+    cfg = config_from_dict({**POINTS, "model": {"skip": True, "branches": 3, "hidden": 2},
+                            "polytope": {"max_enum_dim": 5, "enum_timeout_s": 7, "milp_time_limit_s": 9},
+                            "oracle": {"time_limit_s": 11}})
+    assert (cfg.model.skip, cfg.model.outputs, cfg.model.architecture) == (True, 1, "two_layer")
+    assert (cfg.model.branches, cfg.model.hidden) == (3, 2)
+    assert (cfg.polytope.max_enum_dim, cfg.polytope.enum_timeout_s, cfg.polytope.milp_time_limit_s) == (5, 7.0, 9.0)
+    assert cfg.oracle.time_limit_s == 11.0
+    flat = {"skip": "model.skip", "outputs": "model.outputs", "architecture": "model.architecture",
+            "branches": "model.branches", "hidden": "model.hidden", "max_enum_dim": "polytope.max_enum_dim",
+            "enum_timeout_s": "polytope.enum_timeout_s", "milp_time_limit_s": "polytope.milp_time_limit_s",
+            "oracle_time_limit_s": "oracle.time_limit_s"}
+    for name, path in flat.items():
+        assert getattr(cfg, name) == cfg.get(path)
+        with pytest.raises(AttributeError):
+            setattr(cfg, name, 1)
+
+
+def test_schema_keys_match_the_dataclasses():
+    """Every key has a field in its section's dataclass (or in Config) with the key's default,
+    and every field but the data's derived ones is a key."""
+    import dataclasses
+
+    from convexdual.config import KEYS, SECTIONS
+
+    for path, key in KEYS.items():
+        section, _, leaf = path.rpartition(".")
+        cls = SECTIONS[section] if section else Config
+        fields = {f.name: f for f in dataclasses.fields(cls)}
+        assert leaf in fields, path
+        field = fields[leaf]
+        if field.default is not dataclasses.MISSING:
+            assert field.default == key.default, path
+        elif field.default_factory is not dataclasses.MISSING:
+            assert field.default_factory() == key.default, path
+        else:
+            assert path in ("name", "problem", "beta", "data.kind"), path  # (always set by the loader)
+    for section, cls in SECTIONS.items():
+        extra = {f.name for f in dataclasses.fields(cls)} - {k.split(".")[1] for k in KEYS if k.startswith(section + ".")}
+        assert extra == ({"outputs", "digest"} if section == "data" else set()), section
+    top = {f.name for f in dataclasses.fields(Config)} - set(SECTIONS) - {"source"}
+    assert top == {k for k in KEYS if "." not in k}
+
+
+def test_data_keys_by_kind():
+    from convexdual.config import DATA_KEYS_BY_KIND
+
+    assert DATA_KEYS_BY_KIND == {"points": ("X", "y", "Y"), "gaussian": ("n", "d", "seed"),
+                                 "circle": ("angles_deg", "y"), "file": ("path", "y_column"),
+                                 "sklearn": ("name", "n", "features", "seed")}
+
+
+def _markdown_rows() -> dict[str, tuple[str, str, str]]:
+    from convexdual.config import keys_markdown
+
+    rows = {}
+    for line in keys_markdown().splitlines()[2:]:
+        cells = [c.strip() for c in line.strip("|").split(" | ")]
+        assert len(cells) == 4, line
+        rows[cells[0].strip("`")] = (cells[1], cells[2].strip("`"), cells[3])
+    return rows
+
+
+def test_keys_markdown_lists_every_key_once():
+    from convexdual.config import KEYS, keys_markdown
+
+    text = keys_markdown()
+    assert text.startswith("| key | type | default | description |\n| --- | --- | --- | --- |\n")
+    rows = _markdown_rows()
+    assert list(rows) == sorted(KEYS, key=lambda k: list(dict.fromkeys(p.split(".")[0] for p in KEYS)).index(
+        k.split(".")[0]))
+    assert len(text.splitlines()) == len(KEYS) + 2
+    assert all(rows[k][2] for k in rows)
+
+
+def test_keys_markdown_defaults_are_the_loaders():
+    """Each default in the table, read as YAML, is what a config that does not set the key gets."""
+    import yaml
+    from omegaconf._utils import get_yaml_loader
+
+    points = config_from_dict({"data": {"X": [[1]], "y": [1]}}, name="x")  # (data.kind left to its default)
+    gaussian = config_from_dict({"data": {"kind": "gaussian", "n": 2, "d": 1}})
+    for path, (_, text, _) in _markdown_rows().items():
+        default = yaml.load(text, Loader=get_yaml_loader())
+        if path == "name":
+            assert default is None and points.name == "x"
+            continue
+        value = gaussian.get(path) if path in ("data.X", "data.y") else points.get(path)
+        assert value == default and type(value) is type(default), path
