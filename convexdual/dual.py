@@ -39,7 +39,8 @@ def cone_projection(g: np.ndarray, A: np.ndarray) -> np.ndarray:
         return g.copy()
     with in_solver("nnls"):
         lam, _ = nnls(A.T, -g, maxiter=50 * A.shape[0] + 100)
-    return g + A.T @ lam
+    projection: np.ndarray = g + A.T @ lam
+    return projection
 
 
 NNLS_TOL = 1e-12  # relative optimality tolerance of the compiled NNLS of one cone projection
@@ -60,8 +61,9 @@ def _project_blocks(X: np.ndarray, D: np.ndarray, facets: "np.ndarray | Cones | 
     rows = facets if facets is not None else np.zeros((0, 0), dtype=bool)  # (empty: every row)
     signs = np.array(SIGNS, dtype=float)[k]
     with in_solver("nnls"):
-        return project_cells(np.ascontiguousarray(X, dtype=float), D, rows, np.ascontiguousarray(G), i, signs,
-                             NNLS_TOL)
+        projections: np.ndarray = project_cells(np.ascontiguousarray(X, dtype=float), D, rows, np.ascontiguousarray(G),
+                                                i, signs, NNLS_TOL)
+        return projections
 
 
 @dataclass(frozen=True)
@@ -93,7 +95,8 @@ class Cones:
     def block_sums(self, D: np.ndarray, Z: np.ndarray) -> np.ndarray:
         """Rows D_i^T Z for every cell i (Z: (n, d)), i.e. X^T D_i nu for Z = nu * X."""
         if self.Dt is not None:
-            return self.Dt @ Z
+            sums: np.ndarray = self.Dt @ Z
+            return sums
         return np.vstack([D[:, s:s + CHUNK * 16].T.astype(float) @ Z for s in range(0, D.shape[1], CHUNK * 16)])
 
     def inside(self, G: np.ndarray) -> np.ndarray:
@@ -128,7 +131,8 @@ def _best_candidate(g: np.ndarray, N: np.ndarray, R: np.ndarray) -> np.ndarray:
     ray = np.maximum(np.einsum("brd,bd->br", R, g), 0.0)  # feasible; ||(e^T g)_+ e|| = (e^T g)_+
     best_f, best_r = np.argmax(score, axis=1), np.argmax(ray, axis=1)
     f_size, r_size = score[np.arange(B), best_f], ray[np.arange(B), best_r]
-    out = np.where((f_size >= r_size)[:, None], cands[np.arange(B), best_f], r_size[:, None] * R[np.arange(B), best_r])
+    out: np.ndarray = np.where((f_size >= r_size)[:, None], cands[np.arange(B), best_f],
+                               r_size[:, None] * R[np.arange(B), best_r])
     out[np.maximum(f_size, r_size) <= 0] = 0.0
     return out
 
@@ -145,6 +149,7 @@ def cell_cones(X: np.ndarray, D: np.ndarray, facets: np.ndarray) -> Cones:
     slot = np.zeros(P, dtype=int)
     for m in np.unique(counts):
         cells = np.flatnonzero(counts == m)
+        row: np.ndarray
         _, row = np.nonzero(facets[:, cells].T)
         row = row.reshape(len(cells), m)
         A = (2.0 * D[row, cells[:, None]] - 1.0)[:, :, None] * X[row]
@@ -219,14 +224,14 @@ def dual_values(X: np.ndarray, D: np.ndarray, nu: np.ndarray, screen: float | No
     P, d = D.shape[1], X.shape[1]
     cones = facets if isinstance(facets, Cones) else prepared_cones(X, D, facets)
     facets = cones if cones is not None else facets
-    carry = previous is not None and previous.nu is not None
-    W = np.stack([nu, nu - previous.nu], axis=1) if carry else nu[:, None]  # one pass over D for both
+    previous_nu = previous.nu if previous is not None else None
+    W = np.stack([nu, nu - previous_nu], axis=1) if previous_nu is not None else nu[:, None]  # one pass over D for both
     Z = (W[:, :, None] * X[:, None, :]).reshape(len(nu), -1)
     sums = cones.block_sums(D, Z) if cones is not None else D.T @ Z
     G = sums[:, :d]  # row i: X^T D_i nu
     norms = np.linalg.norm(G, axis=1)
     upper = np.repeat(norms[:, None], 2, axis=1)
-    if carry:
+    if previous is not None and previous_nu is not None:
         step = np.linalg.norm(sums[:, d:], axis=1)  # ||X^T D_i (nu - nu')||
         upper = np.minimum(upper, previous.values + (step + BOUND_SLACK * (norms + 1.0))[:, None])
     if cones is not None:

@@ -17,6 +17,7 @@ import os
 import sys
 import time
 from collections import deque
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -40,7 +41,8 @@ class Features:
 
 def relu_features(X: np.ndarray, directions: np.ndarray, signs: np.ndarray) -> np.ndarray:
     """H[:, k] = s_k (X u_k)_+."""
-    return np.maximum(X @ directions.T, 0.0) * signs[None, :]
+    H: np.ndarray = np.maximum(X @ directions.T, 0.0) * signs[None, :]
+    return H
 
 
 def active_features(X: np.ndarray, dv: DualValues, blocks: list[tuple[int, int]], tol: float = 1e-7) -> Features:
@@ -97,7 +99,8 @@ def project_out(X: np.ndarray, B: np.ndarray) -> np.ndarray:
     Q, s, _ = np.linalg.svd(X, full_matrices=False)
     r = int((s > s.max() * 1e-12 * max(X.shape)).sum()) if s.size else 0
     Q = Q[:, :r]
-    return B - Q @ (Q.T @ B)
+    residual: np.ndarray = B - Q @ (Q.T @ B)
+    return residual
 
 
 def build_polytope(
@@ -233,7 +236,7 @@ def pivot_vertices(
     B0 = _complete_basis(Ar, [int(k) for k in np.argsort(-start) if start[k] > tol * scale])
     seen = {frozenset(B0)}
     queue = deque([B0])
-    found: dict[frozenset, np.ndarray] = {}
+    found: dict[frozenset[int], np.ndarray] = {}
     t0 = time.perf_counter()
     while queue:
         if len(seen) > max_bases or time.perf_counter() - t0 > time_limit_s:
@@ -287,7 +290,8 @@ def cdd_vertices(c0: np.ndarray, N: np.ndarray) -> np.ndarray:
     arr = np.array(gens.array, dtype=float).reshape(-1, N.shape[1] + 1)
     if len(gens.lin_set) or (arr[:, 0] == 0).any():
         raise CertificateError("the optimal polytope has rays or lines: it is numerically unbounded")
-    return c0[None, :] + arr[:, 1:] @ N.T
+    vertices: np.ndarray = c0[None, :] + arr[:, 1:] @ N.T
+    return vertices
 
 
 def _clean_vertices(V: np.ndarray) -> np.ndarray:
@@ -337,14 +341,14 @@ def min_cardinality_milp(poly: Polytope, time_limit_s: float = 60.0) -> tuple[tu
 
 
 @contextmanager
-def stdout_to_stderr():
+def stdout_to_stderr() -> Iterator[None]:
     """Send C-level writes to stdout (HiGHS prints some) to stderr, keeping stdout for JSON."""
     with _stdout_to_fd(2):
         yield
 
 
 @contextmanager
-def c_stdout_discarded():
+def c_stdout_discarded() -> Iterator[None]:
     """Discard C-level writes to stdout: HiGHS's MILP prints debug lines even with display off
     ("HighsMipSolverData::transformNewIntegerFeasibleSolution ..."); its status and message come
     back in the result."""
@@ -353,7 +357,7 @@ def c_stdout_discarded():
 
 
 @contextmanager
-def _stdout_to_fd(fd: int):
+def _stdout_to_fd(fd: int) -> Iterator[None]:
     """Point file descriptor 1 at ``fd`` for the block."""
     sys.stdout.flush()
     saved = os.dup(1)

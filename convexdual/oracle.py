@@ -75,13 +75,13 @@ def cells_above(X: np.ndarray, c: np.ndarray, threshold: float, stop_after: int 
     norms = np.linalg.norm(X, axis=1)
     root = np.where(norms == 0, 2, 0).astype(np.int64)  # zero rows: pattern 1, no term
     slack = BOUND_SLACK * (1.0 + float(np.abs(c) @ norms))
-    stack: list[tuple[float, tuple, int]] = []  # depth first: a dive reaches cells at once
+    stack: list[tuple[float, tuple[np.ndarray, ...], int]] = []  # depth first: a dive reaches cells at once
     patterns: list[np.ndarray] = []
     values: list[float] = []
     directions: list[np.ndarray] = []
     best, nodes, pruned = 0.0, 0, 0.0
 
-    def expand(state: tuple, row: np.ndarray) -> tuple[float, tuple, int] | None:
+    def expand(state: tuple[np.ndarray, ...], row: np.ndarray) -> tuple[float, tuple[np.ndarray, ...], int] | None:
         """Bound a node (state: signs and the intervals it starts from, updated in place); record
         it if it is a leaf; return it if it must be branched on."""
         nonlocal best, nodes, pruned
@@ -254,7 +254,7 @@ def on_face(A: np.ndarray, M: np.ndarray, u: np.ndarray) -> np.ndarray:
     if B.shape[1] == 0:
         return u
     _, vecs = np.linalg.eigh(B.T @ M.T @ M @ B)
-    w = B @ vecs[:, -1]
+    w: np.ndarray = B @ vecs[:, -1]
     w = w * np.sign(w @ u) / np.linalg.norm(w)
     if np.all(A @ w >= -1e-12 * norms) and np.linalg.norm(M @ w) >= np.linalg.norm(M @ u) * (1 - 1e-15):
         return w

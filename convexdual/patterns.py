@@ -363,6 +363,8 @@ def cell_facets(X: np.ndarray, D: np.ndarray) -> np.ndarray:
     64-bit linear hash, confirmed on the full pattern). One row per hyperplane is marked.
     """
     X = _as_data(X)
+    n: int
+    P: int
     n, P = D.shape
     D = D.astype(bool)
     norms = np.linalg.norm(X, axis=1)

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import logging
 import time
+from typing import cast
 
 import numpy as np
 from scipy.optimize import nnls
@@ -105,7 +106,8 @@ def _nnls(A: np.ndarray, b: np.ndarray) -> np.ndarray:
     """argmin_{x >= 0} ||A x - b|| (Lawson-Hanson); a SolverError if it runs out of iterations."""
     try:
         with in_solver("nnls"):
-            return nnls(A, b, maxiter=50 * A.shape[1] + 100)[0]
+            x: np.ndarray = nnls(A, b, maxiter=50 * A.shape[1] + 100)[0]
+            return x
     except RuntimeError as exc:  # scipy: "Maximum number of iterations reached."
         raise SolverError(f"NNLS with {A.shape[1]} columns stopped ({exc})") from exc
 
@@ -113,7 +115,8 @@ def _nnls(A: np.ndarray, b: np.ndarray) -> np.ndarray:
 def block_cuts(X: np.ndarray, values: DualValues, blocks: np.ndarray) -> np.ndarray:
     """The cut rows s (X u)_+ of the maximizers u of blocks (rows (i, k) of the values)."""
     signs = np.array(SIGNS)[blocks[:, 1], None]
-    return signs * np.maximum(values.directions[blocks[:, 0], blocks[:, 1]] @ X.T, 0.0)
+    cuts: np.ndarray = signs * np.maximum(values.directions[blocks[:, 0], blocks[:, 1]] @ X.T, 0.0)
+    return cuts
 
 
 def add_cuts(A: np.ndarray, X: np.ndarray, values: DualValues, blocks: np.ndarray) -> np.ndarray:
@@ -160,12 +163,14 @@ def refine_interpolation(X: np.ndarray, y: np.ndarray, values: DualValues, block
     tolerance. The caller keeps the new nu only if the dual check over every block accepts it."""
     idx = np.array([(i, SIGNS.index(s)) for i, s in blocks], dtype=int).reshape(-1, 2)
     M = face_maps(X, values.directions[idx[:, 0], idx[:, 1]], np.array(SIGNS)[idx[:, 1]])
-    return newton_on_faces(M, y, 1.0, values.nu, interpolation=True)
+    nu = cast(np.ndarray, values.nu)  # set by dual_values
+    return newton_on_faces(M, y, 1.0, nu, interpolation=True)
 
 
 def _held_active(X: np.ndarray, values: DualValues, beta: float) -> list[np.ndarray]:
     """The face maps of the blocks within FACE_BAND of beta."""
-    near = np.argwhere(values.exact & (values.values >= beta * (1 - FACE_BAND)))
+    exact = cast(np.ndarray, values.exact)  # set by dual_values
+    near = np.argwhere(exact & (values.values >= beta * (1 - FACE_BAND)))
     return face_maps(X, values.directions[near[:, 0], near[:, 1]], np.array(SIGNS)[near[:, 1]])
 
 
@@ -174,7 +179,7 @@ def _cut_rounds(X: np.ndarray, y: np.ndarray, D: np.ndarray, facets: np.ndarray 
     """Step 1 of the module docstring, from the maximizers of the blocks at or above ``screen``,
     until the relative dual violation is at most ``target`` or no cut is new; returns the nu of
     smallest dual violation and its values."""
-    pick = np.argwhere(values.exact & (values.values >= screen))
+    pick = np.argwhere(cast(np.ndarray, values.exact) & (values.values >= screen))  # exact: set by dual_values
     A = np.zeros((0, X.shape[0]))
     best: tuple[np.ndarray, DualValues] | None = None
     for rnd in range(CUT_ROUNDS):
@@ -189,7 +194,7 @@ def _cut_rounds(X: np.ndarray, y: np.ndarray, D: np.ndarray, facets: np.ndarray 
             best = (nu, values)
         if values.max_value <= beta * (1 + target):
             break
-        pick = np.argwhere(values.exact & (values.values > beta))
+        pick = np.argwhere(cast(np.ndarray, values.exact) & (values.values > beta))
     if best is None:
         raise SolverError("the cut refinement found no near-active block to start from")
     return best
@@ -202,7 +207,7 @@ def face_maps(X: np.ndarray, U: np.ndarray, S: np.ndarray) -> list[np.ndarray]:
     from .linalg import null_basis
 
     scale = np.linalg.norm(X, axis=1)
-    seen: set[tuple] = set()
+    seen: set[tuple[float, ...]] = set()
     maps = []
     for u, s in zip(U, S):
         key = (int(s), *np.round(u, 9))

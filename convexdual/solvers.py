@@ -163,7 +163,8 @@ def _attempt(problem: Any, name: str, options: dict[str, Any]) -> str:
     except cp.error.SolverError as exc:
         raise SolverError(f"{name} failed: {first_line(exc)}") from None
     count_solver_time(name, cvxpy_solver_seconds(problem))
-    return problem.status
+    status: str = problem.status
+    return status
 
 
 def cvxpy_solver_seconds(problem: Any) -> float:

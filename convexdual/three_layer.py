@@ -99,10 +99,10 @@ def solve_three_layer(X: np.ndarray, y: np.ndarray, *, beta: float, solver: str,
     r = 0
     for b, (_, _, i, _) in enumerate(blocks):
         A = (2 * D1[:, i] - 1)[:, None] * X
-        for k in range(n):
+        for j in range(n):
             cone_rows += [r] * d
             cone_cols += list(b * d + np.arange(d))
-            cone_vals += list(A[k])
+            cone_vals += list(A[j])
             r += 1
     Cmap = sparse.csr_matrix((cone_vals, (cone_rows, cone_cols)), shape=(r, B * d))
     w = cp.Variable(B * d)
@@ -159,7 +159,8 @@ class ThreeLayerNetwork:
 
     def predict(self, X: np.ndarray) -> np.ndarray:
         hidden = np.maximum(np.einsum("nd,kdm->knm", X, self.W), 0.0)  # (K, n, m1)
-        return np.maximum(np.einsum("knm,km->kn", hidden, self.v), 0.0).T @ self.a
+        out: np.ndarray = np.maximum(np.einsum("knm,km->kn", hidden, self.v), 0.0).T @ self.a
+        return out
 
 
 def three_layer_objective(net: ThreeLayerNetwork, X: np.ndarray, y: np.ndarray, beta: float) -> float:
@@ -239,7 +240,8 @@ def _on_sphere(U: np.ndarray, v: np.ndarray, a: np.ndarray) -> ThreeLayerNetwork
 def _sphere_gradient(U: np.ndarray, W: np.ndarray, gW: np.ndarray) -> np.ndarray:
     """Chain rule through W = U / ||U||_F: (gW - <gW, W> W) / ||U||_F per branch."""
     inner = np.sum(gW * W, axis=(1, 2))[:, None, None]
-    return (gW - inner * W) / np.sqrt(np.sum(U**2, axis=(1, 2)))[:, None, None]
+    gradient: np.ndarray = (gW - inner * W) / np.sqrt(np.sum(U**2, axis=(1, 2)))[:, None, None]
+    return gradient
 
 
 def used_first_layer_directions(net: ThreeLayerNetwork, X: np.ndarray, rel: float = 1e-3) -> np.ndarray:
@@ -249,4 +251,5 @@ def used_first_layer_directions(net: ThreeLayerNetwork, X: np.ndarray, rel: floa
     alive = np.maximum(np.einsum("nd,kdm->kmn", X, net.W), 0.0).max(axis=2) > 0
     k, j = np.nonzero((weight > rel * weight.max()) & alive)
     U = net.W[k, :, j]
-    return U / np.linalg.norm(U, axis=1, keepdims=True)
+    directions: np.ndarray = U / np.linalg.norm(U, axis=1, keepdims=True)
+    return directions

@@ -30,6 +30,7 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import numpy as np
 
@@ -70,7 +71,8 @@ def edge_directions(X: np.ndarray) -> np.ndarray:
     R = np.cross(X[a], X[b])
     norms = np.linalg.norm(R, axis=1)
     keep = norms > 1e-12 * np.linalg.norm(X[a], axis=1) * np.linalg.norm(X[b], axis=1)
-    return R[keep] / norms[keep, None]
+    lines: np.ndarray = R[keep] / norms[keep, None]
+    return lines
 
 
 def candidate_directions(X: np.ndarray, D: np.ndarray, F: np.ndarray, nu: np.ndarray,
@@ -103,7 +105,15 @@ def oracle(X: np.ndarray, D: np.ndarray, F: np.ndarray, nu: np.ndarray, edges: n
 
 def direction_values(X: np.ndarray, nu: np.ndarray, U: np.ndarray) -> np.ndarray:
     """The dual value ||nu^T (X u)_+|| of every row u of U."""
-    return np.linalg.norm(np.maximum(U @ X.T, 0.0) @ nu, axis=1)
+    values: np.ndarray = np.linalg.norm(np.maximum(U @ X.T, 0.0) @ nu, axis=1)
+    return values
+
+
+class AskOracle(Protocol):
+    """The oracle as the growth loop calls it: the enumerating one or a :class:`SearchOracle`."""
+
+    def __call__(self, nu: np.ndarray, level: float, stop_after: int | None = None, cells: bool = False) -> Oracle:
+        ...
 
 
 @dataclass
@@ -195,6 +205,7 @@ def certified_vector_optimum(X: np.ndarray, Y: np.ndarray, *, beta: float, solve
     enumerating oracle in d <= MAX_INPUT_DIM, else (or with ``search``) the search oracle within
     ``time_limit_s``."""
     n = X.shape[0]
+    ask: AskOracle
     if search or X.shape[1] > MAX_INPUT_DIM:
         finder = SearchOracle(X, time_limit_s)
         ask = finder
@@ -322,10 +333,10 @@ def _cone_has_direction(G: np.ndarray) -> bool:
     from scipy.optimize import linprog
 
     if G.shape[0] == 0 or null_basis(G).shape[1] > 0:
-        return G.shape[1] > 0
+        return bool(G.shape[1] > 0)
     res = linprog(np.zeros(G.shape[1]), A_ub=-G, b_ub=np.zeros(G.shape[0]), A_eq=G.sum(axis=0)[None, :],
                   b_eq=[1.0], bounds=[(None, None)] * G.shape[1], method="highs")
-    return res.status == 0
+    return bool(res.status == 0)
 
 
 def _refuse_flat_cells(X: np.ndarray, sol: DictionarySolution, dirs: np.ndarray, beta: float, rel: float,
@@ -353,7 +364,8 @@ def _near_beta(X: np.ndarray, sol: DictionarySolution, beta: float, rel: float) 
 def _in_use(B: np.ndarray, rel: float = 1e-7) -> np.ndarray:
     """Atoms carrying weight (interior-point solutions leave ~tol-sized weight on the others)."""
     norms = np.linalg.norm(B, axis=1)
-    return norms > rel * max(float(norms.max(initial=0.0)), 1e-300)
+    used: np.ndarray = norms > rel * max(float(norms.max(initial=0.0)), 1e-300)
+    return used
 
 
 def refine_on_faces(X: np.ndarray, Y: np.ndarray, U: np.ndarray, B: np.ndarray, beta: float) -> DictionarySolution:
@@ -377,14 +389,15 @@ def refine_on_faces(X: np.ndarray, Y: np.ndarray, U: np.ndarray, B: np.ndarray, 
     x0 = np.concatenate([np.concatenate([S.T @ u * s, b / s]) for S, u, b, s in zip(spans, U, B, scale)])
     DX = [pats[k][:, None] * X @ spans[k] for k in range(len(spans))]  # (n, r_k)
 
-    def unpack(x):
-        out, i = [], 0
+    def unpack(x: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+        out: list[tuple[np.ndarray, np.ndarray]] = []
+        i = 0
         for r in sizes:
             out.append((x[i:i + r], x[i + r:i + r + c]))
             i += r + c
         return out
 
-    def fun(x):
+    def fun(x: np.ndarray) -> tuple[float, np.ndarray]:
         parts = unpack(x)
         H = np.column_stack([M @ v for M, (v, _) in zip(DX, parts)])
         Bm = np.array([b for _, b in parts])
@@ -424,7 +437,8 @@ def refine_on_faces(X: np.ndarray, Y: np.ndarray, U: np.ndarray, B: np.ndarray, 
 def feature_matrix(X: np.ndarray, directions: np.ndarray, output_directions: np.ndarray) -> np.ndarray:
     """(n c, K): column k = vec((X u_k)_+ a_k^T) (row-major vec of the n x c matrix)."""
     H = np.maximum(X @ directions.T, 0.0)  # (n, K)
-    return np.einsum("nk,kc->nck", H, output_directions).reshape(-1, directions.shape[0])
+    features: np.ndarray = np.einsum("nk,kc->nck", H, output_directions).reshape(-1, directions.shape[0])
+    return features
 
 
 @dataclass(frozen=True)
@@ -439,7 +453,8 @@ class VectorNetwork:
         return int(self.W.shape[0])
 
     def predict(self, X: np.ndarray) -> np.ndarray:
-        return np.maximum(X @ self.W.T, 0.0) @ self.A
+        out: np.ndarray = np.maximum(X @ self.W.T, 0.0) @ self.A
+        return out
 
 
 def network_from_coefficients(opt: VectorOptimum, c: np.ndarray) -> VectorNetwork:
