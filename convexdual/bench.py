@@ -16,6 +16,9 @@ stopped after a time limit; a pipeline that hits it is not run on larger n for t
 from __future__ import annotations
 
 import json
+import logging
+import os
+import platform
 import resource
 import subprocess
 import sys
@@ -26,7 +29,17 @@ from typing import Any
 
 import numpy as np
 
+from .config import config_from_dict
+from .data import load_data
+from .dual import SIGNS, DualValues
 from .errors import first_line
+from .figure_files import pyplot, save_figure
+from .optimal_set import active_features, build_polytope, stdout_to_stderr
+from .patterns import Patterns, lp_cell_search
+from .pipeline import certified_solve, width_phases
+from .runs import write_json, write_table
+from .solvers import SOLVER_SECONDS, count_solver_time, cvxpy_solver_seconds, resolve_solver
+from .widths import critical_widths
 
 STAGES = ["cells", "solve", "directions", "polytope", "widths", "staircase"]
 SEED_TRIES = 3  # data seeds tried until convexdual can certify the instance (generic near-ties)
@@ -45,8 +58,6 @@ class Instance:
 
 
 def _config(inst: Instance, limits: float) -> Any:
-    from .config import config_from_dict
-
     raw = {"name": f"bench_n{inst.n}_d{inst.d}", "beta": inst.beta,
            "data": {"kind": "gaussian", "n": inst.n, "d": inst.d, "seed": inst.seed},
            "polytope": {"enum_timeout_s": limits, "milp_time_limit_s": limits}}
@@ -55,9 +66,7 @@ def _config(inst: Instance, limits: float) -> Any:
 
 def run_convexdual(inst: Instance, limits: float) -> dict[str, Any]:
     """convexdual end to end (pipeline.solve) with its own stage timings."""
-    from .pipeline import certified_solve as solve
-
-    r = solve(_config(inst, limits))
+    r = certified_solve(_config(inst, limits))
     t = r.timing
     return {"cells": r.patterns.count, "stage_s": {"cells": t["patterns_s"], "solve": t["optimum_s"], "directions": 0.0,
                                                   "polytope": t["polytope_s"], "widths": t["widths_s"],
@@ -71,8 +80,6 @@ def run_convexdual(inst: Instance, limits: float) -> dict[str, Any]:
 
 def _solve_default(prob: Any) -> bool:
     """As standard code does: Clarabel with its default tolerances, any optimal status accepted."""
-    from .solvers import count_solver_time, cvxpy_solver_seconds
-
     prob.solve(solver="CLARABEL")
     count_solver_time("clarabel", cvxpy_solver_seconds(prob))
     return prob.status in ("optimal", "optimal_inaccurate")
@@ -80,11 +87,11 @@ def _solve_default(prob: Any) -> bool:
 
 def baseline_solve(X: np.ndarray, y: np.ndarray, D: np.ndarray, beta: float) -> tuple[np.ndarray, float]:
     """(C) with one cvxpy expression per pattern; returns (nu, objective)."""
-    import cvxpy as cp
+    import cvxpy as cp  # heavy: imported where a cvxpy problem is built (the worker loads it before the clock)
 
     n, d = X.shape
-    fit = 0
-    reg = 0
+    fit: Any = 0  # a cvxpy expression after the first pattern
+    reg: Any = 0
     cons = []
     for i in range(D.shape[1]):
         Di = D[:, i].astype(float)
@@ -99,7 +106,7 @@ def baseline_solve(X: np.ndarray, y: np.ndarray, D: np.ndarray, beta: float) -> 
 
 def baseline_directions(X: np.ndarray, D: np.ndarray, nu: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """One cone program per (pattern, sign): values (P, 2), directions (P, 2, d)."""
-    import cvxpy as cp
+    import cvxpy as cp  # heavy, as in baseline_solve
 
     P, d = D.shape[1], X.shape[1]
     values, dirs = np.zeros((P, 2)), np.zeros((P, 2, d))
@@ -117,14 +124,6 @@ def baseline_directions(X: np.ndarray, D: np.ndarray, nu: np.ndarray) -> tuple[n
 
 def run_baseline(inst: Instance, limits: float) -> dict[str, Any]:
     """The standard pipeline, then the same downstream code as convexdual."""
-    from .data import load_data
-    from .dual import SIGNS, DualValues
-    from .optimal_set import active_features, build_polytope
-    from .patterns import Patterns, lp_cell_search
-    from .pipeline import width_phases
-    from .solvers import resolve_solver
-    from .widths import critical_widths
-
     cfg = _config(inst, limits)
     data = load_data(cfg.data)
     X, y = data.X, data.y
@@ -170,18 +169,12 @@ def worker(argv: list[str]) -> None:
     Both pipelines' libraries (cvxpy, scipy) are imported before the clock starts. ``solver_s`` is
     the time inside solver libraries (HiGHS through scipy, cvxpy's solver by its own clock, NNLS, least squares;
     see :func:`solvers.in_solver`); the rest of ``total_s`` is the pipeline's own work."""
-    import logging
-
-    import cvxpy  # noqa: F401  (import time is not pipeline time)
+    import cvxpy  # noqa: F401  (deliberately here: import time is not pipeline time)
     import scipy.optimize  # noqa: F401
-
-    from .solvers import SOLVER_SECONDS
 
     logging.disable(logging.WARNING)
     pipeline, n, d, beta, seed, limits = argv[0], int(argv[1]), int(argv[2]), float(argv[3]), int(argv[4]), float(argv[5])
     inst = Instance(n, d, beta, seed)
-    from .optimal_set import stdout_to_stderr
-
     SOLVER_SECONDS.clear()
     with stdout_to_stderr():
         res = run_baseline(inst, limits) if pipeline == "baseline" else run_convexdual(inst, limits)
@@ -230,8 +223,6 @@ def flat_row(pipeline: str, inst: Instance, res: dict[str, Any]) -> dict[str, An
 def run_bench(ds: list[int], ns: list[int], beta: float, timeout_s: float, limits: float, out_dir: Path,
               pipelines: list[str], echo: Any = print) -> list[dict[str, Any]]:
     """Every (d, n) for each pipeline, smallest n first; a pipeline that times out skips larger n."""
-    from .results import atomic_write_text, dumps
-
     rows: list[dict[str, Any]] = []
     for d in ds:
         stopped: set[str] = set()
@@ -255,9 +246,8 @@ def run_bench(ds: list[int], ns: list[int], beta: float, timeout_s: float, limit
             if len(here) == 2 and all("directions" in r.get("stage_s", {}) for r in here.values()):
                 echo(_ratio_line(here["baseline"], here["convexdual"]))
             _write_table(out_dir, rows)
-    atomic_write_text(out_dir / "bench.json", dumps({"beta": beta, "ds": ds, "ns": ns, "timeout_s": timeout_s,
-                                                     "polytope_limits_s": limits, "machine": machine(),
-                                                     "rows": rows}) + "\n", overwrite=True)
+    write_json(out_dir / "bench.json", {"beta": beta, "ds": ds, "ns": ns, "timeout_s": timeout_s,
+                                        "polytope_limits_s": limits, "machine": machine(), "rows": rows})
     return rows
 
 
@@ -287,22 +277,12 @@ def _line(pipe: str, inst: Instance, res: dict[str, Any]) -> str:
 
 
 def _write_table(out_dir: Path, rows: list[dict[str, Any]]) -> Path:
-    import csv
-    import io
-
-    from .results import atomic_write_text
-
-    buf = io.StringIO()
-    w = csv.DictWriter(buf, fieldnames=COLUMNS, extrasaction="ignore")
-    w.writeheader()
-    w.writerows(rows)
-    return atomic_write_text(out_dir / "table.csv", buf.getvalue(), overwrite=True)
+    """``table.csv``: one row per (pipeline, instance) run so far."""
+    return write_table(out_dir / "table.csv", COLUMNS, rows)
 
 
 def machine() -> dict[str, Any]:
-    import os
-    import platform
-
+    """The CPU model, the number of cores, the Python version and the platform."""
     cpu = "?"
     try:
         cpu = next(line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name"))
@@ -313,7 +293,6 @@ def machine() -> dict[str, Any]:
 
 def bench_figure(rows: list[dict[str, Any]], out_dir: Path) -> list[Path]:
     """Log-log wall time (end to end) against n, per pipeline and input dimension."""
-    from .figure_files import pyplot, save_figure
 
     plt = pyplot()
     fig, ax = plt.subplots(figsize=(7, 5))

@@ -2,8 +2,10 @@
 
 The sweep is planned and its manifest (``sweep.json``) written first; then a Hydra multirun of the
 small job app in ``convexdual/hydra_conf/job.yaml`` runs one job per pending point
-(``point=3,7,...``). Each job re-creates its point from the manifest, solves it and writes
-``points/<hash>.json`` atomically. The launcher is a Hydra config group:
+(``point=3,7,...``). Each job calls the point runner the sweep hands to :func:`launch` (it
+re-creates its point from the manifest, solves it and writes ``points/<hash>.json`` atomically);
+this module knows nothing of sweeps, so the imports run one way: sweep -> launch. The launcher is
+a Hydra config group:
 
 - ``basic``: Hydra's basic launcher, jobs in this process one after another (the default);
 - ``joblib``: hydra-joblib-launcher, local parallel processes (``-j`` sets ``n_jobs``);
@@ -18,17 +20,22 @@ that died, timed out or was preempted leaves none and shows as missing, whatever
 from __future__ import annotations
 
 import _thread
+import functools
 import hashlib
+import importlib.util
 import logging
 import subprocess
 import threading
 import time
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
+from . import shipped_configs
 from .errors import ConfigError, ConvexdualError, first_line
 
 log = logging.getLogger("convexdual")
+
+PointRunner = Callable[[Path, int, "str | None"], str]  # (run folder, point index, sweep id) -> status
 
 JOB_CONF_DIR = Path(__file__).resolve().parent / "hydra_conf"
 LAUNCHERS = {"basic": "inprocess", "joblib": "parallel", "slurm": "cluster"}  # name -> preset
@@ -67,19 +74,18 @@ def check_plugin(launcher: str) -> None:
         raise ConfigError(f"unknown launcher {launcher!r}; choose one of {', '.join(LAUNCHERS)}")
     module = {"joblib": "hydra_plugins.hydra_joblib_launcher", "slurm": "hydra_plugins.hydra_submitit_launcher"}
     if launcher in module:
-        import importlib.util
-
         if importlib.util.find_spec(module[launcher]) is None:
             raise ConfigError(f"launcher {launcher!r} needs {PLUGINS[launcher]}: "
                               f"pip install 'convexdual[{EXTRAS[launcher]}]'")
 
 
 def launch(run_dir: Path, indices: Sequence[int], launcher: str, launcher_overrides: Sequence[str],
-           configs_dir: Path | None, sweep_id: str | None = None) -> None:
-    """Run the points ``indices`` of the sweep in ``run_dir`` as a Hydra multirun with ``launcher``;
-    each job checks that the manifest still has identity ``sweep_id``."""
-    from . import shipped_configs
-
+           configs_dir: Path | None, sweep_id: str | None = None, *, runner: PointRunner) -> None:
+    """Run the points ``indices`` of the sweep in ``run_dir`` as a Hydra multirun with ``launcher``:
+    each job calls ``runner(run_dir, index, sweep_id)``, which checks that the manifest still has
+    identity ``sweep_id``. ``runner`` must be a module-level function (jobs may be pickled to other
+    processes or machines)."""
+    # Hydra's launcher machinery is imported on first use, like its override parser in sweep.
     from hydra._internal.hydra import Hydra
     from hydra._internal.utils import create_config_search_path
     from hydra.core.global_hydra import GlobalHydra
@@ -111,7 +117,8 @@ def launch(run_dir: Path, indices: Sequence[int], launcher: str, launcher_overri
             str(JOB_CONF_DIR)))
         if watchdog:
             watchdog.start()
-        hydra.multirun(config_name="job", task_function=run_job, overrides=overrides)
+        hydra.multirun(config_name="job", task_function=functools.partial(run_job, runner=runner),
+                       overrides=overrides)
     except KeyboardInterrupt:
         if watchdog and watchdog.fired:
             log.warning("the SLURM queue has no job of this sweep left but submitit is still waiting: jobs were "
@@ -188,8 +195,6 @@ class _QueueWatchdog(threading.Thread):
                 empty_since = None
 
 
-def run_job(cfg: Any) -> str:
-    """Hydra task: solve point ``cfg.point`` of the sweep in ``cfg.run_dir``; returns its status."""
-    from .sweep import run_planned_point
-
-    return run_planned_point(Path(cfg.run_dir), int(cfg.point), cfg.get("sweep_id"))
+def run_job(cfg: Any, runner: PointRunner) -> str:
+    """Hydra task: run point ``cfg.point`` of the sweep in ``cfg.run_dir`` with ``runner``; returns its status."""
+    return runner(Path(cfg.run_dir), int(cfg.point), cfg.get("sweep_id"))

@@ -20,13 +20,20 @@ Layout shared by every kind::
     .lock          the folder's lock (holds the holder's pid, host and start time)
     .records.lock  held for a moment around each check-and-write of a record (main process and jobs)
     rejected/      records that failed their check, with the reason in <name>.reason.txt
+
+and what each kind keeps in it, written with this module's helpers: one record per computed point
+under ``points/`` (:func:`record_path`, :func:`write_record`, resumed with
+:meth:`RunFolder.read_records`), the run's summary JSON (:func:`write_json`) and its table
+(:func:`write_table`), each replaced atomically.
 """
 
 from __future__ import annotations
 
+import csv
 import errno
 import fcntl
 import hashlib
+import io
 import json
 import logging
 import os
@@ -42,8 +49,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any, Callable, Iterable, Iterator, Sequence
 
+from tqdm import tqdm
+
+from . import __version__
 from .errors import BusyError, ConfigError, Interrupted, Terminated
 from .results import atomic_write_text, dumps, jsonable
 
@@ -291,7 +301,7 @@ class RunFolder:
         conflict = legacy(self.path) if others and legacy is not None else None
         if conflict:
             raise ConfigError(f"{self.path} holds another run ({conflict}); {hint}")
-        atomic_write_text(run_file, dumps({**mine, "created": now(), "convexdual": _version()}) + "\n")
+        atomic_write_text(run_file, dumps({**mine, "created": now(), "convexdual": __version__}) + "\n")
         self._new = True
 
     def close(self, failed: bool = False) -> None:
@@ -327,6 +337,17 @@ class RunFolder:
         """The record at ``relpath`` if it passes its checks; a failing one is moved to
         ``rejected/`` (and counted for :meth:`tell`); None when missing or rejected."""
         return read_record(self.path, relpath, check, folder=self)
+
+    def read_records(self, records: Iterable[tuple[str, Check | None]]) -> dict[str, dict[str, Any]]:
+        """Resume: read and check every ``(relpath, check)``; those that fail are moved to
+        ``rejected/`` and the user is told once. Returns the valid records by relpath."""
+        found = {}
+        for relpath, check in records:
+            record = self.read_record(relpath, check)
+            if record is not None:
+                found[relpath] = record
+        self.tell()
+        return found
 
     def tell(self) -> None:
         """Warn once about the records rejected since the last call."""
@@ -416,6 +437,49 @@ def reject(run_dir: Path, relpath: str, reason: str) -> Path | None:
     return dest
 
 
+# ----------------------------------------------------------------------------- what a run keeps
+
+POINTS = "points"
+
+
+def record_path(key: str) -> str:
+    """The record of point ``key``, relative to its run folder: ``points/<key>.json``."""
+    return f"{POINTS}/{key}.json"
+
+
+def write_json(path: Path, obj: Any) -> Path:
+    """A run's summary JSON (``sweep.json``, ``train.json``, ``bench.json``), replaced atomically."""
+    return atomic_write_text(path, dumps(obj) + "\n", overwrite=True)
+
+
+def table_text(columns: Sequence[str], rows: Iterable[dict[str, Any]], *, lineterminator: str = "\r\n",
+               cell: Callable[[Any], Any] | None = None) -> str:
+    """A CSV table with a header of ``columns`` and one line per row (keys not in ``columns`` are
+    left out, missing ones are empty); ``cell`` converts each value when given."""
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=list(columns), extrasaction="ignore", lineterminator=lineterminator)
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({c: cell(row.get(c)) for c in columns} if cell is not None else row)
+    return buf.getvalue()
+
+
+def write_table(path: Path, columns: Sequence[str], rows: Iterable[dict[str, Any]], *,
+                lineterminator: str = "\r\n", cell: Callable[[Any], Any] | None = None) -> Path:
+    """A run's ``table.csv`` (see :func:`table_text`), rebuilt from all its rows and replaced atomically."""
+    return atomic_write_text(path, table_text(columns, rows, lineterminator=lineterminator, cell=cell),
+                             overwrite=True)
+
+
+def legacy_manifest(name: str, conflict: Callable[[dict[str, Any]], str | None]) -> Callable[[Path], str | None]:
+    """The ``legacy`` check of :meth:`RunFolder.open` for a folder of the earlier layout: the
+    conflict ``conflict`` finds in its summary JSON ``name`` (none when there is no such file)."""
+    def check(run_dir: Path) -> str | None:
+        old = load_json(Path(run_dir) / name)[0]
+        return conflict(old) if old is not None else None
+    return check
+
+
 # ----------------------------------------------------------------------------- identities
 
 
@@ -427,7 +491,9 @@ def identity_hash(identity: dict[str, Any]) -> str:
 
 def describe(run: dict[str, Any]) -> str:
     """A short account of a ``run.json``: kind, identity and creation time."""
-    ident = run.get("identity") if isinstance(run.get("identity"), dict) else {}
+    ident = run.get("identity")
+    if not isinstance(ident, dict):
+        ident = {}
     parts = [f"{k} {json.dumps(v)[:80]}" for k, v in ident.items()]
     return f"{run.get('kind', '?')} run: {'; '.join(parts) or 'no identity'}; created {run.get('created', '?')}"
 
@@ -435,12 +501,6 @@ def describe(run: dict[str, Any]) -> str:
 def read_run(run_dir: Path) -> dict[str, Any] | None:
     """The folder's ``run.json``, or None."""
     return load_json(Path(run_dir) / RUN_FILE)[0]
-
-
-def _version() -> str:
-    from . import __version__
-
-    return __version__
 
 
 def types_ok(record: dict[str, Any], spec: dict[str, tuple[type, ...]]) -> str | None:
@@ -488,7 +548,5 @@ def stoppable(detail: Callable[[], str]) -> Iterator[None]:
 
 def progress_bar(total: int, initial: int, desc: str, enabled: bool, unit: str = "pt") -> Any:
     """A tqdm bar on stderr (disabled: a no-op bar)."""
-    from tqdm import tqdm
-
     return tqdm(total=total, initial=initial, desc=desc, unit=unit, file=sys.stderr, disable=not enabled,
                 dynamic_ncols=True)

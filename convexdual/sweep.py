@@ -51,9 +51,7 @@ sweep without partial files (every write is atomic); rerunning the same command 
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
 import itertools
 import json
 import logging
@@ -66,12 +64,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
 
-from .config import Config, hash_resolved, load_config
+from .config import Config, hash_resolved, is_limit_override, load_config, read_limits, read_sweep_axes
 from .errors import ConfigError, ResourceLimitError, first_line
-from .launch import quoted
-from .results import atomic_write_text, dumps, git_revision, jsonable, versions
-from .runs import (Check, RunFolder, first_reason, identity_hash, load_json, now, progress_bar, read_record,
-                   safe_name, stoppable, types_ok, verify, write_record)
+from .launch import check_plugin, launch, quoted, split_launcher_overrides
+from .results import git_revision, jsonable, versions
+from .runs import (Check, RunFolder, first_reason, identity_hash, legacy_manifest, load_json, now, progress_bar,
+                   read_record, record_path, safe_name, stoppable, table_text, types_ok, verify, write_json,
+                   write_record, write_table as write_csv)
 from .widths import REGIMES, UNDECIDED, bounds_regime, phase_regime
 
 log = logging.getLogger("convexdual")
@@ -133,6 +132,7 @@ class SweepSummary:
 
 
 def _parser() -> Any:
+    # Hydra is imported on first use: reading a sweep (status, table, plot) does not need it.
     from hydra.core.override_parser.overrides_parser import OverridesParser
 
     return OverridesParser.create()
@@ -141,7 +141,8 @@ def _parser() -> Any:
 def sweep_values(key: str, ov: Any, limit: int | None = None) -> list[Any]:
     """The values of a parsed Hydra sweep override (interval sweeps have no finite values); at most
     ``limit + 1`` of them are listed, so that a huge range is refused before it is built."""
-    from hydra.core.override_parser.types import Glob
+    from hydra.core.override_parser.types import Glob  # on first use, as in _parser
+
 
     if ov.is_interval_sweep():
         raise ConfigError(f"sweep axis '{key}': interval() sweeps have no finite list of values")
@@ -262,8 +263,6 @@ def expand(axes: dict[str, list[Any]], limit: int | None = None) -> list[dict[st
 
 def _file_axes(config_path: Path, limit: int | None = None) -> dict[str, list[Any]]:
     """The ``sweep:`` block of the file, read without validating the rest (axes may fix it)."""
-    from .config import read_sweep_axes
-
     if not config_path.is_file():
         raise ConfigError(f"config file not found: {config_path}")
     return {key: axis_values(key, spec, limit) for key, spec in read_sweep_axes(config_path).items()}
@@ -271,8 +270,6 @@ def _file_axes(config_path: Path, limit: int | None = None) -> dict[str, list[An
 
 def plan_sweep(config_path: Path, overrides: Sequence[str]) -> Plan:
     """Read the axes, expand them and load every point's config (invalid ones are kept, as failed)."""
-    from .config import read_limits
-
     config_path = Path(config_path)
     limit = read_limits(config_path, overrides).sweep_points
     cli_axes, plain = split_overrides(overrides, limit)
@@ -303,7 +300,7 @@ def plan_sweep(config_path: Path, overrides: Sequence[str]) -> Plan:
 
 def run_point(point: Point, provenance: dict[str, Any]) -> dict[str, Any]:
     """Solve one point; any exception becomes a failed record (KeyboardInterrupt propagates)."""
-    from .pipeline import solve
+    from .pipeline import solve  # the solver stack is heavy: planning and reading a sweep do not need it
 
     started, t0 = now(), time.perf_counter()
     record: dict[str, Any] = {
@@ -501,20 +498,12 @@ def render_table(records: Sequence[dict[str, Any]], axes: Sequence[str]) -> str:
 
 def render_rows(rows: Sequence[dict[str, Any]], axes: Sequence[str]) -> str:
     """``table.csv`` as text, from its rows."""
-    columns = table_columns(axes)
-    buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=columns, extrasaction="ignore", lineterminator="\n")
-    writer.writeheader()
-    for row in rows:
-        writer.writerow({c: _cell(row.get(c)) for c in columns})
-    return buf.getvalue()
+    return table_text(table_columns(axes), rows, lineterminator="\n", cell=_cell)
 
 
 def identity(plan: Plan) -> dict[str, Any]:
     """What makes two sweeps the same run: the config file, the axes and the plain overrides
     (but the ``limits.*`` ones, which change what may run, not what a point is)."""
-    from .config import is_limit_override
-
     return {"config": str(plan.config_path.resolve()), "axes": plan.axes,
             "overrides": [o for o in plan.plain if not is_limit_override(o)]}
 
@@ -526,18 +515,15 @@ def manifest(plan: Plan, created: str) -> dict[str, Any]:
         "overrides": plan.overrides,
         "axes": plan.axes,
         "identity_sha256": identity_hash(identity(plan)),
-        "points": [{"config_hash": p.config_hash, "file": f"points/{p.key}.json", "overrides": p.overrides,
+        "points": [{"config_hash": p.config_hash, "file": record_path(p.key), "overrides": p.overrides,
                     "args": p.args} for p in plan.points],
         "created": created,
         "updated": now(),
     })
 
 
-def _legacy_conflict(run_dir: Path, plan: Plan) -> str | None:
+def _other_sweep(old: dict[str, Any], plan: Plan) -> str | None:
     """A folder from before run folders had run.json: the sweep.json it holds must be this sweep's."""
-    old = load_json(run_dir / "sweep.json")[0]
-    if old is None:
-        return None
     if old.get("config") != str(plan.config_path.resolve()) or old.get("axes") != jsonable(plan.axes):
         return f"a sweep of {old.get('config')} over {', '.join(old.get('axes') or {}) or 'no axes'}"
     return None
@@ -552,8 +538,6 @@ def run_sweep(config_path: Path, overrides: list[str], out_dir: Path | None, pro
     """Run every planned point not already done through a Hydra launcher (see :mod:`convexdual.launch`);
     write point files, ``table.csv`` and ``sweep.json``. The run folder is ``out_dir``, else
     ``cache_root/<name>-<identity>`` (a cache: one folder per sweep identity), else ``outputs/<name>``."""
-    from .launch import check_plugin, split_launcher_overrides
-
     check_plugin(launcher)
     launcher_overrides, overrides = split_launcher_overrides(launcher, overrides)
     if jobs is not None:
@@ -573,22 +557,20 @@ def run_sweep(config_path: Path, overrides: list[str], out_dir: Path | None, pro
     if "${" in str(run_dir.resolve()):
         raise ConfigError(f"{run_dir}: a run folder's path may not contain '${{' (the launchers read it as an "
                           "interpolation)")
-    with RunFolder.open(run_dir, "sweep", identity(plan), legacy=lambda path: _legacy_conflict(path, plan)) as folder:
+    legacy = legacy_manifest("sweep.json", lambda old: _other_sweep(old, plan))
+    with RunFolder.open(run_dir, "sweep", identity(plan), legacy=legacy) as folder:
         return _run_plan(folder, plan, progress, launcher, launcher_overrides, configs_dir)
 
 
 def _run_plan(folder: RunFolder, plan: Plan, progress: bool, launcher: str, launcher_overrides: list[str],
               configs_dir: Path | None) -> SweepSummary:
-    from .launch import launch
-
     run_dir = folder.path
     table_path, manifest_path = run_dir / "table.csv", run_dir / "sweep.json"
     old = load_json(manifest_path)[0]
     created = old.get("created") if old and old.get("identity_sha256") == identity_hash(identity(plan)) else None
-    atomic_write_text(manifest_path, dumps(manifest(plan, created or now())) + "\n", overwrite=True)
-    for p in plan.points:  # move what fails its check aside before counting what is done
-        folder.read_record(f"points/{p.key}.json", point_check(p.key))
-    folder.tell()
+    write_json(manifest_path, manifest(plan, created or now()))
+    # move what fails its check aside before counting what is done
+    folder.read_records((record_path(p.key), point_check(p.key)) for p in plan.points)
     watch = _Statuses(run_dir, plan)
     before = watch()
     todo = [i for i, st in enumerate(before) if st != "ok"]
@@ -604,16 +586,17 @@ def _run_plan(folder: RunFolder, plan: Plan, progress: bool, launcher: str, laun
         return f"{done} of {len(plan.points)} points done ({failed} failed) in {run_dir}; resume with: {cmd}"
 
     with stoppable(so_far), watcher:
-        launch(run_dir, todo, launcher, launcher_overrides, configs_dir, identity_hash(identity(plan)))
+        launch(run_dir, todo, launcher, launcher_overrides, configs_dir, identity_hash(identity(plan)),
+               runner=run_planned_point)
     write_table(run_dir)
-    atomic_write_text(manifest_path, dumps(manifest(plan, created or now())) + "\n", overwrite=True)
+    write_json(manifest_path, manifest(plan, created or now()))
     after = watch()
     missing = [plan.points[i] for i in todo if after[i] is None]
     for p in missing:
         log.warning("point %s has no result file: its job died, timed out or was preempted", _describe(p))
     for i in todo:
         if after[i] == "failed":
-            rec = load_json(run_dir / "points" / f"{plan.points[i].key}.json")[0] or {}
+            rec = load_json(run_dir / record_path(plan.points[i].key))[0] or {}
             log.warning("point %s failed: %s", _describe(plan.points[i]), rec.get("error"))
     return SweepSummary(run_dir, after.count("ok"), skipped, after.count("failed") + len(missing), table_path,
                         total=len(plan.points), ran=len(todo))
@@ -624,7 +607,7 @@ class _Statuses:
     point file only when it has changed. Read-only: the progress bar polls it."""
 
     def __init__(self, run_dir: Path, plan: Plan) -> None:
-        self.files = [(f"points/{p.key}.json", point_check(p.key)) for p in plan.points]
+        self.files = [(record_path(p.key), point_check(p.key)) for p in plan.points]
         self.run_dir = run_dir
         self.seen: dict[str, tuple[tuple[int, int, int], str | None]] = {}
 
@@ -750,7 +733,7 @@ def write_table(run_dir: Path) -> None:
     man = read_manifest(run_dir)
     axes = list(man["axes"])
     rows = [row for e in man["points"] for row in _point_rows(run_dir, e, axes)]
-    atomic_write_text(run_dir / "table.csv", render_rows(rows, axes), overwrite=True)
+    write_csv(run_dir / "table.csv", table_columns(axes), rows, lineterminator="\n", cell=_cell)
 
 
 _ROWS: dict[tuple[str, tuple[str, ...]], tuple[tuple[int, int, int], list[dict[str, Any]]]] = {}

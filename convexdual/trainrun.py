@@ -19,10 +19,7 @@ exists is not trained again; nothing is overwritten. Ctrl-C or SIGTERM stops cle
 
 from __future__ import annotations
 
-import csv
-import functools
 import hashlib
-import io
 import json
 import logging
 import time
@@ -32,9 +29,15 @@ from typing import Any
 
 import numpy as np
 
+from .certify import certify
 from .config import Config
 from .errors import ConfigError, ResourceLimitError
-from .runs import Check, RunFolder, file_sha256, progress_bar, reject, safe_name, stoppable, types_ok
+from .pipeline import certified_solve
+from .results import save_network
+from .runs import (Check, RunFolder, file_sha256, legacy_manifest, progress_bar, record_path, reject, safe_name,
+                   stoppable, types_ok, write_json, write_table)
+from .solvers import resolve_solver
+from .training import initial_network, train
 
 log = logging.getLogger("convexdual")
 
@@ -95,25 +98,18 @@ def check_limits(cfg: Config, widths: list[int], seeds: list[int]) -> None:
 def run_training(cfg: Config, widths: list[int], seeds: list[int], out_dir: Path | None, progress: bool = True,
                  root: Path = Path("outputs") / "train") -> TrainSummary:
     """Train and certify every (width, seed) not yet on disk; return all records of the run."""
-    from .pipeline import certified_solve as solve
-
     if cfg.problem != "regression":
         raise ConfigError("train needs problem: regression (interpolation has no training objective here)")
     check_limits(cfg, widths, seeds)
     rid = run_id(cfg)
-    legacy = functools.partial(_legacy_conflict, cfg=cfg)
+    legacy = legacy_manifest("train.json", lambda old: _other_training(old, cfg))
     with RunFolder.open(out_dir or root / rid, "train", {"run_id": rid}, legacy=legacy) as folder:
-        result = solve(cfg)
+        result = certified_solve(cfg)
         return _train_all(folder, cfg, result, widths, seeds, progress)
 
 
 def _train_all(folder: RunFolder, cfg: Config, result: Any, widths: list[int], seeds: list[int],
                progress: bool) -> TrainSummary:
-    from .certify import certify
-    from .results import atomic_write_text, dumps, save_network
-    from .solvers import resolve_solver
-    from .training import initial_network, train
-
     run_dir, rid = folder.path, run_id(cfg)
     solver = resolve_solver(cfg.solver)
     X, y = result.data.X, result.data.y
@@ -160,24 +156,21 @@ def _train_all(folder: RunFolder, cfg: Config, result: Any, widths: list[int], s
     bar.close()
     rows = [known[pair] for pair in sorted(known) if pair[0] in widths and pair[1] in seeds]
     counts = {c: sum(r["classification"] == c for r in rows) for c in CLASSES}
-    atomic_write_text(run_dir / "train.json", dumps({**info, "run_id": rid, "widths": widths, "seeds": seeds,
-                                                     "counts": counts}) + "\n", overwrite=True)
+    write_json(run_dir / "train.json", {**info, "run_id": rid, "widths": widths, "seeds": seeds, "counts": counts})
     _write_table(run_dir, known)
     return TrainSummary(run_dir, rows, before, info)
 
 
-def _legacy_conflict(run_dir: Path, cfg: Config) -> str | None:
+def _other_training(old: dict[str, Any], cfg: Config) -> str | None:
     """A folder from before run folders had run.json: its train.json, if any, must be this config's."""
-    from .runs import load_json
-
-    old = load_json(run_dir / "train.json")[0]
-    if old is not None and (old.get("config_hash") != cfg.hash() or old.get("train") != asdict(cfg.train)):
+    if old.get("config_hash") != cfg.hash() or old.get("train") != asdict(cfg.train):
         return f"a training run of config {old.get('name')} ({old.get('config_hash')})"
     return None
 
 
 def point_file(m: int, seed: int) -> str:
-    return f"points/m{m}_seed{seed}.json"
+    """The record of the network of width ``m`` and seed ``seed``: ``points/m<m>_seed<s>.json``."""
+    return record_path(f"m{m}_seed{seed}")
 
 
 RECORD_TYPES: dict[str, tuple[type, ...]] = {
@@ -212,28 +205,26 @@ def point_check(run_dir: Path, rid: str, m: int, seed: int) -> Check:
 
 def read_records(folder: RunFolder, rid: str) -> list[dict[str, Any]]:
     """Every valid record of a training run, ordered by (width, seed); invalid ones are moved aside."""
-    rows = []
-    for path in (folder.path / "points").glob("m*_seed*.json"):
+    rows = folder.read_records((point_file(m, seed), point_check(folder.path, rid, m, seed))
+                               for m, seed in _stored_pairs(folder.path))
+    return sorted(rows.values(), key=lambda r: (r["width"], r["seed"]))
+
+
+def _stored_pairs(run_dir: Path) -> list[tuple[int, int]]:
+    """The (width, seed) of every ``points/m<m>_seed<s>.json`` in the folder."""
+    pairs = []
+    for path in (run_dir / "points").glob("m*_seed*.json"):
         try:
             m, seed = (int(v) for v in path.stem[1:].split("_seed"))
         except ValueError:
             continue
-        record = folder.read_record(point_file(m, seed), point_check(folder.path, rid, m, seed))
-        if record is not None:
-            rows.append(record)
-    folder.tell()
-    return sorted(rows, key=lambda r: (r["width"], r["seed"]))
+        pairs.append((m, seed))
+    return pairs
 
 
 def _write_table(run_dir: Path, records: dict[tuple[int, int], dict[str, Any]]) -> Path:
-    from .results import atomic_write_text
-
-    buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=COLUMNS, extrasaction="ignore")
-    writer.writeheader()
-    for key in sorted(records):
-        writer.writerow(records[key])
-    return atomic_write_text(run_dir / "table.csv", buf.getvalue(), overwrite=True)
+    """``table.csv``: one row per record, by (width, seed)."""
+    return write_table(run_dir / "table.csv", COLUMNS, (records[key] for key in sorted(records)))
 
 
 def width_summary(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:

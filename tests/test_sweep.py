@@ -195,3 +195,34 @@ def test_a_point_result_without_its_p_star_or_bracket_is_rejected():
     assert "p_star_bounds" in result_problem({**bracket, "p_star_bounds": [0.1, "x"]})
     assert result_problem({**bracket, "p_star_bounds": [0.1, 0.2]}) is None
     assert "certified" in result_problem({**good, "certified": "yes"})
+
+
+def test_run_folder_helpers_shared_by_sweep_train_and_bench(tmp_path):
+    """The run layer: records under points/, resume that moves failing records aside, the table
+    (sweep: '\\n' line ends and JSON cells; train and bench: csv's '\\r\\n'), a legacy manifest check."""
+    from convexdual.runs import (RunFolder, legacy_manifest, record_path, table_text, write_json, write_record,
+                                 write_table)
+
+    def check(r):
+        return None if r.get("x") == 1 else "x is not 1"
+
+    assert record_path("m2_seed3") == "points/m2_seed3.json"
+    with RunFolder.open(tmp_path / "run", "train", {"run_id": "t"}) as folder:
+        write_record(folder.path, record_path("good"), {"status": "ok", "x": 1}, check)
+        (folder.path / record_path("edited")).write_text('{"status": "ok", "x": 1, "content_sha256": "0"}')
+        found = folder.read_records([(record_path("good"), check), (record_path("edited"), check),
+                                     (record_path("missing"), check)])
+        assert list(found) == [record_path("good")] and found[record_path("good")]["x"] == 1
+        assert [name for name, _ in folder.rejected] == [record_path("edited")]
+        assert not (folder.path / record_path("edited")).exists()
+    rows = [{"a": 1, "b": [1, 2], "extra": 0}, {"a": None}]
+    assert table_text(["a", "b"], rows) == "a,b\r\n1,\"[1, 2]\"\r\n,\r\n"
+    assert table_text(["a", "b"], rows, lineterminator="\n", cell=lambda v: "" if v is None else json.dumps(v)) == \
+        "a,b\n1,\"[1, 2]\"\n,\n"
+    write_table(tmp_path / "t.csv", ["a", "c"], rows)
+    assert (tmp_path / "t.csv").read_bytes() == b"a,c\r\n1,\r\n,\r\n"
+    write_json(tmp_path / "m.json", {"config": "c"})
+    write_json(tmp_path / "m.json", {"config": "d"})  # replaced, not refused
+    assert json.loads((tmp_path / "m.json").read_text()) == {"config": "d"}
+    other = legacy_manifest("m.json", lambda old: None if old["config"] == "c" else f"a run of {old['config']}")
+    assert other(tmp_path) == "a run of d" and other(tmp_path / "run") is None
