@@ -18,6 +18,7 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass, replace
+from typing import Any, Iterable, Protocol, cast
 
 import numpy as np
 
@@ -188,11 +189,20 @@ def _refine_interpolation(X: np.ndarray, y: np.ndarray, D: np.ndarray, checks: C
     return nu, new, split
 
 
-def _block_solver(X: np.ndarray, y: np.ndarray, D: np.ndarray, facets: np.ndarray | None, kw: dict):
+class BlockSolver(Protocol):
+    """(C) restricted to a set of (pattern, sign) blocks (None = all); see :func:`_block_solver`."""
+
+    def __call__(self, blocks: Iterable[tuple[int, int]] | None, all_rows: bool = False,
+                 **overrides: Any) -> ConvexSolution: ...
+
+
+def _block_solver(X: np.ndarray, y: np.ndarray, D: np.ndarray, facets: np.ndarray | None,
+                  kw: dict[str, Any]) -> BlockSolver:
     """solve_on(blocks, all_rows=False, **overrides): (C) restricted to a set of (pattern, sign)
     blocks (None = all), each cone written with its facet rows unless ``all_rows``."""
 
-    def solve_on(blocks, all_rows: bool = False, **overrides) -> ConvexSolution:
+    def solve_on(blocks: Iterable[tuple[int, int]] | None, all_rows: bool = False,
+                 **overrides: Any) -> ConvexSolution:
         F = None if all_rows else facets
         if blocks is None:
             return solve_convex(X, y, D, D, facets_plus=F, facets_minus=F, **{**kw, **overrides})
@@ -203,7 +213,7 @@ def _block_solver(X: np.ndarray, y: np.ndarray, D: np.ndarray, facets: np.ndarra
     return solve_on
 
 
-def _grow_working_set(X: np.ndarray, y: np.ndarray, D: np.ndarray, solve_on, bound: float, active_tol: float,
+def _grow_working_set(X: np.ndarray, y: np.ndarray, D: np.ndarray, solve_on: BlockSolver, bound: float, active_tol: float,
                       screen: float, facets: np.ndarray | Cones | None, grow_tol: float,
                       start: list[tuple[int, int]]) -> tuple[list[SolveStats], DualValues]:
     """Start from the patterns most correlated with y (largest ||X^T D_i y||, both signs), solve (C)
@@ -230,8 +240,9 @@ def _grow_working_set(X: np.ndarray, y: np.ndarray, D: np.ndarray, solve_on, bou
             in_work[i, sign_column(s)] = True
         values = dual_values(X, D, sol.nu, screen=screen, facets=facets, stop_after=(CHECK_FACTOR * per_round, level),
                              first=in_work, previous=values)
-        new = list(_blocks_above(np.where(values.exact, values.values, 0.0), level) - work)
-        worst = np.max(values.values[values.exact], initial=0.0) / bound - 1
+        exact = cast(np.ndarray, values.exact)  # (set whenever stop_after is)
+        new = list(_blocks_above(np.where(exact, values.values, 0.0), level) - work)
+        worst = np.max(values.values[exact], initial=0.0) / bound - 1
         log.info("working set round %d: %d blocks, %d violators found, max exact dual value / bound - 1 = %.2e "
                  "(solve %.2fs, check %.2fs)", rnd, len(work), len(new), worst, sol.stats.time_s,
                  time.perf_counter() - t)
@@ -263,9 +274,10 @@ def _grow_by_cuts(X: np.ndarray, y: np.ndarray, D: np.ndarray, bound: float, act
     for rnd in range(MAX_GROW_ROUNDS):
         t = time.perf_counter()
         values = dual_values(X, D, nu, screen=screen, facets=facets, stop_after=(per_round, level), previous=values)
-        bad = np.argwhere(values.exact & (values.values > level))
+        exact = cast(np.ndarray, values.exact)  # (set whenever stop_after is)
+        bad = np.argwhere(exact & (values.values > level))
         log.info("cut round %d: %d cuts, %d violators found, max exact dual value / bound - 1 = %.2e (check %.2fs)",
-                 rnd, len(A), len(bad), np.max(values.values[values.exact], initial=0.0) / bound - 1,
+                 rnd, len(A), len(bad), np.max(values.values[exact], initial=0.0) / bound - 1,
                  time.perf_counter() - t)
         if not len(bad):
             stats = SolveStats(name="cuts+nnls", status="optimal", time_s=time.perf_counter() - start,
@@ -292,7 +304,8 @@ def _distinct_most_violating(blocks: list[tuple[int, int]], values: DualValues, 
     return out
 
 
-def _solve_polished(solve_on, blocks, kw: dict, polish_tol: float) -> ConvexSolution:
+def _solve_polished(solve_on: BlockSolver, blocks: Iterable[tuple[int, int]], kw: dict[str, Any],
+                    polish_tol: float) -> ConvexSolution:
     """Solve on the active blocks at the polish tolerance; fall back to the normal one if refused.
     The few active blocks keep every cone row here: that final solve then fits its own features
     about an order of magnitude closer than with facet rows alone."""
@@ -325,7 +338,7 @@ class OracleSearch:
 
 def certified_by_oracle(X: np.ndarray, y: np.ndarray, D: np.ndarray, *, problem: str | Problem, beta: float,
                         margin_tol: float, margin_ratio: float, active_tol: float, time_limit_s: float,
-                        **solve_kw) -> tuple[Optimum, np.ndarray, OracleSearch]:
+                        **solve_kw: Any) -> tuple[Optimum, np.ndarray, OracleSearch]:
     """A certified optimum without enumerating the arrangement. Certify (C) over the patterns D
     (:func:`certified_optimum`); then ask the exact oracle, per sign, for cells whose value exceeds
     the bound (at most 4 max(20, n) a search, most violating first); those D lacks join it and the
@@ -385,8 +398,8 @@ def certified_by_oracle(X: np.ndarray, y: np.ndarray, D: np.ndarray, *, problem:
         if cells and top <= bound * (1 + active_tol):  # every cell within the margin is in D now
             if len(fresh_cols):
                 values = dual_values(X, D, opt.solution.nu)
-                opt = replace(opt, values=values, active=active_set(values, bound, opt.active_tol, margin_tol,
-                                                                    margin_ratio))
+                split_tol = opt.active_tol if opt.active_tol is not None else active_tol
+                opt = replace(opt, values=values, active=active_set(values, bound, split_tol, margin_tol, margin_ratio))
             search = OracleSearch(rounds=rnd + 1, nodes=nodes, seconds=inside, cells_added=added, outside=outside,
                                   complete=True, upper=max(max(upper.values()), opt.active.max_value))
             return _with_outside(opt, outside, bound), D, search
@@ -402,7 +415,7 @@ def _proven_upper(X: np.ndarray, c: np.ndarray, bound: float, known: float | Non
     if known is not None:
         return known
     res = cells_above(X, c, bound, time_limit_s=BRACKET_SEARCH_S)
-    return max(res.open_bound, res.values.max(initial=0.0))
+    return float(max(res.open_bound, res.values.max(initial=0.0)))
 
 
 def _with_outside(opt: Optimum, outside: float, bound: float) -> Optimum:

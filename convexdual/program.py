@@ -14,7 +14,7 @@ See docs/theory.md §2 (the convex program and why it equals the network problem
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Iterable
+from typing import Any, Iterable
 
 import numpy as np
 
@@ -37,7 +37,8 @@ class ConvexSolution:
 
 def block_fit(X: np.ndarray, D: np.ndarray, W: np.ndarray) -> np.ndarray:
     """sum_i D_i X w_i for patterns D (n, P) and weights W (P, d)."""
-    return np.einsum("np,np->n", D, X @ W.T)
+    fit: np.ndarray = np.einsum("np,np->n", D, X @ W.T)
+    return fit
 
 
 def solve_convex(
@@ -104,10 +105,11 @@ def _no_variables(y: np.ndarray, problem: str | Problem, solver: str, tol: float
     stats = SolveStats(name=solver, status="optimal (no variables)", time_s=0.0, iterations=0, accuracy="exact",
                        tolerance=tol)
     empty = np.zeros((0, 0))
-    return ConvexSolution(U=empty, V=empty, z=None, y_hat=np.zeros_like(y, dtype=float), objective=objective, nu=nu, stats=stats)
+    return ConvexSolution(U=empty, V=empty, z=None, y_hat=np.zeros_like(y, dtype=float), objective=objective, nu=nu,
+                          stats=stats)
 
 
-def _facet_rows(X: np.ndarray, D: np.ndarray, F: np.ndarray) -> "sparse.csr_matrix":
+def _facet_rows(X: np.ndarray, D: np.ndarray, F: np.ndarray) -> Any:
     """Sparse map vec(W) -> ((2 D_ki - 1) x_k^T w_i) over the facet pairs (k, i) of F (column-major vec)."""
     from scipy import sparse
 

@@ -51,6 +51,7 @@ sweep without partial files (every write is atomic); rerunning the same command 
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import itertools
 import json
@@ -298,8 +299,18 @@ def plan_sweep(config_path: Path, overrides: Sequence[str]) -> Plan:
 # ----------------------------------------------------------------------------- records and table
 
 
+@functools.cache
+def worker_cache() -> Any:
+    """The one :class:`solve_cache.SolveCache` of the points this process runs: consecutive points
+    of the same data (a beta or width axis) enumerate the patterns once and warm-start each other."""
+    from .solve_cache import SolveCache  # (with the solver stack, as below)
+
+    return SolveCache()
+
+
 def run_point(point: Point, provenance: dict[str, Any]) -> dict[str, Any]:
-    """Solve one point; any exception becomes a failed record (KeyboardInterrupt propagates)."""
+    """Solve one point (with this process's :func:`worker_cache`); any exception becomes a failed
+    record (KeyboardInterrupt propagates)."""
     from .pipeline import solve  # the solver stack is heavy: planning and reading a sweep do not need it
 
     started, t0 = now(), time.perf_counter()
@@ -313,7 +324,7 @@ def run_point(point: Point, provenance: dict[str, Any]) -> dict[str, Any]:
         record["error"] = point.error
     else:
         try:
-            record["result"] = solve(point.config).to_dict()
+            record["result"] = solve(point.config, worker_cache()).to_dict()
             record["status"] = "ok"
         except Exception as exc:
             record["error"] = f"{type(exc).__name__}: {first_line(exc)}".rstrip(": ")
