@@ -143,15 +143,15 @@ def run_baseline(inst: Instance, limits: float) -> dict[str, Any]:
     active = [(int(i), SIGNS[k]) for i, k in np.argwhere(values >= inst.beta * (1 - BASELINE_ACTIVE_BAND))]
     feats = active_features(X, DualValues(values=values, directions=dirs), active)
     try:
-        poly = build_polytope(X, feats.H, y - nu, skip=False, max_enum_dim=cfg.max_enum_dim,
-                              enum_timeout_s=cfg.enum_timeout_s)
+        poly = build_polytope(X, feats.H, y - nu, skip=False, max_enum_dim=cfg.polytope.max_enum_dim,
+                              enum_timeout_s=cfg.polytope.enum_timeout_s)
     except Exception as exc:  # the baseline's approximate directions may not reproduce the fit
         times["polytope"] = time.perf_counter() - t
         return {**out, "stage_s": times, "total_s": sum(times.values()), "p_star": p_solve,
                 "status": f"downstream failed: {first_line(exc)}"}
     times["polytope"] = time.perf_counter() - t
     t = time.perf_counter()
-    widths = critical_widths(poly, cfg.milp_time_limit_s)
+    widths = critical_widths(poly, cfg.polytope.milp_time_limit_s)
     times["widths"] = time.perf_counter() - t
     t = time.perf_counter()
     pats = Patterns(D=D, mode="exact")

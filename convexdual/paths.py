@@ -100,7 +100,7 @@ def landscape(result: Any) -> Landscape:
     from .solvers import resolve_solver
 
     get_problem(result.config.problem).require("path")
-    return Landscape(X=result.data.X, y=result.data.y, beta=result.config.beta, skip=result.config.skip,
+    return Landscape(X=result.data.X, y=result.data.y, beta=result.config.beta, skip=result.config.model.skip,
                      D=result.patterns.D, features=result.features, polytope=result.polytope, p_star=result.p_star,
                      target=result.fit_target, solver=resolve_solver(result.config.solver),
                      solver_tol=result.config.tol.solver)

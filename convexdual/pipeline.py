@@ -45,7 +45,7 @@ def check_data_size(cfg: Config, base_dir: Path | None) -> Config:
             lines = 1 + sum(block.count(b"\n") for block in iter(lambda: fh.read(1 << 24), b""))
         plan_patterns(cfg, lines, 1, f"data file {cfg.data.path}: up to {lines} rows, d >= 1")
     if cfg.data.kind == "gaussian" and cfg.data.n is not None and cfg.data.d is not None:
-        need = cfg.data.n * (cfg.data.d + cfg.outputs + 1) * 8
+        need = cfg.data.n * (cfg.data.d + cfg.model.outputs + 1) * 8
         if need > cfg.limits.memory_gb * 2**30:
             raise ResourceLimitError(f"data.n = {cfg.data.n}, data.d = {cfg.data.d}: the data alone need "
                                      f"{need / 2**30:.3g} GB; the limit is limits.memory_gb = {cfg.limits.memory_gb:g}")
@@ -59,7 +59,7 @@ def plan_patterns(cfg: Config, n: int, d: int, what: str | None = None) -> Confi
     ``patterns: oracle`` instead (the same identity: the answer is certified over every cell).
     Vector outputs above d = 3 take the oracle within the same limits (the enumerating vector oracle
     stops at d = 3; the count bounds the cells the search may visit). Refuses what fits neither."""
-    if cfg.outputs > 1 and cfg.patterns.mode == "exact" and d > MAX_INPUT_DIM:
+    if cfg.model.outputs > 1 and cfg.patterns.mode == "exact" and d > MAX_INPUT_DIM:
         check_budget(cfg, n, d, what)
         log.info("%s: vector outputs in d = %d: certifying with the exact dual oracle (enumeration covers d <= %d)",
                  cfg.name, d, MAX_INPUT_DIM)
@@ -68,7 +68,7 @@ def plan_patterns(cfg: Config, n: int, d: int, what: str | None = None) -> Confi
         check_budget(cfg, n, d, what)
         return cfg
     except ResourceLimitError as exc:
-        if cfg.patterns.mode != "exact" or cfg.outputs != 1 or cfg.architecture != "two_layer":
+        if cfg.patterns.mode != "exact" or cfg.model.outputs != 1 or cfg.model.architecture != "two_layer":
             raise
         seeds = min(cfg.patterns.n_samples, cfg.limits.cells)
         oracle = replace(cfg, patterns=replace(cfg.patterns, mode="oracle", n_samples=seeds))
@@ -113,6 +113,6 @@ def certified_solve(cfg: Config, cache: SolveCache | None = None) -> SolveResult
     if isinstance(result, BracketResult):
         lo, hi = result.p_star_bounds
         raise CertificateError(f"{cfg.name}: the exact dual oracle ran out of oracle.time_limit_s = "
-                               f"{cfg.oracle_time_limit_s:g} s; p* is only bracketed in [{lo:.10g}, {hi:.10g}] "
+                               f"{cfg.oracle.time_limit_s:g} s; p* is only bracketed in [{lo:.10g}, {hi:.10g}] "
                                "(raise oracle.time_limit_s)")
     return result

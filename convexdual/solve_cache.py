@@ -61,7 +61,7 @@ class SolveCache:
     @staticmethod
     def start_key(X: np.ndarray, y: np.ndarray, cfg: Config) -> tuple[Any, ...]:
         """The data and settings under which a previous active set is a valid start."""
-        return array_key(X, y) + (cfg.problem, cfg.skip, cfg.patterns.mode, cfg.patterns.n_samples,
+        return array_key(X, y) + (cfg.problem, cfg.model.skip, cfg.patterns.mode, cfg.patterns.n_samples,
                                   cfg.patterns.seed)
 
     def start(self, key: tuple[Any, ...]) -> dict[str, Any]:

@@ -34,7 +34,7 @@ class ThreeLayerResult(SolveResult):
     def body(self) -> dict[str, Any]:
         cfg, sol, net = self.config, self.solution, self.network
         return {
-            "output_dim": 1, "architecture": cfg.architecture, "p_star": self.p_star,
+            "output_dim": 1, "architecture": cfg.model.architecture, "p_star": self.p_star,
             "m_star": None, "m_star_bounds": None, "M_star": None, "M_star_bounds": None, "n_vertices": None,
             "polytope_dim": None, "vertex_cardinalities": None, "degenerate": None,
             "widths_method": "not defined for parallel_three_layer", "enumeration": "",

@@ -131,9 +131,9 @@ def _train_all(folder: RunFolder, cfg: Config, result: Any, widths: list[int], s
     with stoppable(so_far):
         for m, seed in todo:
             t0 = time.perf_counter()
-            tr = train(X, y, cfg.beta, initial_network(m, X.shape[1], seed, cfg.train.init_scale, cfg.skip), cfg.train)
+            tr = train(X, y, cfg.beta, initial_network(m, X.shape[1], seed, cfg.train.init_scale, cfg.model.skip), cfg.train)
             try:
-                cert = certify(tr.network, X, y, result.patterns.D, beta=cfg.beta, skip=cfg.skip,
+                cert = certify(tr.network, X, y, result.patterns.D, beta=cfg.beta, skip=cfg.model.skip,
                                p_star=result.p_star, solver=solver, tol=cfg.certify, solver_tol=cfg.tol.solver,
                                every_cell=result.patterns.mode != "oracle")
             except ConfigError as exc:  # training diverged: weights not finite, or too large to evaluate

@@ -146,12 +146,12 @@ def solve_two_layer(cfg: Config, data: Dataset, timing: dict[str, float], t0: fl
     t = time.perf_counter()
     solver = resolve_solver(cfg.solver)
     start_key = cache.start_key(X, y, cfg)
-    kw: dict[str, Any] = dict(problem=prob, beta=cfg.beta, skip=cfg.skip, solver=solver, tol=cfg.tol.solver,
+    kw: dict[str, Any] = dict(problem=prob, beta=cfg.beta, skip=cfg.model.skip, solver=solver, tol=cfg.tol.solver,
                               polish_tol=cfg.tol.polish, active_tol=cfg.tol.active, margin_tol=cfg.tol.margin,
                               margin_ratio=cfg.tol.margin_ratio, working_set=cfg.working_set)
     search = None
     if cfg.patterns.mode == "oracle":
-        opt, D, search = certified_by_oracle(X, y, patterns.D, time_limit_s=cfg.oracle_time_limit_s, **kw)
+        opt, D, search = certified_by_oracle(X, y, patterns.D, time_limit_s=cfg.oracle.time_limit_s, **kw)
         patterns = replace(patterns, D=D, mode="oracle")
         if not search.complete:
             timing["optimum_s"] = timing["total_s"] = time.perf_counter() - t0
@@ -165,18 +165,18 @@ def solve_two_layer(cfg: Config, data: Dataset, timing: dict[str, float], t0: fl
     feats = active_features(X, opt.values, opt.active.blocks)
     cache.remember(start_key, opt.active.blocks, feats.H.T)
     target = prob.fit_target(y, opt.solution.nu)
-    poly = build_polytope(X, feats.H, target, skip=cfg.skip, max_enum_dim=cfg.max_enum_dim,
-                          enum_timeout_s=cfg.enum_timeout_s)
+    poly = build_polytope(X, feats.H, target, skip=cfg.model.skip, max_enum_dim=cfg.polytope.max_enum_dim,
+                          enum_timeout_s=cfg.polytope.enum_timeout_s)
     timing["polytope_s"] = time.perf_counter() - t
 
     t = time.perf_counter()
-    widths = critical_widths(poly, cfg.milp_time_limit_s)
+    widths = critical_widths(poly, cfg.polytope.milp_time_limit_s)
     timing["widths_s"] = time.perf_counter() - t
 
-    z0 = skip_weights(X, target, feats.H, poly.c0) if cfg.skip else None
+    z0 = skip_weights(X, target, feats.H, poly.c0) if cfg.model.skip else None
     p_star = objective(network_from_coefficients(feats, poly.c0, z0), X, y, prob, cfg.beta)
     c = widths.m_star_vertex
-    z = skip_weights(X, target, feats.H, c) if cfg.skip else None
+    z = skip_weights(X, target, feats.H, c) if cfg.model.skip else None
     net = network_from_coefficients(feats, c, z)
     certs = certificates(cfg, X, y, opt, poly, p_star, net)
     t = time.perf_counter()
@@ -206,7 +206,7 @@ def width_phases(cfg: Config, data: Dataset, patterns: Patterns, poly: Polytope,
         if phase.optimal:
             row["value"] = p_star
         elif prob.width_values and patterns.mode == "exact":
-            row["value"] = best_value_with_blocks(data.X, data.y, patterns.D, phase.m, beta=cfg.beta, skip=cfg.skip,
+            row["value"] = best_value_with_blocks(data.X, data.y, patterns.D, phase.m, beta=cfg.beta, skip=cfg.model.skip,
                                                   solver=solver, tol=cfg.tol.solver,
                                                   budget=cfg.value_search_budget)
             row["value_lower_bound"] = p_star
@@ -230,7 +230,7 @@ def certificates(cfg: Config, X: np.ndarray, y: np.ndarray, opt: Optimum, poly: 
         "reconstruction_gap": abs(objective(net, X, y, cfg.problem, cfg.beta) - p_star),
         "polytope_residual": poly.residual,
     }
-    if cfg.skip:
+    if cfg.model.skip:
         out["skip_dual_residual"] = float(np.linalg.norm(X.T @ nu))
     if get_problem(cfg.problem).exact_fit:
         out["interpolation_residual"] = float(np.abs(net.predict(X) - y).max())

@@ -67,7 +67,7 @@ def evaluation_inputs(result: Result, n_points: int = 2001, seed: int = 0) -> tu
 def function_of(result: Result, c: np.ndarray) -> Network:
     """The network of coefficients c (with its skip weights when the model has a skip connection)."""
     target = result.fit_target
-    z = skip_weights(result.data.X, target, result.features.H, c) if result.config.skip else None
+    z = skip_weights(result.data.X, target, result.features.H, c) if result.config.model.skip else None
     return network_from_coefficients(result.features, c, z)
 
 

@@ -64,16 +64,16 @@ ARCHITECTURES: dict[str, Architecture] = {a.name: a for a in (
                  frozenset({"certify", "uniqueness", "search", "train", "path"})),
     Architecture("vector_outputs", _vector, frozenset({"certify"}),
                  "convexdual {command} handles scalar outputs only (model.outputs = 1); this config has "
-                 "model.outputs = {cfg.outputs}"),
+                 "model.outputs = {cfg.model.outputs}"),
     Architecture("parallel_three_layer", _parallel, frozenset({"certify"}),
                  "convexdual {command} handles two-layer networks only; this config has "
-                 "model.architecture = {cfg.architecture}"),
+                 "model.architecture = {cfg.model.architecture}"),
 )}
 
 
 def architecture_of(cfg: Config) -> Architecture:
     """The registered architecture of a config (vector outputs when ``model.outputs`` > 1)."""
-    return ARCHITECTURES["vector_outputs" if cfg.outputs > 1 else cfg.architecture]
+    return ARCHITECTURES["vector_outputs" if cfg.model.outputs > 1 else cfg.model.architecture]
 
 
 def require(cfg: Config, command: str) -> None:

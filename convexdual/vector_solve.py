@@ -64,16 +64,16 @@ def solve_vector(cfg: Config, data: Dataset, timing: dict[str, float], t0: float
     opt = certified_vector_optimum(X, Y, beta=cfg.beta, solver=resolve_solver(cfg.solver), tol=cfg.tol.solver,
                                    active_tol=cfg.tol.active, margin_tol=cfg.tol.margin,
                                    margin_ratio=cfg.tol.margin_ratio, search=cfg.patterns.mode == "oracle",
-                                   time_limit_s=cfg.oracle_time_limit_s)
+                                   time_limit_s=cfg.oracle.time_limit_s)
     timing["optimum_s"] = time.perf_counter() - t
     t = time.perf_counter()
     G = feature_matrix(X, opt.directions, opt.output_directions)
     Y_hat = Y - opt.solution.nu
-    poly = build_polytope(X, G, Y_hat.ravel(), skip=False, max_enum_dim=cfg.max_enum_dim,
-                          enum_timeout_s=cfg.enum_timeout_s)
+    poly = build_polytope(X, G, Y_hat.ravel(), skip=False, max_enum_dim=cfg.polytope.max_enum_dim,
+                          enum_timeout_s=cfg.polytope.enum_timeout_s)
     timing["polytope_s"] = time.perf_counter() - t
     t = time.perf_counter()
-    widths = critical_widths(poly, cfg.milp_time_limit_s)
+    widths = critical_widths(poly, cfg.polytope.milp_time_limit_s)
     timing["widths_s"] = time.perf_counter() - t
     net = vector_network(opt, widths.m_star_vertex)
     p_star = vector_objective(vector_network(opt, poly.c0), X, Y, cfg.beta)

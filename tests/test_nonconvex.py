@@ -40,7 +40,7 @@ def circle3():
 
 
 def _certify(res, net):
-    return certify(net, res.data.X, res.data.y, res.patterns.D, beta=res.config.beta, skip=res.config.skip,
+    return certify(net, res.data.X, res.data.y, res.patterns.D, beta=res.config.beta, skip=res.config.model.skip,
                    p_star=res.p_star, solver="clarabel", tol=CertifyTolerances())
 
 

@@ -67,7 +67,7 @@ def test_trained_networks_reach_p_star_on_the_dual_directions(result) -> None:
     dirs = result.directions.directions
     reached = 0
     for seed in range(3):
-        net = train_three_layer(X, y, beta=cfg.beta, branches=cfg.branches, hidden=cfg.hidden, seed=seed)
+        net = train_three_layer(X, y, beta=cfg.beta, branches=cfg.model.branches, hidden=cfg.model.hidden, seed=seed)
         gap = three_layer_objective(net, X, y, cfg.beta) - result.p_star
         assert gap >= -1e-9 * result.p_star  # nobody beats the convex program
         if gap <= 1e-6 * max(1.0, result.p_star):
