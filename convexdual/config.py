@@ -24,9 +24,11 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Sequence
 
 from .errors import ConfigError, ResourceLimitError, first_line
+from .problems import PROBLEMS as PROBLEM_REGISTRY
+from .solvers import CHOICES as SOLVER_CHOICES
 
-PROBLEMS = ("regression", "interpolation")
-SOLVERS = ("auto", "mosek", "clarabel", "scs")
+PROBLEMS = tuple(PROBLEM_REGISTRY)  # every registered problem (problems.py)
+SOLVERS = SOLVER_CHOICES  # ("auto" and every registered solver)
 PATTERN_MODES = ("exact", "sampled", "oracle")
 DATA_KINDS = ("points", "gaussian", "circle", "file", "sklearn")
 SKLEARN_DATASETS = ("diabetes", "iris", "wine", "breast_cancer", "linnerud")

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import time
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from functools import lru_cache
@@ -20,7 +20,43 @@ from .errors import SolverError, first_line
 
 log = logging.getLogger("convexdual")
 
-CVXPY_NAMES = {"mosek": "MOSEK", "clarabel": "CLARABEL", "scs": "SCS"}
+@dataclass(frozen=True)
+class Solver:
+    """One conic solver: its cvxpy name, its options at a tolerance, whether its answers are accurate
+    (interior point) or only first order, and the options of one retry of an inaccurate status.
+    Adding a solver means one :data:`SOLVERS` entry (configs accept its name from then on)."""
+
+    name: str
+    cvxpy_name: str
+    options: Callable[[float], dict[str, Any]]
+    accurate: bool = True
+    licensed: bool = False  # needs a license check before use (MOSEK)
+    retry_inaccurate: dict[str, Any] | None = None
+
+
+def _mosek_options(tol: float) -> dict[str, Any]:
+    return {"mosek_params": {"MSK_DPAR_INTPNT_CO_TOL_REL_GAP": tol, "MSK_DPAR_INTPNT_CO_TOL_PFEAS": tol,
+                             "MSK_DPAR_INTPNT_CO_TOL_DFEAS": tol}}
+
+
+def _clarabel_options(tol: float) -> dict[str, Any]:
+    return {"tol_gap_abs": tol, "tol_gap_rel": tol, "tol_feas": tol, "tol_ktratio": min(1e-6, tol), "max_iter": 500}
+
+
+def _scs_options(tol: float) -> dict[str, Any]:
+    eps = max(tol, 1e-9)
+    return {"eps_abs": eps, "eps_rel": eps, "max_iters": 200_000, "acceleration_lookback": 10}
+
+
+SOLVERS: dict[str, Solver] = {s.name: s for s in (
+    Solver("mosek", "MOSEK", _mosek_options, licensed=True),
+    # Clarabel's Ruiz equilibration can stall the primal residual near 1e-7 on the facet-row
+    # programs; the same tolerances without it usually converge.
+    Solver("clarabel", "CLARABEL", _clarabel_options, retry_inaccurate={"equilibrate_enable": False}),
+    Solver("scs", "SCS", _scs_options, accurate=False),
+)}
+CVXPY_NAMES = {name: s.cvxpy_name for name, s in SOLVERS.items()}
+CHOICES = ("auto", *SOLVERS)  # the config's ``solver`` values
 MOSEK_HELP = (
     "install a license file at ~/mosek/mosek.lic (free academic licenses: mosek.com/products/academic-licenses) "
     "or set MOSEKLM_LICENSE_FILE, or use solver=clarabel"
@@ -86,9 +122,9 @@ def resolve_solver(requested: str) -> str:
     """Map a config's ``solver`` to a concrete solver name, or raise :class:`SolverError`."""
     if requested == "auto":
         return "mosek" if mosek_license_state()[0] else "clarabel"
-    if requested not in CVXPY_NAMES:
-        raise SolverError(f"unknown solver {requested!r}; choose auto, mosek, clarabel or scs")
-    if requested == "mosek":
+    if requested not in SOLVERS:
+        raise SolverError(f"unknown solver {requested!r}; choose {', '.join(CHOICES[:-1])} or {CHOICES[-1]}")
+    if SOLVERS[requested].licensed:
         ok, why = mosek_license_state()
         if not ok:
             raise SolverError(f"solver=mosek requested but {why}; {MOSEK_HELP}")
@@ -99,26 +135,9 @@ def resolve_solver(requested: str) -> str:
 
 def solver_options(name: str, tol: float) -> dict[str, Any]:
     """Explicit tolerances for each solver (gap and feasibility at ``tol``)."""
-    if name == "clarabel":
-        return {
-            "tol_gap_abs": tol,
-            "tol_gap_rel": tol,
-            "tol_feas": tol,
-            "tol_ktratio": min(1e-6, tol),
-            "max_iter": 500,
-        }
-    if name == "mosek":
-        return {
-            "mosek_params": {
-                "MSK_DPAR_INTPNT_CO_TOL_REL_GAP": tol,
-                "MSK_DPAR_INTPNT_CO_TOL_PFEAS": tol,
-                "MSK_DPAR_INTPNT_CO_TOL_DFEAS": tol,
-            }
-        }
-    if name == "scs":
-        eps = max(tol, 1e-9)
-        return {"eps_abs": eps, "eps_rel": eps, "max_iters": 200_000, "acceleration_lookback": 10}
-    raise SolverError(f"unknown solver {name!r}")
+    if name not in SOLVERS:
+        raise SolverError(f"unknown solver {name!r}")
+    return SOLVERS[name].options(tol)
 
 
 def solve(problem: Any, name: str, tol: float, inaccurate_ok: bool = False) -> SolveStats:
@@ -131,11 +150,10 @@ def solve(problem: Any, name: str, tol: float, inaccurate_ok: bool = False) -> S
     options = solver_options(name, tol)
     status = _attempt(problem, name, options)
     accepted = status == cp.OPTIMAL or (inaccurate_ok and status == cp.OPTIMAL_INACCURATE and problem.value is not None)
-    if not accepted and status == cp.OPTIMAL_INACCURATE and name == "clarabel":
-        # Clarabel's Ruiz equilibration can stall the primal residual near 1e-7 on the facet-row
-        # programs; the same tolerances without it usually converge.
-        log.info("clarabel stalled at %s; retrying without equilibration", status)
-        status = _attempt(problem, name, {**options, "equilibrate_enable": False})
+    retry = SOLVERS[name].retry_inaccurate
+    if not accepted and status == cp.OPTIMAL_INACCURATE and retry is not None:
+        log.info("%s stalled at %s; retrying with %s", name, status, retry)
+        status = _attempt(problem, name, {**options, **retry})
     elapsed = time.perf_counter() - start
     if status in (cp.INFEASIBLE, cp.INFEASIBLE_INACCURATE):
         raise SolverError(f"{name}: the convex program is infeasible (status {status})")
@@ -147,7 +165,7 @@ def solve(problem: Any, name: str, tol: float, inaccurate_ok: bool = False) -> S
         status=status,
         time_s=elapsed,
         iterations=getattr(stats, "num_iters", None),
-        accuracy="low" if name == "scs" or status != cp.OPTIMAL else "high",
+        accuracy="high" if SOLVERS[name].accurate and status == cp.OPTIMAL else "low",
         tolerance=tol,
     )
 
@@ -184,9 +202,9 @@ def solver_report() -> list[dict[str, Any]]:
 
     rows = []
     have = installed()
-    for name in ("mosek", "clarabel", "scs"):
+    for name, spec in SOLVERS.items():
         row: dict[str, Any] = {"solver": name, "installed": name in have, "works": False, "detail": ""}
-        if name == "mosek":
+        if spec.licensed:
             ok, why = mosek_license_state()
             row["licensed"] = ok
             row["detail"] = why

@@ -87,3 +87,25 @@ def test_interpolation_refusals():
         with pytest.raises(ConfigError) as exc:
             require(cfg, command)
         assert str(exc.value) == line
+
+
+def test_config_choices_come_from_the_registries():
+    from convexdual import config, solvers
+
+    assert config.SOLVERS == ("auto", *solvers.SOLVERS)
+    assert set(config.ARCHITECTURES) <= set(ARCHITECTURES)
+    with pytest.raises(ConfigError, match="auto, mosek, clarabel, scs"):
+        config_from_dict({**SCALAR, "solver": "gurobi"})
+
+
+def test_solver_registry_gives_options_and_accuracy():
+    """Each registered solver turns a tolerance into its own options; SCS (first order) is never
+    reported as accurate; unknown names raise."""
+    from convexdual.solvers import SOLVERS, resolve_solver, solver_options
+
+    assert solver_options("clarabel", 1e-9)["tol_gap_rel"] == 1e-9
+    assert solver_options("scs", 1e-12)["eps_abs"] == 1e-9  # SCS is floored at 1e-9
+    assert solver_options("mosek", 1e-8)["mosek_params"]["MSK_DPAR_INTPNT_CO_TOL_REL_GAP"] == 1e-8
+    assert not SOLVERS["scs"].accurate and SOLVERS["clarabel"].accurate and SOLVERS["mosek"].licensed
+    with pytest.raises(SolverError, match="choose auto, mosek, clarabel or scs"):
+        resolve_solver("gurobi")
