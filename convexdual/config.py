@@ -168,7 +168,7 @@ SCHEMA: tuple[Key | Rule, ...] = (
         "regression: squared loss plus beta times the weight decay; interpolation: minimal weight decay with "
         "zero loss.", identity=True),
     Key("beta", POSITIVE, 0.1, "Weight-decay strength (regression only).", identity=True,
-        when=lambda cfg: cfg.problem == "regression"),
+        when=lambda cfg: PROBLEM_REGISTRY[cfg.problem].uses_beta),
     Key("solver", _choice_check(SOLVERS), "auto", "Convex solver (auto: the best one installed).", identity=True),
     Key("model.skip", BOOL, False, "A linear skip connection.", identity=True),
     Key("model.outputs", _positive_int_check(), 1, "c, the output dimension (vector outputs when > 1).",
