@@ -155,7 +155,7 @@ def certified_optimum(
     else:
         raise CertificateError(f"the working set did not settle in {MAX_ROUNDS} rounds")
     if refine:
-        solution, values = refine_dual(X, y, D, checks, values, beta, screen)
+        solution, values = refine_dual(X, y, D, checks, values, bound, screen)
         solves.append(solution.stats)
         active_tol = min(active_tol, REFINED_ACTIVE_TOL)
         active = active_set(values, bound, active_tol, margin_tol, margin_ratio)

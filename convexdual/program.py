@@ -131,11 +131,12 @@ def split_blocks(D: np.ndarray, blocks: Iterable[tuple[int, int]]) -> tuple[np.n
 
 def best_value_with_blocks(
     X: np.ndarray, y: np.ndarray, D: np.ndarray, m: int, *, beta: float, skip: bool, solver: str, tol: float,
-    budget: int = 400,
+    budget: int = 400, problem: str | Problem = "regression",
 ) -> float | None:
     """Best objective of a width-m network: min over sets of m (pattern, sign) blocks of (C)
     restricted to them (a network with fixed activation patterns is exactly that restriction).
-    Regression only. Returns None when more than ``budget`` block sets would have to be solved."""
+    For problems with a finite value below m* (:attr:`Problem.width_values`). Returns None when
+    more than ``budget`` block sets would have to be solved."""
     from itertools import combinations
     from math import comb
 
@@ -144,7 +145,7 @@ def best_value_with_blocks(
         return None
     best = np.inf
     for subset in combinations(blocks, m):
-        sol = solve_convex(X, y, *split_blocks(D, subset), problem="regression", beta=beta, skip=skip,
+        sol = solve_convex(X, y, *split_blocks(D, subset), problem=problem, beta=beta, skip=skip,
                            solver=solver, tol=tol)
         best = min(best, sol.objective)
     return float(best)

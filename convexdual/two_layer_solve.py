@@ -208,7 +208,7 @@ def width_phases(cfg: Config, data: Dataset, patterns: Patterns, poly: Polytope,
         elif prob.width_values and patterns.mode == "exact":
             row["value"] = best_value_with_blocks(data.X, data.y, patterns.D, phase.m, beta=cfg.beta, skip=cfg.model.skip,
                                                   solver=solver, tol=cfg.tol.solver,
-                                                  budget=cfg.value_search_budget)
+                                                  budget=cfg.value_search_budget, problem=prob)
             row["value_lower_bound"] = p_star
         elif prob.width_values:  # (the exact search below m* needs every cell)
             row["value"] = None
