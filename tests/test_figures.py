@@ -30,8 +30,8 @@ def test_only_choices_are_the_registry_groups():
     only = next(p for p in main.commands["figures"].params if p.name == "only")
     assert isinstance(only.type, click.Choice)
     assert tuple(only.type.choices) == FIGURE_GROUPS
-    assert FIGURE_GROUPS == ("example1", "staircase", "value", "phase", "uniqueness", "vector", "three_layer", "train",
-                             "paths")
+    shipped = ("example1", "staircase", "value", "phase", "uniqueness", "vector", "three_layer", "train", "paths")
+    assert FIGURE_GROUPS[:len(shipped)] == shipped  # new groups may follow; none is dropped or renamed
     assert [f for g in FIGURE_GROUPS for f in figures_of(g)] == list(FIGURES)  # each group's entries are contiguous
 
 
