@@ -8,7 +8,8 @@ interrupted. Usage errors (unknown options, missing arguments) are one line with
 This package holds the command group, its error edge and SIGTERM handling; the commands live one
 module per group: :mod:`.solve` (solve, certify, uniqueness, search), :mod:`.sweeps` (sweep,
 status), :mod:`.figures` (figures, plot), :mod:`.train` (train, path), :mod:`.bench` and
-:mod:`.info` (solvers); :mod:`.common` holds what they share.
+:mod:`.info` (solvers); :mod:`.common` holds what they share. A new command is a ``click.command``
+in the module of its group and one more name in ``COMMANDS``.
 """
 
 from __future__ import annotations
@@ -102,7 +103,8 @@ def main() -> None:
     """Exact loss landscapes of weight-decay-regularized ReLU networks via convex duality."""
 
 
-for command in (solve, solvers, figures, plot, sweep, status, uniqueness, search, train, certify, path, bench):
-    main.add_command(command)
+COMMANDS = (solve, solvers, figures, plot, sweep, status, uniqueness, search, train, certify, path, bench)
+for _command in COMMANDS:
+    main.add_command(_command)
 
-__all__ = ["Commands", "crash_log", "fail", "main", "summary"]
+__all__ = ["COMMANDS", "Commands", "crash_log", "fail", "main", "summary"]
