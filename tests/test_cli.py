@@ -160,3 +160,16 @@ def test_bracketed_solve_is_reported_as_such_and_refused_where_a_certificate_is_
     r = cli("uniqueness", "--config", "configs/gaussian_n40_d3.yaml", *over)
     last = r.stderr.strip().splitlines()[-1]
     assert r.returncode == 4 and last.startswith("error:") and "only bracketed" in last
+
+
+def test_python_m_convexdual_is_the_command_line():
+    from convexdual.cli import COMMANDS, main
+
+    names = {"bench", "certify", "figures", "path", "plot", "search", "solve", "solvers", "status", "sweep", "train",
+             "uniqueness"}
+    assert set(main.commands) == {c.name for c in COMMANDS} == names
+    p = subprocess.run([sys.executable, "-m", "convexdual", "--help"], capture_output=True, text=True, cwd=ROOT,
+                       timeout=120)
+    assert p.returncode == 0, p.stderr
+    assert all(f"  {name} " in p.stdout for name in names)
+    assert cli("--help").stdout == p.stdout.replace("python -m convexdual ", "python -m convexdual.cli ")
