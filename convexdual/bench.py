@@ -36,7 +36,7 @@ from .errors import first_line
 from .figure_files import pyplot, save_figure
 from .optimal_set import active_features, build_polytope, stdout_to_stderr
 from .patterns import Patterns, lp_cell_search
-from .pipeline import certified_solve, width_phases
+from .pipeline import certified_two_layer, width_phases
 from .runs import write_json, write_table
 from .solvers import SOLVER_SECONDS, count_solver_time, cvxpy_solver_seconds, resolve_solver
 from .widths import critical_widths
@@ -66,7 +66,7 @@ def _config(inst: Instance, limits: float) -> Any:
 
 def run_convexdual(inst: Instance, limits: float) -> dict[str, Any]:
     """convexdual end to end (pipeline.solve) with its own stage timings."""
-    r = certified_solve(_config(inst, limits))
+    r = certified_two_layer(_config(inst, limits))
     t = r.timing
     return {"cells": r.patterns.count, "stage_s": {"cells": t["patterns_s"], "solve": t["optimum_s"], "directions": 0.0,
                                                   "polytope": t["polytope_s"], "widths": t["widths_s"],

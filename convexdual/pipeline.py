@@ -15,7 +15,7 @@ from pathlib import Path
 
 from .config import Config, find_data_file
 from .data import load_data
-from .errors import CertificateError, ResourceLimitError
+from .errors import CertificateError, ConfigError, ResourceLimitError
 from .network import Network, network_from_coefficients, objective, skip_weights
 from .patterns import pattern_budget
 from .report import SolveResult, gap_certificates, solver_json, staircase_fits
@@ -28,7 +28,7 @@ from .vector_solve import VectorResult, solve_vector
 
 __all__ = [  # (the names callers import from here; each lives in its own module)
     "BracketResult", "Network", "Result", "SolveCache", "SolveResult", "ThreeLayerResult", "VectorResult",
-    "certificates", "certified_solve", "check_budget", "check_data_size", "gap_certificates",
+    "certificates", "certified_solve", "certified_two_layer", "check_budget", "check_data_size", "gap_certificates",
     "network_from_coefficients", "objective", "p_star_bounds", "patterns_json", "plan_patterns", "skip_weights",
     "solve", "solve_parallel", "solve_vector", "solver_json", "staircase_fits", "width_phases",
 ]
@@ -107,7 +107,7 @@ def solve(cfg: Config, cache: SolveCache | None = None) -> SolveResult:
     return architecture_of(cfg).solve(cfg, data, timing, t0, cache if cache is not None else SolveCache())
 
 
-def certified_solve(cfg: Config, cache: SolveCache | None = None) -> SolveResult:
+def certified_solve(cfg: Config, cache: SolveCache | None = None) -> Result | VectorResult | ThreeLayerResult:
     """:func:`solve`, for the commands that need a certified optimum: a bracket is refused."""
     result = solve(cfg, cache)
     if isinstance(result, BracketResult):
@@ -115,4 +115,14 @@ def certified_solve(cfg: Config, cache: SolveCache | None = None) -> SolveResult
         raise CertificateError(f"{cfg.name}: the exact dual oracle ran out of oracle.time_limit_s = "
                                f"{cfg.oracle.time_limit_s:g} s; p* is only bracketed in [{lo:.10g}, {hi:.10g}] "
                                "(raise oracle.time_limit_s)")
+    assert isinstance(result, (Result, VectorResult, ThreeLayerResult)), type(result)
+    return result
+
+
+def certified_two_layer(cfg: Config, cache: SolveCache | None = None) -> Result:
+    """:func:`certified_solve` for the commands that take the scalar two-layer network only (they
+    refuse other configs first, :func:`variants.require`)."""
+    result = certified_solve(cfg, cache)
+    if not isinstance(result, Result):
+        raise ConfigError(f"{cfg.name}: a scalar two-layer config was expected")
     return result

@@ -32,7 +32,8 @@ import numpy as np
 from .certify import certify
 from .config import Config
 from .errors import ConfigError, ResourceLimitError
-from .pipeline import certified_solve
+from .pipeline import certified_two_layer
+from .problems import get_problem
 from .results import save_network
 from .runs import (Check, RunFolder, file_sha256, legacy_manifest, progress_bar, record_path, reject, safe_name,
                    stoppable, types_ok, write_json, write_table)
@@ -98,13 +99,12 @@ def check_limits(cfg: Config, widths: list[int], seeds: list[int]) -> None:
 def run_training(cfg: Config, widths: list[int], seeds: list[int], out_dir: Path | None, progress: bool = True,
                  root: Path = Path("outputs") / "train") -> TrainSummary:
     """Train and certify every (width, seed) not yet on disk; return all records of the run."""
-    if cfg.problem != "regression":
-        raise ConfigError("train needs problem: regression (interpolation has no training objective here)")
+    get_problem(cfg.problem).require("train")
     check_limits(cfg, widths, seeds)
     rid = run_id(cfg)
     legacy = legacy_manifest("train.json", lambda old: _other_training(old, cfg))
     with RunFolder.open(out_dir or root / rid, "train", {"run_id": rid}, legacy=legacy) as folder:
-        result = certified_solve(cfg)
+        result = certified_two_layer(cfg)
         return _train_all(folder, cfg, result, widths, seeds, progress)
 
 

@@ -189,7 +189,7 @@ def search(n: int, d: int, bias: bool, skip: bool, trials: int, seed: int = 0,
     """Solve minimum-norm interpolation on many data sets; return the non-unique ones and counts."""
     from .config import config_from_dict
     from .errors import ConvexdualError
-    from .pipeline import certified_solve as solve
+    from .pipeline import certified_two_layer as solve
 
     found: list[Found] = []
     counts = {"tried": 0, "unique": 0, "non_unique": 0, "unclear": 0, "parametric_only": 0, "infeasible": 0,
@@ -280,7 +280,7 @@ def example2_member(rng: np.random.Generator, min_gap: float = np.pi / 24) -> Co
 def construct(count: int, seed: int = 0) -> list[tuple[Construction, Result, Uniqueness]]:
     """``count`` random members, each solved by the certified pipeline and analysed in function space."""
     from .config import config_from_dict
-    from .pipeline import certified_solve as solve
+    from .pipeline import certified_two_layer as solve
 
     rng = np.random.default_rng(seed)
     out = []

@@ -9,7 +9,8 @@ import click
 import numpy as np
 
 from ..errors import CertificateError, ConfigError
-from .common import log, scalar_only, setup_logging
+from ..variants import architecture_of, require
+from .common import log, setup_logging
 
 
 @click.command(context_settings={"ignore_unknown_options": True})
@@ -136,24 +137,23 @@ def certify(config_path: str, weights: str, as_json: bool, verbose: bool, overri
     """Is this network a global optimum of (P_m)? Gap to p*, dual feasibility of its residual, class."""
     from ..certify import certify as run_certify
     from ..config import load_config
-    from ..pipeline import Network
-    from ..pipeline import certified_solve as run
+    from ..network import Network
+    from ..pipeline import certified_two_layer as run
     from ..results import dumps, load_network
     from ..solvers import resolve_solver
 
     setup_logging(verbose)
     cfg = load_config(config_path, overrides)
-    if cfg.problem != "regression":
-        raise ConfigError("certify needs problem: regression")
-    if cfg.outputs > 1 or cfg.architecture != "two_layer":
+    require(cfg, "certify")
+    if architecture_of(cfg).name != "two_layer":
         _certify_other(cfg, weights, as_json)
         return
     result = run(cfg)
-    W, a, z, h = load_network(weights, result.data.X.shape[1], cfg.skip)
+    W, a, z, h = load_network(weights, result.data.X.shape[1], cfg.model.skip)
     if h is not None and h != cfg.hash():
         log.warning("warning: %s was saved for config %s, this config is %s", weights, h, cfg.hash())
     cert = run_certify(Network(W=W, a=a, z=z), result.data.X, result.data.y, result.patterns.D, beta=cfg.beta,
-                       skip=cfg.skip, p_star=result.p_star, solver=resolve_solver(cfg.solver), tol=cfg.certify,
+                       skip=cfg.model.skip, p_star=result.p_star, solver=resolve_solver(cfg.solver), tol=cfg.certify,
                        solver_tol=cfg.tol.solver, every_cell=result.patterns.mode != "oracle")
     out = {**cert.as_dict(), "width": int(a.shape[0]), "weights": weights, "config_hash": cfg.hash(),
            "weights_config_hash": h}
@@ -179,13 +179,13 @@ def _certify_other(cfg: Any, weights: str, as_json: bool) -> None:
 
     result = run(cfg)
     X = result.data.X
-    if cfg.outputs > 1:
+    if architecture_of(cfg).name == "vector_outputs":
         arrays, h = load_arrays(weights, {"W": 2, "a": 2}, VECTOR_LAYOUT)
         W, A = arrays["W"], arrays["a"]
-        if W.shape[1] != X.shape[1] or A.shape != (W.shape[0], cfg.outputs):
-            raise ConfigError(f"{weights}: need W (m, {X.shape[1]}) and a (m, {cfg.outputs}), got {W.shape}, {A.shape}")
+        if W.shape[1] != X.shape[1] or A.shape != (W.shape[0], cfg.model.outputs):
+            raise ConfigError(f"{weights}: need W (m, {X.shape[1]}) and a (m, {cfg.model.outputs}), got {W.shape}, {A.shape}")
         out = certify_vector(W, A, X, result.data.targets, beta=cfg.beta, p_star=result.p_star, tol=cfg.certify,
-                             time_limit_s=cfg.oracle_time_limit_s)
+                             time_limit_s=cfg.oracle.time_limit_s)
         width = W.shape[0]
     else:
         arrays, h = load_arrays(weights, {"W": 3, "v": 2, "a": 1}, PARALLEL_LAYOUT)
@@ -219,20 +219,20 @@ def _certify_other(cfg: Any, weights: str, as_json: bool) -> None:
 def uniqueness(config_path: str, as_json: bool, verbose: bool, overrides: tuple[str, ...]) -> None:
     """Is the optimal (e.g. minimum-norm interpolating) function unique? Answer with the proof."""
     from ..config import load_config
-    from ..pipeline import certified_solve as run
+    from ..pipeline import certified_two_layer as run
     from ..results import dumps
     from ..uniqueness import analyse
 
     setup_logging(verbose)
     cfg = load_config(config_path, overrides)
-    scalar_only(cfg, "uniqueness")
+    require(cfg, "uniqueness")
     result = run(cfg)
     u = analyse(result)
     if as_json:
         click.echo(dumps({"name": cfg.name, "p_star": result.p_star, **u.as_dict()}))
         return
     verdict = "UNIQUE" if u.unique else "NOT UNIQUE"
-    click.echo(f"{cfg.name}: {cfg.problem}, bias={cfg.data.bias}, skip={cfg.skip}: the optimal function is {verdict}")
+    click.echo(f"{cfg.name}: {cfg.problem}, bias={cfg.data.bias}, skip={cfg.model.skip}: the optimal function is {verdict}")
     click.echo(f"  optimal polytope dimension {u.polytope_dim}; dimension of the set of optimal functions {u.function_dim}")
     for k, net in enumerate(u.networks):
         click.echo(f"  network {k + 1}: width {net['width']}, objective {net['objective']:.12g}, "

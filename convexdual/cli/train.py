@@ -7,7 +7,8 @@ from pathlib import Path
 import click
 
 from ..errors import ConfigError
-from .common import scalar_only, setup_logging
+from ..variants import require
+from .common import setup_logging
 
 
 @click.command(context_settings={"ignore_unknown_options": True})
@@ -33,7 +34,7 @@ def train(config_path: str, width_text: str, seed_text: str, out_dir: str | None
 
     setup_logging(verbose)
     cfg = load_config(config_path, overrides)
-    scalar_only(cfg, "train")
+    require(cfg, "train")
     cap = cfg.limits.train_networks
     widths, seeds = parse_range(width_text, "--width", cap), parse_range(seed_text, "--seeds", cap)
     if widths[0] < 1:
@@ -76,14 +77,14 @@ def path(config_path: str, from_path: str, to_path: str | None, out_dir: str | N
     from ..figures.files import save_figure
     from ..figures.nonconvex import path_figure, split_network
     from ..paths import descent_path, landscape, optimal_path
-    from ..pipeline import Network
-    from ..pipeline import certified_solve as run
+    from ..network import Network
+    from ..pipeline import certified_two_layer as run
     from ..results import atomic_write_text, dumps, load_network
     from ..runs import safe_name, writable_folder
 
     setup_logging(verbose)
     cfg = load_config(config_path, overrides)
-    scalar_only(cfg, "path")
+    require(cfg, "path")
     stem = safe_name(f"{Path(from_path).stem}_to_{Path(to_path).stem if to_path else 'mstar'}")
     target = Path(out_dir) if out_dir else Path("outputs") / "paths" / stem
     if target.is_dir() and any(target.iterdir()):
@@ -92,12 +93,12 @@ def path(config_path: str, from_path: str, to_path: str | None, out_dir: str | N
     result = run(cfg)
     land = landscape(result)
     d = result.data.X.shape[1]
-    start = Network(*load_network(from_path, d, cfg.skip)[:3])
+    start = Network(*load_network(from_path, d, cfg.model.skip)[:3])
     if to_path:
-        goal = Network(*load_network(to_path, d, cfg.skip)[:3])
+        goal = Network(*load_network(to_path, d, cfg.model.skip)[:3])
     else:
         goal = split_network(result, result.widths.m_star_vertex, start.width)
-    kw = dict(beta=cfg.beta, skip=cfg.skip, p_star=result.p_star, solver=land.solver, tol=cfg.certify,
+    kw = dict(beta=cfg.beta, skip=cfg.model.skip, p_star=result.p_star, solver=land.solver, tol=cfg.certify,
               solver_tol=cfg.tol.solver)
     if run_certify(goal, land.X, land.y, land.D, **kw).classification != "global_optimum":
         raise ConfigError(f"the goal network {to_path or '(m* network)'} is not a certified global optimum")

@@ -127,7 +127,7 @@ def path_figures(job: FigureJob) -> list[Path]:
     descent paths from random networks of width n + 1."""
     from ..config import load_config
     from ..paths import descent_path, landscape, optimal_path
-    from ..pipeline import certified_solve as solve
+    from ..pipeline import certified_two_layer as solve
     from ..training import initial_network
 
     configs_dir, out_dir = job.configs, job.out_dir
@@ -153,7 +153,7 @@ def path_figures(job: FigureJob) -> list[Path]:
     for res, title in ((ex1, "Example 1"), (circle, "3 points on a circle")):
         m = res.data.n + 1
         goal = split_network(res, res.widths.m_star_vertex, m)
-        start = initial_network(m, res.data.X.shape[1], 0, 1.0, res.config.skip)
+        start = initial_network(m, res.data.X.shape[1], 0, 1.0, res.config.model.skip)
         p = descent_path(landscape(res), start, goal)
         panels.append((p, res.p_star, f"{title}, width n + 1 = {m}: random network -> global optimum\n"
                                        f"largest increase {p.summary(res.p_star)['max_increase']:.1e}"))

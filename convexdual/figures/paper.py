@@ -86,7 +86,7 @@ def three_layer_figure(job: FigureJob) -> list[Path]:
     X, y, p = r.data.X, r.data.y, r.p_star
     runs = []
     for seed in range(THREE_LAYER_SEEDS):
-        net = train_three_layer(X, y, beta=cfg.beta, branches=cfg.branches, hidden=cfg.hidden, seed=seed)
+        net = train_three_layer(X, y, beta=cfg.beta, branches=cfg.model.branches, hidden=cfg.model.hidden, seed=seed)
         gap = three_layer_objective(net, X, y, cfg.beta) - p
         runs.append((seed, gap, used_first_layer_directions(net, X)))
     plt = pyplot()
@@ -126,7 +126,7 @@ def three_layer_figure(job: FigureJob) -> list[Path]:
     ax2.legend(fontsize=8)
     ax2.set_title(f"p* = {p:.8f} from the convex program", fontsize=10)
     fig.suptitle(f"Parallel three-layer ReLU networks ({cfg.name}: n = {r.data.n}, d = {r.data.d}, beta = {cfg.beta:g}; "
-                 f"trained with K = {cfg.branches} branches of width {cfg.hidden})", fontsize=11)
+                 f"trained with K = {cfg.model.branches} branches of width {cfg.model.hidden})", fontsize=11)
     fig.tight_layout()
     n_ok = int(np.sum(gaps <= tol))
     dist = max((float(np.min(np.linalg.norm(dirs - u, axis=1))) for _, g, U in runs if g <= tol for u in U),
@@ -271,7 +271,7 @@ def uniqueness_figures(job: FigureJob) -> list[Path]:
     instance: not unique), 2-D skip with and without bias (not unique); and Figure 3."""
     configs, out_dir = job.configs / "uniqueness", job.out_dir
     from ..config import load_config
-    from ..pipeline import certified_solve as solve
+    from ..pipeline import certified_two_layer as solve
 
     plt = pyplot()
     settings = [("d1_bias_skip_unique", "1-D inputs, bias, skip"),
