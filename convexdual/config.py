@@ -457,43 +457,6 @@ class Config:
     limits: Limits = field(default_factory=Limits)  # resource ceilings (not in the identity)
     source: str | None = None  # the file it came from (not part of the identity)
 
-    # The earlier flat names (read-only), kept while callers move to the nested ones.
-    @property
-    def skip(self) -> bool:
-        return self.model.skip
-
-    @property
-    def outputs(self) -> int:
-        return self.model.outputs
-
-    @property
-    def architecture(self) -> str:
-        return self.model.architecture
-
-    @property
-    def branches(self) -> int:
-        return self.model.branches
-
-    @property
-    def hidden(self) -> int:
-        return self.model.hidden
-
-    @property
-    def max_enum_dim(self) -> int:
-        return self.polytope.max_enum_dim
-
-    @property
-    def enum_timeout_s(self) -> float:
-        return self.polytope.enum_timeout_s
-
-    @property
-    def milp_time_limit_s(self) -> float:
-        return self.polytope.milp_time_limit_s
-
-    @property
-    def oracle_time_limit_s(self) -> float:
-        return self.oracle.time_limit_s
-
     def get(self, path: str) -> Any:
         """The value of a dotted key, e.g. ``cfg.get("model.skip")``."""
         value: Any = self

@@ -21,6 +21,12 @@ from convexdual.config import config_from_dict, load_config
 ROOT = Path(__file__).resolve().parent.parent
 GOLDEN = Path(__file__).resolve().parent / "golden" / "config_schema.json"
 
+# Where each attribute of Config as first released (flat) lives now.
+NESTED = {"skip": "model.skip", "outputs": "model.outputs", "architecture": "model.architecture",
+          "branches": "model.branches", "hidden": "model.hidden", "max_enum_dim": "polytope.max_enum_dim",
+          "enum_timeout_s": "polytope.enum_timeout_s", "milp_time_limit_s": "polytope.milp_time_limit_s",
+          "oracle_time_limit_s": "oracle.time_limit_s"}
+
 # Every attribute of Config as first released (flat), read through whatever the Config now is.
 FLAT_FIELDS = ("name", "problem", "beta", "data", "skip", "widths", "solver", "patterns", "tol", "max_enum_dim",
                "enum_timeout_s", "milp_time_limit_s", "value_search_budget", "sweep", "train", "certify",
@@ -95,7 +101,7 @@ def _outcome(make: Callable[[], Any]) -> dict[str, Any]:
         cfg = make()
     except Exception as exc:  # the error type and line are what is pinned
         return {"error": f"{type(exc).__name__}: {exc}"}
-    fields = {name: repr(getattr(cfg, name)) for name in FLAT_FIELDS}
+    fields = {name: repr(cfg.get(NESTED.get(name, name))) for name in FLAT_FIELDS}
     return {"hash": cfg.hash(), "resolved": json.dumps(cfg.resolved()),
             "resolved_sorted": json.dumps(cfg.resolved(), sort_keys=True), "fields": fields}
 
