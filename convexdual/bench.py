@@ -33,7 +33,7 @@ from .config import config_from_dict
 from .data import load_data
 from .dual import SIGNS, DualValues
 from .errors import first_line
-from .figure_files import pyplot, save_figure
+from .figures.files import pyplot, save_figure
 from .optimal_set import active_features, build_polytope, stdout_to_stderr
 from .patterns import Patterns, lp_cell_search
 from .pipeline import certified_two_layer, width_phases

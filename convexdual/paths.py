@@ -96,7 +96,7 @@ class Landscape:
 
 
 def landscape(result: Any) -> Landscape:
-    """The Landscape of a solved regression instance (pipeline.Result)."""
+    """The Landscape of a solved regression instance (two_layer_solve.Result)."""
     from .solvers import resolve_solver
 
     get_problem(result.config.problem).require("path")

@@ -95,3 +95,13 @@ def repository_files() -> list[Path]:
     except (OSError, subprocess.CalledProcessError):
         skip = {".git", ".venv", "outputs"}
         return [p for p in ROOT.rglob("*") if not skip & set(p.relative_to(ROOT).parts)]
+
+
+def test_readme_tables_are_generated_from_the_registries():
+    """The config-key table (config schema) and the figures table (figures registry) in the README
+    are what ``python -m tests.readme_tables`` renders now."""
+    from tests.readme_tables import README, render
+
+    text = README.read_text()
+    assert render(text) == text, "README tables are stale: run python -m tests.readme_tables"
+    assert "| `model.skip` |" in text and "| example1 | `example1` |" in text

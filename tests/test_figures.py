@@ -74,19 +74,9 @@ def test_outputs_expand_figures_to_their_formats():
     assert f.outputs() == ["a.csv", "b.png", "b.pdf", "b.txt"]
 
 
-def test_old_import_paths_keep_working():
-    import convexdual.figure_files as figure_files
+def test_figures_package_exports_its_names():
     import convexdual.figures as figures
-    import convexdual.nonconvex_figures as nonconvex_figures
-    import convexdual.regime_plots as regime_plots
-    from convexdual.figures import files, nonconvex, regimes
 
-    assert figure_files.save_figure is files.save_figure and figure_files.pyplot is files.pyplot
-    for name in regimes.__dict__:
-        if not name.startswith("_") and getattr(regimes.__dict__[name], "__module__", None) == regimes.__name__:
-            assert getattr(regime_plots, name) is getattr(regimes, name), name
-    for name in ("split_network", "training_figure", "path_figure", "training_figures", "path_figures", "MOVE_COLORS"):
-        assert getattr(nonconvex_figures, name) is getattr(nonconvex, name)
     for name in ("PHASE_QUANTITIES", "draw_directions", "draw_polytope", "figure_example1", "draw_staircase",
                  "figure_staircase", "figure_value_width", "point_table", "figure_phase", "read_sweep_table", "plot_run",
                  "FIGURE_GROUPS", "regenerate_all", "THREE_LAYER_SEEDS", "PHASE_DIAGRAMS", "LARGE_PHASE_DIAGRAMS",

@@ -1,6 +1,7 @@
-"""The convexdual modules import one another one way: the import graph has no cycle.
+"""The convexdual modules import one another one way: the import graph has no cycle, and every
+import goes down the layers of the pipeline (:data:`LAYERS`).
 
-The graph is read from the source (the AST of every ``convexdual/*.py``): an edge A -> B for every
+The graph is read from the source (the AST of every module of the package and its subpackages): an edge A -> B for every
 import of B in A, at the top of the module or inside a function (a lazy import still makes a
 cycle: each module then needs the other). Imports under ``if TYPE_CHECKING:`` are not run and
 are left out.
@@ -15,9 +16,19 @@ PACKAGE = "convexdual"
 SOURCE = Path(__file__).resolve().parent.parent / PACKAGE
 
 
+def module_name(path: Path) -> str:
+    """``convexdual/cli/solve.py`` -> ``convexdual.cli.solve``; a package's ``__init__`` is the package."""
+    parts = (PACKAGE, *path.relative_to(SOURCE).with_suffix("").parts)
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def source_files() -> list[Path]:
+    return sorted(SOURCE.rglob("*.py"))
+
+
 def module_names() -> set[str]:
-    """Every module of the package (``convexdual`` for its ``__init__``)."""
-    return {PACKAGE if p.stem == "__init__" else f"{PACKAGE}.{p.stem}" for p in SOURCE.glob("*.py")}
+    """Every module of the package and its subpackages."""
+    return {module_name(p) for p in source_files()}
 
 
 def _type_checking_only(node: ast.If) -> bool:
@@ -40,14 +51,15 @@ def _runtime_nodes(tree: ast.AST) -> list[ast.AST]:
     return out
 
 
-def imported(module: str, node: ast.AST, modules: set[str]) -> set[str]:
-    """The package modules that the import statement ``node`` in ``module`` imports."""
+def imported(module: str, node: ast.AST, modules: set[str], is_package: bool = False) -> set[str]:
+    """The package modules that the import statement ``node`` in ``module`` imports
+    (``is_package``: ``module`` is a package's ``__init__``)."""
     if isinstance(node, ast.Import):
         return {alias.name for alias in node.names if alias.name in modules}
     if not isinstance(node, ast.ImportFrom):
         return set()
     if node.level:
-        package = module if module == PACKAGE else module.rsplit(".", 1)[0]
+        package = module if is_package else module.rsplit(".", 1)[0]
         for _ in range(node.level - 1):
             package = package.rsplit(".", 1)[0]
         base = f"{package}.{node.module}" if node.module else package
@@ -56,21 +68,25 @@ def imported(module: str, node: ast.AST, modules: set[str]) -> set[str]:
     if not (base == PACKAGE or base.startswith(PACKAGE + ".")):
         return set()
     found = {f"{base}.{alias.name}" for alias in node.names if f"{base}.{alias.name}" in modules}
-    if base in modules and (base != PACKAGE or len(found) < len(node.names)):
+    if base in modules and (not _is_package(base) or len(found) < len(node.names)):
         found.add(base)  # names taken from the module itself (or from the package's __init__)
     return found
+
+
+def _is_package(module: str) -> bool:
+    return (SOURCE.joinpath(*module.split(".")[1:]) / "__init__.py").exists()
 
 
 def import_graph() -> dict[str, set[str]]:
     """module -> the package modules it imports (anywhere in its body)."""
     modules = module_names()
     graph: dict[str, set[str]] = {}
-    for path in sorted(SOURCE.glob("*.py")):
-        name = PACKAGE if path.stem == "__init__" else f"{PACKAGE}.{path.stem}"
+    for path in source_files():
+        name = module_name(path)
         tree = ast.parse(path.read_text(), filename=str(path))
         edges: set[str] = set()
         for node in _runtime_nodes(tree):
-            edges |= imported(name, node, modules)
+            edges |= imported(name, node, modules, path.stem == "__init__")
         graph[name] = edges - {name}
     return graph
 
@@ -137,3 +153,48 @@ def test_graph_reads_the_imports() -> None:
 def test_no_import_cycles() -> None:
     found = cycles(import_graph())
     assert not found, "import cycles among convexdual modules:\n" + "\n".join(" -> ".join(c) for c in found)
+
+
+# The pipeline from the bottom up: a module imports only modules of its own layer or of layers
+# below it. A new module joins the layer of the step it implements.
+LAYERS: tuple[tuple[str, ...], ...] = (
+    # foundations: errors, registries of problems and solvers, small helpers, result files
+    ("convexdual", "errors", "linalg", "oracle_kernels", "problems", "solvers", "results"),
+    ("config",),
+    # data and the numerical core: patterns -> program -> dual -> optimum -> optimal set -> widths
+    ("data", "patterns", "program", "dual", "oracle", "refine", "optimum", "optimal_set", "widths", "vector",
+     "three_layer", "network", "training"),
+    # one solve per architecture, its result and JSON, the certificate of a given network
+    ("solve_cache", "report", "two_layer_solve", "vector_solve", "three_layer_solve", "certify"),
+    ("variants", "pipeline"),
+    # analyses of a solved instance
+    ("uniqueness", "paths"),
+    # run folders: sweeps, launchers, training runs
+    ("runs", "launch", "sweep", "trainrun"),
+    # what draws: figures and the benchmark
+    ("bench", "figures", "figures.*"),
+    ("cli", "cli.*", "__main__"),
+)
+
+
+def layer_of(module: str) -> int:
+    """The index in :data:`LAYERS` of a module (``convexdual.figures.draw`` matches ``figures.*``)."""
+    short = module.removeprefix(PACKAGE + ".") if module != PACKAGE else PACKAGE
+    for k, layer in enumerate(LAYERS):
+        for entry in layer:
+            if short == entry or (entry.endswith(".*") and short.startswith(entry[:-1])):
+                return k
+    raise AssertionError(f"{module} is in no layer of tests/test_imports.py LAYERS")
+
+
+def test_every_module_has_a_layer() -> None:
+    for module in module_names():
+        layer_of(module)
+
+
+def test_imports_go_down_the_layers() -> None:
+    graph = import_graph()
+    upward = [f"{a} (layer {layer_of(a)}) imports {b} (layer {layer_of(b)})"
+              for a, targets in sorted(graph.items()) for b in sorted(targets) if layer_of(b) > layer_of(a)]
+    assert not upward, "imports up the layers:\n" + "\n".join(upward)
+    assert layer_of("convexdual.figures.draw") == layer_of("convexdual.figures") > layer_of("convexdual.pipeline")

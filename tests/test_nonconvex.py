@@ -18,7 +18,7 @@ from click.testing import CliRunner
 from convexdual.certify import certify
 from convexdual.cli import main
 from convexdual.config import CertifyTolerances, TrainSettings, load_config
-from convexdual.nonconvex_figures import split_network
+from convexdual.figures.nonconvex import split_network
 from convexdual.paths import descent_path, landscape, optimal_path
 from convexdual.pipeline import Network, solve
 from convexdual.program import solve_convex

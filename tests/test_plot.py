@@ -13,7 +13,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from convexdual.regime_plots import aggregate_regime
+from convexdual.figures.regimes import aggregate_regime
 from convexdual.sweep import table_rows
 from convexdual.widths import REGIMES, UNDECIDED, phase_bounds
 
@@ -114,7 +114,7 @@ def test_phase_diagram_and_the_connectivity_bound(run: Path, tmp_path: Path) -> 
     import matplotlib
 
     matplotlib.use("Agg")
-    from convexdual.regime_plots import bound_table, phase_diagram, property_values, width_rows
+    from convexdual.figures.regimes import bound_table, phase_diagram, property_values, width_rows
 
     t = pd.read_csv(run / "table.csv")
     phase_diagram(t, "m", "beta", "test").savefig(tmp_path / "p.png")

@@ -43,7 +43,7 @@ def plot_run(run_dir: Path, x: str | None = None, y: str | None = None, hue: str
     """Figures of a stored sweep. Without x, y, hue, col, row: the phase diagram (m*, M*, dim P*,
     connectivity width against the first axis) and the regime map (the topology against width,
     rows beta or the first axis, panels by the other axes). With them: one figure, a regime map
-    when ``y`` is not a result column, else a line plot (``convexdual.regime_plots``). A sweep axis
+    when ``y`` is not a result column, else a line plot (:mod:`.regimes`). A sweep axis
     (other than the seed) that names no part of the figure is refused: it would be pooled as if
     its values were seeds."""
     from .regimes import LINE_COLUMNS, check_column, line_plot, regime_map
