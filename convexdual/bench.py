@@ -65,7 +65,7 @@ def _config(inst: Instance, limits: float) -> Any:
 
 
 def run_convexdual(inst: Instance, limits: float) -> dict[str, Any]:
-    """convexdual end to end (pipeline.solve) with its own stage timings."""
+    """convexdual end to end (pipeline.certified_two_layer) with its own stage timings."""
     r = certified_two_layer(_config(inst, limits))
     t = r.timing
     return {"cells": r.patterns.count, "stage_s": {"cells": t["patterns_s"], "solve": t["optimum_s"], "directions": 0.0,

@@ -349,7 +349,7 @@ def certified_by_oracle(X: np.ndarray, y: np.ndarray, D: np.ndarray, *, problem:
     for them. Returns the optimum, the final patterns and the search.
     When the oracle runs out of ``time_limit_s`` the search is not complete: its proven upper bound U
     on the dual constraint (``search.upper``) makes nu bound / U dual feasible, so p* lies between
-    that dual value and the primal value over D (:func:`pipeline.p_star_bounds`); the optimum's
+    that dual value and the primal value over D (:func:`two_layer_solve.p_star_bounds`); the optimum's
     largest dual value is U."""
     from .oracle import cells_above
 

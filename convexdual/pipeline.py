@@ -23,7 +23,6 @@ from .solve_cache import SolveCache
 from .three_layer_solve import ThreeLayerResult, solve_parallel
 from .two_layer_solve import BracketResult, Result, certificates, p_star_bounds, patterns_json, width_phases
 from .variants import architecture_of
-from .vector import MAX_INPUT_DIM
 from .vector_solve import VectorResult, solve_vector
 
 __all__ = [  # (the names callers import from here; each lives in its own module)
@@ -58,17 +57,19 @@ def plan_patterns(cfg: Config, n: int, d: int, what: str | None = None) -> Confi
     (:func:`check_budget`) and the exact dual oracle applies (scalar two-layer networks), with
     ``patterns: oracle`` instead (the same identity: the answer is certified over every cell).
     Vector outputs above d = 3 take the oracle within the same limits (the enumerating vector oracle
-    stops at d = 3; the count bounds the cells the search may visit). Refuses what fits neither."""
-    if cfg.model.outputs > 1 and cfg.patterns.mode == "exact" and d > MAX_INPUT_DIM:
+    stops at d = 3; the count bounds the cells the search may visit). Refuses what fits neither.
+    The architecture declares which applies (:class:`variants.Architecture`)."""
+    arch = architecture_of(cfg)
+    if arch.oracle_above_dim is not None and cfg.patterns.mode == "exact" and d > arch.oracle_above_dim:
         check_budget(cfg, n, d, what)
         log.info("%s: vector outputs in d = %d: certifying with the exact dual oracle (enumeration covers d <= %d)",
-                 cfg.name, d, MAX_INPUT_DIM)
+                 cfg.name, d, arch.oracle_above_dim)
         return replace(cfg, patterns=replace(cfg.patterns, mode="oracle"))
     try:
         check_budget(cfg, n, d, what)
         return cfg
     except ResourceLimitError as exc:
-        if cfg.patterns.mode != "exact" or cfg.model.outputs != 1 or cfg.model.architecture != "two_layer":
+        if cfg.patterns.mode != "exact" or not arch.oracle_fallback:
             raise
         seeds = min(cfg.patterns.n_samples, cfg.limits.cells)
         oracle = replace(cfg, patterns=replace(cfg.patterns, mode="oracle", n_samples=seeds))
@@ -122,7 +123,8 @@ def certified_solve(cfg: Config, cache: SolveCache | None = None) -> Result | Ve
 def certified_two_layer(cfg: Config, cache: SolveCache | None = None) -> Result:
     """:func:`certified_solve` for the commands that take the scalar two-layer network only (they
     refuse other configs first, :func:`variants.require`)."""
-    result = certified_solve(cfg, cache)
-    if not isinstance(result, Result):
+    if architecture_of(cfg).name != "two_layer":
         raise ConfigError(f"{cfg.name}: a scalar two-layer config was expected")
+    result = certified_solve(cfg, cache)
+    assert isinstance(result, Result), type(result)
     return result

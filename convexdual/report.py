@@ -17,7 +17,7 @@ import numpy as np
 from .config import Config
 from .data import Dataset
 from .dual import dual_objective, feasible_scaling
-from .problems import get_problem
+from .problems import Problem, get_problem
 from .results import git_revision, versions
 from .solvers import SolveStats
 
@@ -56,7 +56,7 @@ def solver_json(solves: list[SolveStats]) -> dict[str, Any]:
 
 
 def gap_certificates(p_star: float, nu: np.ndarray, y: np.ndarray, max_value: float, bound: float,
-                     problem: str = "regression") -> dict[str, float]:
+                     problem: str | Problem) -> dict[str, float]:
     """Duality gap of p* against the feasibly scaled dual point, and the dual violation
     (max_value: the largest dual-constraint value at nu; bound: beta, or 1 for interpolation)."""
     dual = dual_objective(feasible_scaling(nu, max_value, bound), y, problem)

@@ -32,6 +32,7 @@ class Solver:
     accurate: bool = True
     licensed: bool = False  # needs a license check before use (MOSEK)
     retry_inaccurate: dict[str, Any] | None = None
+    retry_note: str = ""  # the log line's words for that retry
 
 
 def _mosek_options(tol: float) -> dict[str, Any]:
@@ -52,7 +53,8 @@ SOLVERS: dict[str, Solver] = {s.name: s for s in (
     Solver("mosek", "MOSEK", _mosek_options, licensed=True),
     # Clarabel's Ruiz equilibration can stall the primal residual near 1e-7 on the facet-row
     # programs; the same tolerances without it usually converge.
-    Solver("clarabel", "CLARABEL", _clarabel_options, retry_inaccurate={"equilibrate_enable": False}),
+    Solver("clarabel", "CLARABEL", _clarabel_options, retry_inaccurate={"equilibrate_enable": False},
+           retry_note="without equilibration"),
     Solver("scs", "SCS", _scs_options, accurate=False),
 )}
 CVXPY_NAMES = {name: s.cvxpy_name for name, s in SOLVERS.items()}
@@ -152,7 +154,7 @@ def solve(problem: Any, name: str, tol: float, inaccurate_ok: bool = False) -> S
     accepted = status == cp.OPTIMAL or (inaccurate_ok and status == cp.OPTIMAL_INACCURATE and problem.value is not None)
     retry = SOLVERS[name].retry_inaccurate
     if not accepted and status == cp.OPTIMAL_INACCURATE and retry is not None:
-        log.info("%s stalled at %s; retrying with %s", name, status, retry)
+        log.info("%s stalled at %s; retrying %s", name, status, SOLVERS[name].retry_note)
         status = _attempt(problem, name, {**options, **retry})
     elapsed = time.perf_counter() - start
     if status in (cp.INFEASIBLE, cp.INFEASIBLE_INACCURATE):

@@ -63,7 +63,7 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
 from .config import Config, hash_resolved, is_limit_override, load_config, read_limits, read_sweep_axes
 from .errors import ConfigError, ResourceLimitError, first_line
@@ -73,6 +73,9 @@ from .runs import (Check, RunFolder, first_reason, identity_hash, legacy_manifes
                    read_record, record_path, safe_name, stoppable, table_text, types_ok, verify, write_json,
                    write_record, write_table as write_csv)
 from .widths import REGIMES, UNDECIDED, bounds_regime, phase_regime
+
+if TYPE_CHECKING:
+    from .solve_cache import SolveCache
 
 log = logging.getLogger("convexdual")
 
@@ -300,7 +303,7 @@ def plan_sweep(config_path: Path, overrides: Sequence[str]) -> Plan:
 
 
 @functools.cache
-def worker_cache() -> Any:
+def worker_cache() -> SolveCache:
     """The one :class:`solve_cache.SolveCache` of the points this process runs: consecutive points
     of the same data (a beta or width axis) enumerate the patterns once and warm-start each other."""
     from .solve_cache import SolveCache  # (with the solver stack, as below)

@@ -61,7 +61,8 @@ def solve_parallel(cfg: Config, data: Dataset, timing: dict[str, float], t0: flo
     net = parallel_network(sol)
     p_star = three_layer_objective(net, X, y, cfg.beta)
     certs = {
-        **gap_certificates(p_star, sol.nu, y, dirs.max_value, cfg.beta),  # (nu, mu) scale together
+        # (nu, mu) scale together
+        **gap_certificates(p_star, sol.nu, y, dirs.max_value, cfg.beta, cfg.problem),
         "reconstruction_gap": abs(p_star - sol.objective),
     }
     timing["total_s"] = time.perf_counter() - t0

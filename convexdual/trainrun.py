@@ -33,12 +33,12 @@ from .certify import certify
 from .config import Config
 from .errors import ConfigError, ResourceLimitError
 from .pipeline import certified_two_layer
-from .problems import get_problem
 from .results import save_network
 from .runs import (Check, RunFolder, file_sha256, legacy_manifest, progress_bar, record_path, reject, safe_name,
                    stoppable, types_ok, write_json, write_table)
 from .solvers import resolve_solver
 from .training import initial_network, train
+from .variants import require
 
 log = logging.getLogger("convexdual")
 
@@ -99,7 +99,7 @@ def check_limits(cfg: Config, widths: list[int], seeds: list[int]) -> None:
 def run_training(cfg: Config, widths: list[int], seeds: list[int], out_dir: Path | None, progress: bool = True,
                  root: Path = Path("outputs") / "train") -> TrainSummary:
     """Train and certify every (width, seed) not yet on disk; return all records of the run."""
-    get_problem(cfg.problem).require("train")
+    require(cfg, "train")
     check_limits(cfg, widths, seeds)
     rid = run_id(cfg)
     legacy = legacy_manifest("train.json", lambda old: _other_training(old, cfg))

@@ -190,7 +190,9 @@ def search(n: int, d: int, bias: bool, skip: bool, trials: int, seed: int = 0,
     from .config import config_from_dict
     from .errors import ConvexdualError
     from .pipeline import certified_two_layer as solve
+    from .solve_cache import SolveCache
 
+    cache = SolveCache()  # candidates often share X: the patterns are enumerated once
     found: list[Found] = []
     counts = {"tried": 0, "unique": 0, "non_unique": 0, "unclear": 0, "parametric_only": 0, "infeasible": 0,
               "failed": 0}
@@ -199,7 +201,7 @@ def search(n: int, d: int, bias: bool, skip: bool, trials: int, seed: int = 0,
                "data": {"kind": "points", "X": X.tolist(), "y": y.tolist(), "bias": bias}}
         counts["tried"] += 1
         try:
-            u = analyse(solve(config_from_dict(raw)))
+            u = analyse(solve(config_from_dict(raw), cache))
         except ConvexdualError as exc:
             counts["infeasible" if "infeasible" in str(exc) else "failed"] += 1
             continue

@@ -4,7 +4,8 @@ A config names one problem (:mod:`convexdual.problems`) and one architecture: th
 network, the two-layer network with vector outputs (``model.outputs`` > 1) or the parallel
 three-layer network. Each architecture declares how it is solved and which commands take it;
 commands ask :func:`require` instead of testing names, and the refusal comes from the variant.
-Adding an architecture means one module with its solve and one :class:`Architecture` entry here.
+Adding an architecture means one module with its solve, one :class:`Architecture` entry here and,
+when configs name it by ``model.architecture``, its name in ``config.ARCHITECTURES``.
 """
 
 from __future__ import annotations
@@ -20,12 +21,15 @@ from .report import SolveResult
 from .solve_cache import SolveCache
 from .three_layer_solve import solve_parallel
 from .two_layer_solve import solve_two_layer
+from .vector import MAX_INPUT_DIM
 from .vector_solve import solve_vector
 
 Solve = Callable[[Config, Dataset, dict[str, float], float, SolveCache], SolveResult]
 
-# Commands every architecture takes; the others are listed by the architectures that take them.
-COMMON_COMMANDS = frozenset({"solve", "sweep", "status", "plot", "figures", "bench"})
+# The commands that read a config: every architecture takes the first two; the others are listed by
+# the architectures that take them.
+COMMON_COMMANDS = frozenset({"solve", "sweep"})
+CONFIG_COMMANDS = COMMON_COMMANDS | {"certify", "uniqueness", "search", "train", "path"}
 
 
 @dataclass(frozen=True)
@@ -36,9 +40,13 @@ class Architecture:
     name: str
     solve: Solve
     commands: frozenset[str]
-    refusal: str = ""
+    refusal: str
+    oracle_fallback: bool = False  # a solve too large to enumerate certifies with the exact oracle instead
+    oracle_above_dim: int | None = None  # above this input dimension the oracle replaces enumeration
 
     def takes(self, command: str) -> bool:
+        if command not in CONFIG_COMMANDS:
+            raise ValueError(f"{command!r} is not a command that reads a config")
         return command in COMMON_COMMANDS or command in self.commands
 
     def require(self, cfg: Config, command: str) -> None:
@@ -60,11 +68,11 @@ def _parallel(cfg: Config, data: Dataset, timing: dict[str, float], t0: float, c
 
 
 ARCHITECTURES: dict[str, Architecture] = {a.name: a for a in (
-    Architecture("two_layer", _two_layer,
-                 frozenset({"certify", "uniqueness", "search", "train", "path"})),
+    Architecture("two_layer", _two_layer, CONFIG_COMMANDS, "convexdual {command} does not take this config",
+                 oracle_fallback=True),
     Architecture("vector_outputs", _vector, frozenset({"certify"}),
                  "convexdual {command} handles scalar outputs only (model.outputs = 1); this config has "
-                 "model.outputs = {cfg.model.outputs}"),
+                 "model.outputs = {cfg.model.outputs}", oracle_above_dim=MAX_INPUT_DIM),
     Architecture("parallel_three_layer", _parallel, frozenset({"certify"}),
                  "convexdual {command} handles two-layer networks only; this config has "
                  "model.architecture = {cfg.model.architecture}"),

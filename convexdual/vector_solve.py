@@ -78,7 +78,7 @@ def solve_vector(cfg: Config, data: Dataset, timing: dict[str, float], t0: float
     net = vector_network(opt, widths.m_star_vertex)
     p_star = vector_objective(vector_network(opt, poly.c0), X, Y, cfg.beta)
     certs = {
-        **gap_certificates(p_star, opt.solution.nu, Y, opt.oracle.max_value, cfg.beta),
+        **gap_certificates(p_star, opt.solution.nu, Y, opt.oracle.max_value, cfg.beta, cfg.problem),
         "active_margin": opt.margin,
         "active_deviation": opt.deviation,
         "reconstruction_gap": abs(vector_objective(net, X, Y, cfg.beta) - p_star),

@@ -27,8 +27,8 @@ VOLATILE = {"reused", "timing", "versions", "git", "git_revision", "seconds", "t
 
 def golden_configs() -> list[Path]:
     """Every config under configs/ that describes one solve. Excluded: sweep and launcher configs,
-    and configs/real/ (each takes minutes and runs the exact oracle under a time limit, so a loaded
-    machine turns its certificate into a bracket; benchmarks/ records those runs)."""
+    and configs/real/ (they run the exact oracle under oracle.time_limit_s, so a slower or loaded
+    machine turns their certificate into a bracket; benchmarks/ records those runs)."""
     out = []
     for path in sorted((ROOT / "configs").rglob("*.yaml")):
         if "hydra" in path.parts or "real" in path.parts:
@@ -40,11 +40,11 @@ def golden_configs() -> list[Path]:
     return out
 
 
-# When the polytope's vertices were not enumerated, m* is bounded by a MILP under
-# polytope.milp_time_limit_s: its incumbent (the reported network), its bounds and what follows from
-# them depend on the machine's speed. p*, the directions, the polytope's dimension and the bounds on M*
+# When the polytope's vertices were not enumerated, m* comes from a MILP under
+# polytope.milp_time_limit_s: whether it is proved, its incumbent (the reported network), its bounds
+# and what follows from them depend on the machine's speed. p*, the directions, the polytope's dimension and the bounds on M*
 # do not.
-TIME_LIMITED = {"network", "m_star_bounds", "degenerate", "staircase_bounds"}
+TIME_LIMITED = {"network", "m_star", "m_star_bounds", "degenerate", "staircase_bounds"}
 MANY_VERTICES = 100  # above this many vertices the file keeps their supports and their sum
 
 

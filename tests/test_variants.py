@@ -57,10 +57,14 @@ def test_each_config_finds_its_architecture():
     assert set(ARCHITECTURES) == {"two_layer", "vector_outputs", "parallel_three_layer"}
 
 
-@pytest.mark.parametrize("command", ["solve", "sweep", "plot", "figures", "certify", "uniqueness", "search",
-                                     "train", "path"])
+@pytest.mark.parametrize("command", ["solve", "sweep", "certify", "uniqueness", "search", "train", "path"])
 def test_scalar_regression_is_taken_by_every_command(command):
     require(config_from_dict(SCALAR), command)
+
+
+def test_a_command_that_reads_no_config_is_a_programming_error():
+    with pytest.raises(ValueError, match="'certfy' is not a command"):
+        require(config_from_dict(SCALAR), "certfy")
 
 
 @pytest.mark.parametrize("command", ["uniqueness", "search", "train", "path"])

@@ -9,7 +9,6 @@ import click
 import numpy as np
 
 from ..errors import CertificateError, ConfigError
-from ..variants import architecture_of, require
 from .common import log, setup_logging
 
 
@@ -141,6 +140,7 @@ def certify(config_path: str, weights: str, as_json: bool, verbose: bool, overri
     from ..pipeline import certified_two_layer as run
     from ..results import dumps, load_network
     from ..solvers import resolve_solver
+    from ..variants import architecture_of, require
 
     setup_logging(verbose)
     cfg = load_config(config_path, overrides)
@@ -176,6 +176,7 @@ def _certify_other(cfg: Any, weights: str, as_json: bool) -> None:
     from ..certify import certify_parallel, certify_vector
     from ..pipeline import certified_solve as run
     from ..results import PARALLEL_LAYOUT, VECTOR_LAYOUT, dumps, load_arrays
+    from ..variants import architecture_of
 
     result = run(cfg)
     X = result.data.X
@@ -222,6 +223,7 @@ def uniqueness(config_path: str, as_json: bool, verbose: bool, overrides: tuple[
     from ..pipeline import certified_two_layer as run
     from ..results import dumps
     from ..uniqueness import analyse
+    from ..variants import require
 
     setup_logging(verbose)
     cfg = load_config(config_path, overrides)

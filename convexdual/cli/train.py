@@ -7,7 +7,6 @@ from pathlib import Path
 import click
 
 from ..errors import ConfigError
-from ..variants import require
 from .common import setup_logging
 
 
@@ -31,10 +30,11 @@ def train(config_path: str, width_text: str, seed_text: str, out_dir: str | None
     from ..figures.files import save_figure
     from ..figures.nonconvex import training_figure
     from ..trainrun import parse_range, run_training, width_summary
+    from ..variants import architecture_of
 
     setup_logging(verbose)
     cfg = load_config(config_path, overrides)
-    require(cfg, "train")
+    architecture_of(cfg).require(cfg, "train")  # (run_training refuses the problem)
     cap = cfg.limits.train_networks
     widths, seeds = parse_range(width_text, "--width", cap), parse_range(seed_text, "--seeds", cap)
     if widths[0] < 1:
@@ -76,15 +76,16 @@ def path(config_path: str, from_path: str, to_path: str | None, out_dir: str | N
     from ..config import load_config
     from ..figures.files import save_figure
     from ..figures.nonconvex import path_figure, split_network
-    from ..paths import descent_path, landscape, optimal_path
     from ..network import Network
+    from ..paths import descent_path, landscape, optimal_path
     from ..pipeline import certified_two_layer as run
     from ..results import atomic_write_text, dumps, load_network
     from ..runs import safe_name, writable_folder
+    from ..variants import architecture_of
 
     setup_logging(verbose)
     cfg = load_config(config_path, overrides)
-    require(cfg, "path")
+    architecture_of(cfg).require(cfg, "path")  # (paths.landscape refuses the problem)
     stem = safe_name(f"{Path(from_path).stem}_to_{Path(to_path).stem if to_path else 'mstar'}")
     target = Path(out_dir) if out_dir else Path("outputs") / "paths" / stem
     if target.is_dir() and any(target.iterdir()):

@@ -12,17 +12,28 @@ functions of ``convexdual figures``), :mod:`.registry` and :mod:`.regenerate` (w
 are, and drawing them).
 """
 
-from .draw import (PHASE_QUANTITIES, draw_directions, draw_polytope, draw_staircase, figure_example1, figure_phase,
-                   figure_staircase, figure_value_width, point_table)
-from .files import pyplot, save_figure
-from .paper import LARGE_PHASE_DIAGRAMS, PHASE_DIAGRAMS, THREE_LAYER_SEEDS
-from .plot import plot_run, read_sweep_table
-from .regenerate import draw_groups, regenerate_all
-from .registry import FIGURE_GROUPS, FIGURES, Figure, FigureJob, figures_of, registry_markdown
+from __future__ import annotations
 
-__all__ = [
-    "FIGURES", "FIGURE_GROUPS", "Figure", "FigureJob", "LARGE_PHASE_DIAGRAMS", "PHASE_DIAGRAMS", "PHASE_QUANTITIES",
-    "THREE_LAYER_SEEDS", "draw_directions", "draw_groups", "draw_polytope", "draw_staircase", "figure_example1",
-    "figure_phase", "figure_staircase", "figure_value_width", "figures_of", "plot_run", "point_table", "pyplot",
-    "read_sweep_table", "regenerate_all", "registry_markdown", "save_figure",
-]
+import importlib
+from typing import Any
+
+# name -> the module of this package that defines it; loaded on first use, so that reading the
+# registry (the command line does at start-up) does not import numpy and the drawing code.
+_EXPORTS = {
+    **dict.fromkeys(("PHASE_QUANTITIES", "draw_directions", "draw_polytope", "draw_staircase", "figure_example1",
+                     "figure_phase", "figure_staircase", "figure_value_width", "point_table"), "draw"),
+    **dict.fromkeys(("pyplot", "save_figure"), "files"),
+    **dict.fromkeys(("LARGE_PHASE_DIAGRAMS", "PHASE_DIAGRAMS", "THREE_LAYER_SEEDS"), "paper"),
+    **dict.fromkeys(("plot_run", "read_sweep_table"), "plot"),
+    **dict.fromkeys(("draw_groups", "regenerate_all"), "regenerate"),
+    **dict.fromkeys(("FIGURE_GROUPS", "FIGURES", "Figure", "FigureJob", "figures_of", "registry_markdown"),
+                    "registry"),
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(f".{_EXPORTS[name]}", __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
