@@ -130,7 +130,7 @@ def resolve_solver(requested: str) -> str:
         ok, why = mosek_license_state()
         if not ok:
             raise SolverError(f"solver=mosek requested but {why}; {MOSEK_HELP}")
-    elif requested not in installed():
+    elif SOLVERS[requested].cvxpy_name.lower() not in installed():
         raise SolverError(f"solver {requested!r} is not installed in this environment")
     return requested
 
@@ -205,7 +205,8 @@ def solver_report() -> list[dict[str, Any]]:
     rows = []
     have = installed()
     for name, spec in SOLVERS.items():
-        row: dict[str, Any] = {"solver": name, "installed": name in have, "works": False, "detail": ""}
+        row: dict[str, Any] = {"solver": name, "installed": spec.cvxpy_name.lower() in have, "works": False,
+                               "detail": ""}
         if spec.licensed:
             ok, why = mosek_license_state()
             row["licensed"] = ok

@@ -113,3 +113,21 @@ def test_solver_registry_gives_options_and_accuracy():
     assert not SOLVERS["scs"].accurate and SOLVERS["clarabel"].accurate and SOLVERS["mosek"].licensed
     with pytest.raises(SolverError, match="choose auto, mosek, clarabel or scs"):
         resolve_solver("gurobi")
+
+
+def test_a_new_solver_is_one_registry_entry(monkeypatch):
+    """A solver registered under its own name (here Clarabel without equilibration) resolves, solves
+    and is reported installed through its cvxpy name; objective to 1e-6 (the solve's tolerance 1e-9)."""
+    import cvxpy as cp
+
+    from convexdual import solvers
+
+    entry = solvers.Solver("clarabel_plain", "CLARABEL",
+                           lambda tol: {**solvers.solver_options("clarabel", tol), "equilibrate_enable": False})
+    monkeypatch.setitem(solvers.SOLVERS, "clarabel_plain", entry)
+    assert solvers.resolve_solver("clarabel_plain") == "clarabel_plain"
+    x = cp.Variable(2)
+    prob = cp.Problem(cp.Minimize(cp.norm(x - np.array([1.0, 2.0]))), [x >= 0, x[0] <= 0.5])
+    stats = solvers.solve(prob, "clarabel_plain", 1e-9)
+    assert stats.name == "clarabel_plain" and stats.accuracy == "high"
+    assert prob.value == pytest.approx(0.5, abs=1e-6)
