@@ -57,7 +57,6 @@ SOLVERS: dict[str, Solver] = {s.name: s for s in (
            retry_note="without equilibration"),
     Solver("scs", "SCS", _scs_options, accurate=False),
 )}
-CVXPY_NAMES = {name: s.cvxpy_name for name, s in SOLVERS.items()}
 CHOICES = ("auto", *SOLVERS)  # the config's ``solver`` values
 MOSEK_HELP = (
     "install a license file at ~/mosek/mosek.lic (free academic licenses: mosek.com/products/academic-licenses) "
@@ -179,7 +178,7 @@ def _attempt(problem: Any, name: str, options: dict[str, Any]) -> str:
     try:
         with warnings.catch_warnings():  # an inaccurate status is reported by the caller
             warnings.simplefilter("ignore")
-            problem.solve(solver=CVXPY_NAMES[name], **options)
+            problem.solve(solver=SOLVERS[name].cvxpy_name, **options)
     except cp.error.SolverError as exc:
         raise SolverError(f"{name} failed: {first_line(exc)}") from None
     count_solver_time(name, cvxpy_solver_seconds(problem))
