@@ -2,8 +2,9 @@
 
 A config names one problem (:mod:`convexdual.problems`) and one architecture: the scalar two-layer
 network, the two-layer network with vector outputs (``model.outputs`` > 1) or the parallel
-three-layer network. Each architecture declares how it is solved and which commands take it;
-commands ask :func:`require` instead of testing names, and the refusal comes from the variant.
+three-layer network. Each architecture declares how it is solved, how a stored network of it is
+certified and which commands take it; commands ask :func:`require` instead of testing names, and
+the refusal comes from the variant.
 Adding an architecture means one module with its solve, one :class:`Architecture` entry here and,
 when configs name it by ``model.architecture``, its name in ``config.ARCHITECTURES``.
 """
@@ -11,8 +12,10 @@ when configs name it by ``model.architecture``, its name in ``config.ARCHITECTUR
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable
+from typing import Any, Callable
 
+from .certify_weights import (other_lines, parallel_certificate, two_layer_certificate, two_layer_lines,
+                              vector_certificate)
 from .config import Config
 from .data import Dataset
 from .errors import ConfigError
@@ -25,6 +28,8 @@ from .vector import MAX_INPUT_DIM
 from .vector_solve import solve_vector
 
 Solve = Callable[[Config, Dataset, dict[str, float], float, SolveCache], SolveResult]
+Certify = Callable[[Config, SolveResult, str], dict[str, Any]]  # (config, its certified result, weights file)
+Lines = Callable[[dict[str, Any], float], list[str]]  # (certificate, beta) -> its text
 
 # The commands that read a config: every architecture takes the first two; the others are listed by
 # the architectures that take them.
@@ -39,6 +44,8 @@ class Architecture:
 
     name: str
     solve: Solve
+    certify: Certify
+    certificate_lines: Lines
     commands: frozenset[str]
     refusal: str
     oracle_fallback: bool = False  # a solve too large to enumerate certifies with the exact oracle instead
@@ -68,12 +75,12 @@ def _parallel(cfg: Config, data: Dataset, timing: dict[str, float], t0: float, c
 
 
 ARCHITECTURES: dict[str, Architecture] = {a.name: a for a in (
-    Architecture("two_layer", _two_layer, CONFIG_COMMANDS, "convexdual {command} does not take this config",
-                 oracle_fallback=True),
-    Architecture("vector_outputs", _vector, frozenset({"certify"}),
+    Architecture("two_layer", _two_layer, two_layer_certificate, two_layer_lines, CONFIG_COMMANDS,
+                 "convexdual {command} does not take this config", oracle_fallback=True),
+    Architecture("vector_outputs", _vector, vector_certificate, other_lines, frozenset({"certify"}),
                  "convexdual {command} handles scalar outputs only (model.outputs = 1); this config has "
                  "model.outputs = {cfg.model.outputs}", oracle_above_dim=MAX_INPUT_DIM),
-    Architecture("parallel_three_layer", _parallel, frozenset({"certify"}),
+    Architecture("parallel_three_layer", _parallel, parallel_certificate, other_lines, frozenset({"certify"}),
                  "convexdual {command} handles two-layer networks only; this config has "
                  "model.architecture = {cfg.model.architecture}"),
 )}

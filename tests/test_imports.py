@@ -165,7 +165,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("data", "patterns", "program", "dual", "oracle", "refine", "optimum", "optimal_set", "widths", "vector",
      "three_layer", "network", "training"),
     # one solve per architecture, its result and JSON, the certificate of a given network
-    ("solve_cache", "report", "two_layer_solve", "vector_solve", "three_layer_solve", "certify"),
+    ("solve_cache", "report", "two_layer_solve", "vector_solve", "three_layer_solve", "certify", "certify_weights"),
     ("variants", "pipeline"),
     # analyses of a solved instance
     ("uniqueness", "paths"),

@@ -134,82 +134,21 @@ def _counts(cards: list[int]) -> str:
 @click.argument("overrides", nargs=-1, type=click.UNPROCESSED)
 def certify(config_path: str, weights: str, as_json: bool, verbose: bool, overrides: tuple[str, ...]) -> None:
     """Is this network a global optimum of (P_m)? Gap to p*, dual feasibility of its residual, class."""
-    from ..certify import certify as run_certify
     from ..config import load_config
-    from ..network import Network
-    from ..pipeline import certified_two_layer as run
-    from ..results import dumps, load_network
-    from ..solvers import resolve_solver
+    from ..pipeline import certified_solve
+    from ..results import dumps
     from ..variants import architecture_of, require
 
     setup_logging(verbose)
     cfg = load_config(config_path, overrides)
     require(cfg, "certify")
-    if architecture_of(cfg).name != "two_layer":
-        _certify_other(cfg, weights, as_json)
-        return
-    result = run(cfg)
-    W, a, z, h = load_network(weights, result.data.X.shape[1], cfg.model.skip)
-    if h is not None and h != cfg.hash():
-        log.warning("warning: %s was saved for config %s, this config is %s", weights, h, cfg.hash())
-    cert = run_certify(Network(W=W, a=a, z=z), result.data.X, result.data.y, result.patterns.D, beta=cfg.beta,
-                       skip=cfg.model.skip, p_star=result.p_star, solver=resolve_solver(cfg.solver), tol=cfg.certify,
-                       solver_tol=cfg.tol.solver, every_cell=result.patterns.mode != "oracle")
-    out = {**cert.as_dict(), "width": int(a.shape[0]), "weights": weights, "config_hash": cfg.hash(),
-           "weights_config_hash": h}
+    architecture = architecture_of(cfg)
+    out = architecture.certify(cfg, certified_solve(cfg), weights)
     if as_json:
         click.echo(dumps(out))
         return
-    click.echo(f"{weights}: {cert.classification} (width {a.shape[0]}, {cert.neurons} live neurons)")
-    click.echo(f"  objective {cert.objective:.12g}, p* {cert.p_star:.12g}, gap {cert.gap:.3g}")
-    click.echo(f"  dual constraint max {cert.dual_max:.6g} vs beta {cfg.beta:g} (violation {cert.dual_violation:.3g})")
-    if cert.restricted_objective is not None:
-        click.echo(f"  optimum over its own activation patterns {cert.restricted_objective:.12g}")
-    if cert.violating_direction is not None:
-        v = cert.violating_direction
-        click.echo(f"  most violating direction u = {np.round(v['w'], 6).tolist()}, sign {v['sign']:+d}, "
-                   f"value {v['value']:.6g}")
-
-
-def _certify_other(cfg: Any, weights: str, as_json: bool) -> None:
-    """certify for vector-output and parallel three-layer networks (certify.py)."""
-    from ..certify import certify_parallel, certify_vector
-    from ..pipeline import certified_solve as run
-    from ..results import PARALLEL_LAYOUT, VECTOR_LAYOUT, dumps, load_arrays
-    from ..variants import architecture_of
-
-    result = run(cfg)
-    X = result.data.X
-    if architecture_of(cfg).name == "vector_outputs":
-        arrays, h = load_arrays(weights, {"W": 2, "a": 2}, VECTOR_LAYOUT)
-        W, A = arrays["W"], arrays["a"]
-        if W.shape[1] != X.shape[1] or A.shape != (W.shape[0], cfg.model.outputs):
-            raise ConfigError(f"{weights}: need W (m, {X.shape[1]}) and a (m, {cfg.model.outputs}), got {W.shape}, {A.shape}")
-        out = certify_vector(W, A, X, result.data.targets, beta=cfg.beta, p_star=result.p_star, tol=cfg.certify,
-                             time_limit_s=cfg.oracle.time_limit_s)
-        width = W.shape[0]
-    else:
-        arrays, h = load_arrays(weights, {"W": 3, "v": 2, "a": 1}, PARALLEL_LAYOUT)
-        W, v, a = arrays["W"], arrays["v"], arrays["a"]
-        K, d, m1 = W.shape
-        if d != X.shape[1] or v.shape != (K, m1) or a.shape != (K,):
-            raise ConfigError(f"{weights}: need W (K, {X.shape[1]}, m1), v (K, m1), a (K,); got {W.shape}, {v.shape}, "
-                              f"{a.shape}")
-        out = certify_parallel(W, v, a, X, result.data.y, beta=cfg.beta, p_star=result.p_star,
-                               directions=result.directions.directions, tol=cfg.certify)
-        width = K
-    out = {**out, "width": int(width), "weights": weights, "config_hash": cfg.hash(), "weights_config_hash": h}
-    if as_json:
-        click.echo(dumps(out))
-        return
-    click.echo(f"{weights}: {out['classification']} (width {width})")
-    click.echo(f"  objective {out['objective']:.12g}, p* {out['p_star']:.12g}, gap {out['gap']:.3g}")
-    if "dual_max" in out:
-        click.echo(f"  dual constraint max {out['dual_max']:.6g} vs beta {cfg.beta:g} "
-                   f"(violation {out['dual_violation']:.3g})")
-    if out.get("max_direction_distance") is not None:
-        click.echo(f"  used first-layer directions: {len(out['used_first_layer_directions'])}, largest distance to "
-                   f"the dual's direction set {out['max_direction_distance']:.3g}")
+    for line in architecture.certificate_lines(out, cfg.beta):
+        click.echo(line)
 
 
 @click.command(context_settings={"ignore_unknown_options": True})
