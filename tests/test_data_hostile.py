@@ -16,7 +16,7 @@ from convexdual.certify import certify, certify_parallel, certify_vector
 from convexdual.config import CertifyTolerances, DataConfig, config_from_dict
 from convexdual.data import load_data
 from convexdual.errors import ConfigError, ResourceLimitError
-from convexdual.pipeline import Network
+from convexdual.network import Network
 from convexdual.results import load_arrays, load_network
 
 ROOT = Path(__file__).resolve().parent.parent

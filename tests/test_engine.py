@@ -17,8 +17,9 @@ from instances import circle, line
 from convexdual.config import config_from_dict
 from convexdual.data import load_data
 from convexdual.dual import dual_values
+from convexdual.network import Network, objective
 from convexdual.patterns import cell_facets, enumerate_patterns
-from convexdual.pipeline import Network, objective, solve
+from convexdual.pipeline import solve
 from convexdual.program import solve_convex
 
 EXAMPLE1 = {

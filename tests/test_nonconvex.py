@@ -20,7 +20,8 @@ from convexdual.cli import main
 from convexdual.config import CertifyTolerances, TrainSettings, load_config
 from convexdual.figures.nonconvex import split_network
 from convexdual.paths import descent_path, landscape, optimal_path
-from convexdual.pipeline import Network, solve
+from convexdual.network import Network
+from convexdual.pipeline import solve
 from convexdual.program import solve_convex
 from convexdual.results import load_network, save_network
 from convexdual.training import initial_network, loss_and_grad, train
@@ -211,7 +212,7 @@ def test_descent_with_a_skip_connection_is_nonincreasing():
     assert res.features.H.shape[1] >= 2  # a non-trivial optimum (with beta = 0.1 the skip alone is optimal)
     m = res.data.n + 1
     goal_c = res.widths.m_star_vertex
-    from convexdual.pipeline import network_from_coefficients, skip_weights
+    from convexdual.network import network_from_coefficients, skip_weights
 
     base = network_from_coefficients(res.features, goal_c, None)
     W = np.zeros((m, base.W.shape[1]))

@@ -123,7 +123,7 @@ def test_trained_vector_networks_at_global_optima_are_certified() -> None:
     global; a network scaled off the optimum is not."""
     from convexdual.certify import certify_vector
     from convexdual.config import TrainSettings
-    from convexdual.pipeline import Network
+    from convexdual.network import Network
     from convexdual.training import train
 
     cfg = load_config("configs/vector/hexagon_c2.yaml")

@@ -172,7 +172,7 @@ def _vertex_by_support(result: Any, k: int) -> np.ndarray:
 
 def split_network(result: Any, c: np.ndarray, m: int) -> Any:
     """The network of coefficients c in m slots: the first feature split in two when a slot is spare."""
-    from ..pipeline import Network, network_from_coefficients
+    from ..network import Network, network_from_coefficients
 
     net = network_from_coefficients(result.features, c, None)
     W, a = list(net.W), list(net.a)

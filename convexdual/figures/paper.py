@@ -221,7 +221,7 @@ def _uniqueness_panel(ax: Any, result: Any, title: str) -> str:
     their difference (2-D)."""
     from ..uniqueness import analyse, evaluation_inputs, function_of
 
-    from ..pipeline import objective
+    from ..network import objective
 
     u = analyse(result)
     X, y = result.data.X, result.data.y
@@ -292,7 +292,7 @@ def uniqueness_figures(job: FigureJob) -> list[Path]:
 def _example2_figure(result: Any, out_dir: Path) -> list[Path]:
     """Figure 3: optimal interpolants along the segment P* of a constructed Example 2 instance, over the
     data and beyond; kinks of the active neurons marked."""
-    from ..pipeline import objective
+    from ..network import objective
     from ..uniqueness import function_of
 
     X, y = result.data.X, result.data.y
