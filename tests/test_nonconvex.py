@@ -19,8 +19,8 @@ from convexdual.certify import certify
 from convexdual.cli import main
 from convexdual.config import CertifyTolerances, TrainSettings, load_config
 from convexdual.figures.nonconvex import split_network
-from convexdual.paths import descent_path, landscape, optimal_path
 from convexdual.network import Network
+from convexdual.paths import descent_path, landscape, optimal_path
 from convexdual.pipeline import solve
 from convexdual.program import solve_convex
 from convexdual.results import load_network, save_network
