@@ -39,8 +39,10 @@ CONFIG_COMMANDS = COMMON_COMMANDS | {"certify", "uniqueness", "search", "train",
 
 @dataclass(frozen=True)
 class Architecture:
-    """One network architecture: its solve and the commands that take it. ``refusal`` is the line
-    a command it does not take prints (formatted with the command and the config)."""
+    """One network architecture: its solve, how a stored network of it is certified and printed
+    (``convexdual certify``), whether the exact oracle may replace enumeration, and the commands that
+    take it. ``refusal`` is the line a command it does not take prints (formatted with the command
+    and the config)."""
 
     name: str
     solve: Solve
