@@ -79,6 +79,12 @@ def check_plugin(launcher: str) -> None:
                               f"pip install 'convexdual[{EXTRAS[launcher]}]'")
 
 
+def _submission_error(text: str) -> str:
+    """sbatch's reason from its error lines ("Batch job submission failed: ..." when present)."""
+    lines = [line.removeprefix("sbatch: error:").strip() for line in text.splitlines() if line.strip()]
+    return next((line for line in lines if line.startswith("Batch job submission failed")), lines[0])
+
+
 def launch(run_dir: Path, indices: Sequence[int], launcher: str, launcher_overrides: Sequence[str],
            configs_dir: Path | None, sweep_id: str | None = None, *, runner: PointRunner) -> None:
     """Run the points ``indices`` of the sweep in ``run_dir`` as a Hydra multirun with ``launcher``:
@@ -129,6 +135,9 @@ def launch(run_dir: Path, indices: Sequence[int], launcher: str, launcher_overri
         raise
     except Exception as exc:  # a launcher that cannot start (bad preset, sbatch refused, ...)
         first = (first_line(exc) or type(exc).__name__)
+        if str(exc).startswith("sbatch: error"):  # submitit's FailedJobError: nothing was submitted
+            raise ConfigError(f"launcher {launcher!r}: SLURM refused the job array, nothing was submitted "
+                              f"({_submission_error(str(exc))})") from None
         if type(exc).__name__ in ("UncompletedJobError", "FailedJobError"):
             log.warning("some jobs did not finish (%s); their points are missing", first)
             return

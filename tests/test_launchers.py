@@ -6,6 +6,7 @@ scripts/slurm-start.sh); without one they are skipped with the reason.
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -37,13 +38,24 @@ def baseline(tmp_path_factory) -> Path:
     return run
 
 
+# The partition the SLURM tests submit to: $CONVEXDUAL_SLURM_PARTITION, else none named (the
+# cluster's default partition, as the shipped preset does).
+PARTITION = os.environ.get("CONVEXDUAL_SLURM_PARTITION", "")
+PARTITION_OVERRIDE = [f"partition={PARTITION}"] if PARTITION else []
+
+
 def slurm_ready() -> str | None:
-    """None when a SLURM partition 'cpu' has a usable node, else the reason to skip."""
+    """None when the partition the tests use has a usable node, else the reason to skip."""
     if shutil.which("sbatch") is None or shutil.which("sinfo") is None:
         return "SLURM is not installed here (run scripts/slurm-start.sh as root)"
-    p = subprocess.run(["sinfo", "-h", "-p", "cpu", "-o", "%T"], capture_output=True, text=True)
-    if p.returncode != 0 or not any(s in p.stdout for s in ("idle", "mixed", "allocated")):
-        return f"no usable SLURM node in partition cpu: {(p.stderr or p.stdout).strip()[:200]}"
+    p = subprocess.run(["sinfo", "-h", *(["-p", PARTITION] if PARTITION else []), "-o", "%P %T"], capture_output=True,
+                       text=True)
+    rows = [line.split() for line in p.stdout.splitlines() if len(line.split()) == 2]
+    usable = [state for name, state in rows if (name.rstrip("*") == PARTITION if PARTITION else name.endswith("*"))
+              and state in ("idle", "mixed", "allocated")]
+    if p.returncode != 0 or not usable:
+        where = f"partition {PARTITION}" if PARTITION else "the default partition"
+        return f"no usable SLURM node in {where}: {(p.stderr or p.stdout).strip()[:200]}"
     return None
 
 
@@ -88,7 +100,7 @@ def test_slurm_job_array_gives_the_same_table(baseline, tmp_path):
         pytest.skip(reason)
     run = tmp_path / "run"
     p = subprocess.run([sys.executable, "-m", "convexdual.cli", "sweep", "--config", str(CONFIG), "--out", str(run),
-                        *TWELVE, "--launcher", "slurm", "partition=cpu", "timeout_min=10", "--no-progress"],
+                        *TWELVE, "--launcher", "slurm", *PARTITION_OVERRIDE, "timeout_min=10", "--no-progress"],
                        capture_output=True, text=True, timeout=900, cwd=ROOT)
     assert p.returncode == 0, p.stderr[-2000:]
     assert sweep_status(run)["done"] == 12
@@ -103,7 +115,7 @@ def test_slurm_cancelled_jobs_show_as_missing_and_are_resubmitted(baseline, tmp_
         pytest.skip(reason)
     run = tmp_path / "run"
     cmd = [sys.executable, "-m", "convexdual.cli", "sweep", "--config", str(CONFIG), "--out", str(run), *TWELVE,
-           "--launcher", "slurm", "array_parallelism=1", "--no-progress"]
+           "--launcher", "slurm", *PARTITION_OVERRIDE, "array_parallelism=1", "--no-progress"]
     proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.time() + 300
     while time.time() < deadline and not list((run / "points").glob("*.json")):
@@ -118,3 +130,19 @@ def test_slurm_cancelled_jobs_show_as_missing_and_are_resubmitted(baseline, tmp_
     assert again.returncode == 0, again.stderr[-2000:]
     assert f"({st['done']} already on disk)" in again.stdout
     pd.testing.assert_frame_equal(table(baseline), table(run))
+
+
+@pytest.mark.slow
+def test_slurm_submission_refused_is_one_error(tmp_path):
+    """A partition the cluster does not have: sbatch refuses the array; the sweep says so once (exit 2)
+    and claims no job died."""
+    reason = slurm_ready()
+    if reason:
+        pytest.skip(reason)
+    p = subprocess.run([sys.executable, "-m", "convexdual.cli", "sweep", "--config", str(CONFIG), "--out",
+                        str(tmp_path / "run"), *TWELVE, "--launcher", "slurm", "partition=no_such_partition",
+                        "--no-progress"], capture_output=True, text=True, timeout=300, cwd=ROOT)
+    assert p.returncode == 2, p.stderr[-2000:]
+    ours = [line for line in p.stderr.splitlines() if not line.startswith("sbatch:")]
+    assert ours == ["error: launcher 'slurm': SLURM refused the job array, nothing was submitted (Batch job "
+                    "submission failed: Invalid partition name specified)"], p.stderr[-2000:]
