@@ -8,7 +8,8 @@ errors, decoding errors, memory exhaustion, bugs) onto the same table.
 code    class                       meaning
 ======  ==========================  =============================================================
 0                                   success
-1                                   a sweep finished, but some of its points failed or are missing
+1                                   a sweep finished, but some of its points failed or are missing;
+                                    ``status`` of a sweep with failed points
 2       ConfigError                 bad input: config, data, weights, paths, an output folder that
                                     cannot be written, a run folder that belongs to another run
 3       SolverError                 a solver is unavailable, unlicensed, or failed / inaccurate
@@ -86,7 +87,8 @@ class Terminated(KeyboardInterrupt):
 
 EXIT_CODES: list[tuple[int, str]] = [
     (EXIT_OK, "success"),
-    (EXIT_POINTS_FAILED, "a sweep finished, but some of its points failed or are missing"),
+    (EXIT_POINTS_FAILED, "a sweep finished, but some of its points failed or are missing; status of a sweep with "
+                         "failed points"),
     (ConfigError.exit_code, "bad input: config, data, weights, paths, unwritable output, a run folder of another run"),
     (SolverError.exit_code, "solver unavailable, unlicensed, or an inaccurate / failed solve"),
     (CertificateError.exit_code, "the result cannot be certified"),

@@ -522,11 +522,20 @@ def identity(plan: Plan) -> dict[str, Any]:
             "overrides": [o for o in plan.plain if not is_limit_override(o)]}
 
 
-def manifest(plan: Plan, created: str) -> dict[str, Any]:
-    """The content of ``sweep.json``."""
+def resume_command(config: str, run_dir: Path, overrides: Sequence[str], launcher: str = "basic",
+                   settings: Sequence[str] = ()) -> str:
+    """The ``convexdual sweep`` command that resumes a run: its config, folder, overrides, launcher and
+    the launcher's settings (``hydra.launcher.KEY=VALUE``)."""
+    return shlex.join(["convexdual", "sweep", "--config", config, "--out", str(run_dir),
+                       *([] if launcher == "basic" else ["--launcher", launcher, *settings]), *overrides])
+
+
+def manifest(plan: Plan, created: str, launcher: str = "basic", settings: Sequence[str] = ()) -> dict[str, Any]:
+    """The content of ``sweep.json`` (``launcher``: how it was last run, for the resume command)."""
     return jsonable({
         "config": str(plan.config_path.resolve()),
         "overrides": plan.overrides,
+        "launcher": {"name": launcher, "settings": list(settings)},
         "axes": plan.axes,
         "identity_sha256": identity_hash(identity(plan)),
         "points": [{"config_hash": p.config_hash, "file": record_path(p.key), "overrides": p.overrides,
@@ -582,7 +591,7 @@ def _run_plan(folder: RunFolder, plan: Plan, progress: bool, launcher: str, laun
     table_path, manifest_path = run_dir / "table.csv", run_dir / "sweep.json"
     old = load_json(manifest_path)[0]
     created = old.get("created") if old and old.get("identity_sha256") == identity_hash(identity(plan)) else None
-    write_json(manifest_path, manifest(plan, created or now()))
+    write_json(manifest_path, manifest(plan, created or now(), launcher, launcher_overrides))
     # move what fails its check aside before counting what is done
     folder.read_records((record_path(p.key), point_check(p.key)) for p in plan.points)
     watch = _Statuses(run_dir, plan)
@@ -591,8 +600,7 @@ def _run_plan(folder: RunFolder, plan: Plan, progress: bool, launcher: str, laun
     skipped = len(plan.points) - len(todo)
     log.info("sweep %s: %d points, %d already done, %d to run with launcher %s, into %s",
              plan.name, len(plan.points), skipped, len(todo), launcher, run_dir)
-    cmd = shlex.join(["convexdual", "sweep", "--config", str(plan.config_path), "--out", str(run_dir),
-                      *([] if launcher == "basic" else ["--launcher", launcher]), *plan.overrides])
+    cmd = resume_command(str(plan.config_path), run_dir, plan.overrides, launcher, launcher_overrides)
     watcher = _Progress(watch, len(plan.points), skipped, plan.name, progress)
 
     def so_far() -> str:
@@ -603,7 +611,7 @@ def _run_plan(folder: RunFolder, plan: Plan, progress: bool, launcher: str, laun
         launch(run_dir, todo, launcher, launcher_overrides, configs_dir, identity_hash(identity(plan)),
                runner=run_planned_point)
     write_table(run_dir)
-    write_json(manifest_path, manifest(plan, created or now()))
+    write_json(manifest_path, manifest(plan, created or now(), launcher, launcher_overrides))
     after = watch()
     missing = [plan.points[i] for i in todo if after[i] is None]
     for p in missing:
@@ -736,7 +744,8 @@ def sweep_status(run_dir: Path) -> dict[str, Any]:
     invalid = [{"overrides": e["overrides"], "file": e["file"], "reason": why} for e, r, why in checked
                if r is None and why is not None]
     done = sum(1 for _, r, _ in checked if r is not None and r["status"] == "ok")
-    resume = shlex.join(["convexdual", "sweep", "--config", man["config"], "--out", str(run_dir), *man["overrides"]])
+    ran = man.get("launcher") or {}  # (older manifests do not record it)
+    resume = resume_command(man["config"], run_dir, man["overrides"], ran.get("name", "basic"), ran.get("settings", []))
     return {"total": len(checked), "done": done, "failed": len(failures), "invalid": len(invalid),
             "pending": len(checked) - done - len(failures), "failures": failures, "invalid_files": invalid,
             "resume": resume}

@@ -175,6 +175,10 @@ def test_failed_points_are_recorded_and_the_sweep_goes_on(tmp_path):
     failed = t[t.status == "failed"]
     assert len(failed) == 3 and failed.m.isna().all() and failed.error.str.startswith("ConfigError").all()
     assert (t[t.status == "ok"].m.tolist()) == [1, 2, 3]
+    st = cli("status", str(run))  # failed points: exit 1, and the command that retries them
+    assert st.returncode == 1 and "1 done, 3 failed" in st.stdout, st.stderr
+    assert st.stdout.splitlines()[-1] == f"  resume with: convexdual sweep --config {cfg} --out {run}"
+    assert cli("status", str(run), "--json").returncode == 1
 
 
 def test_a_point_result_without_its_p_star_or_bracket_is_rejected():
@@ -226,3 +230,23 @@ def test_run_folder_helpers_shared_by_sweep_train_and_bench(tmp_path):
     assert json.loads((tmp_path / "m.json").read_text()) == {"config": "d"}
     other = legacy_manifest("m.json", lambda old: None if old["config"] == "c" else f"a run of {old['config']}")
     assert other(tmp_path) == "a run of d" and other(tmp_path / "run") is None
+
+
+@pytest.mark.slow
+def test_status_resume_repeats_the_launcher_and_its_settings(tmp_path):
+    """The resume command of `status` names the launcher and its settings as the sweep was run."""
+    from convexdual.sweep import resume_command, sweep_status
+
+    cmd = resume_command("c.yaml", tmp_path, ["beta=0.1,1"], "slurm", ["hydra.launcher.partition=gpu",
+                                                                      "hydra.launcher.timeout_min=60"])
+    assert cmd == (f"convexdual sweep --config c.yaml --out {tmp_path} --launcher slurm hydra.launcher.partition=gpu "
+                   "hydra.launcher.timeout_min=60 beta=0.1,1")
+    assert resume_command("c.yaml", tmp_path, ["beta=1"]) == f"convexdual sweep --config c.yaml --out {tmp_path} beta=1"
+    run = tmp_path / "run"
+    cfg = ROOT / "configs" / "staircase.yaml"
+    run_sweep(cfg, ["data.seed=0", "beta=0.1", "hydra.launcher.n_jobs=1"], run, progress=False, launcher="joblib")
+    man = json.loads((run / "sweep.json").read_text())
+    assert man["launcher"] == {"name": "joblib", "settings": ["hydra.launcher.n_jobs=1"]}
+    assert sweep_status(run)["resume"] == resume_command(str(cfg.resolve()), run, man["overrides"], "joblib",
+                                                         ["hydra.launcher.n_jobs=1"])
+

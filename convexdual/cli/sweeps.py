@@ -44,13 +44,16 @@ def sweep(config_path: str, out_dir: str | None, launcher: str, jobs: int | None
 @click.argument("run_dir", type=click.Path(file_okay=False))
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def status(run_dir: str, as_json: bool) -> None:
-    """Done / failed / pending points of a sweep, read from its result files (not from the scheduler)."""
+    """Done / failed / pending points of a sweep, read from its result files (not from the scheduler);
+    exit code 1 when a point failed."""
     from ..results import dumps
     from ..sweep import sweep_status
 
     st = sweep_status(Path(run_dir))
     if as_json:
         click.echo(dumps(st))
+        if st["failed"]:
+            sys.exit(EXIT_POINTS_FAILED)
         return
     invalid = f" ({st['invalid']} of them with a file that fails its check)" if st["invalid"] else ""
     click.echo(f"{run_dir}: {st['total']} points: {st['done']} done, {st['failed']} failed, {st['pending']} "
@@ -59,5 +62,7 @@ def status(run_dir: str, as_json: bool) -> None:
         click.echo(f"  failed  {row['overrides']}: {row['error']}")
     for row in st["invalid_files"]:
         click.echo(f"  invalid {row['file']}: {row['reason']} (the next sweep recomputes it)")
-    if st["pending"]:
+    if st["pending"] or st["failed"]:
         click.echo(f"  resume with: {st['resume']}")
+    if st["failed"]:
+        sys.exit(EXIT_POINTS_FAILED)
