@@ -53,6 +53,31 @@ LAUNCHER_KEYS = {
 }
 
 
+# The names a ``hydra/launcher=NAME`` override may give: ours, our presets' and Hydra's plugins'.
+LAUNCHER_ALIASES = {"basic": "basic", "inprocess": "basic", "joblib": "joblib", "parallel": "joblib",
+                    "slurm": "slurm", "cluster": "slurm", "submitit_slurm": "slurm"}
+
+
+def pick_launcher(launcher: str, overrides: Sequence[str]) -> tuple[str, list[str]]:
+    """The launcher of a sweep: ``--launcher``, or a Hydra-style ``hydra/launcher=NAME`` override
+    (``NAME`` one of :data:`LAUNCHER_ALIASES`), which is then taken out of the overrides. Both, naming
+    different launchers, is an error; ``basic`` (the default) gives way to the override."""
+    rest, named = [], []
+    for text in overrides:
+        key, _, value = text.lstrip("+").partition("=")
+        if key == "hydra/launcher":
+            if value not in LAUNCHER_ALIASES:
+                raise ConfigError(f"hydra/launcher={value}: unknown launcher; choose one of "
+                                  f"{', '.join(LAUNCHER_ALIASES)}")
+            named.append(LAUNCHER_ALIASES[value])
+        else:
+            rest.append(text)
+    chosen = set(named) | ({launcher} if launcher != "basic" else set())
+    if len(chosen) > 1:
+        raise ConfigError(f"two launchers given: {' and '.join(sorted(chosen))} (--launcher and hydra/launcher=)")
+    return (chosen.pop() if chosen else launcher), rest
+
+
 def split_launcher_overrides(launcher: str, overrides: Sequence[str]) -> tuple[list[str], list[str]]:
     """Separate launcher settings (``partition=cpu``, ``hydra.launcher.x=...``) from config overrides."""
     keys = LAUNCHER_KEYS[launcher]

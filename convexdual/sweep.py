@@ -67,7 +67,7 @@ from typing import TYPE_CHECKING, Any, Sequence
 
 from .config import Config, hash_resolved, is_limit_override, load_config, read_limits, read_sweep_axes
 from .errors import ConfigError, ResourceLimitError, first_line
-from .launch import check_plugin, launch, quoted, split_launcher_overrides
+from .launch import check_plugin, launch, pick_launcher, quoted, split_launcher_overrides
 from .results import git_revision, jsonable, versions
 from .runs import (Check, RunFolder, first_reason, identity_hash, legacy_manifest, load_json, now, progress_bar,
                    read_record, record_path, safe_name, stoppable, table_text, types_ok, verify, write_json,
@@ -561,6 +561,7 @@ def run_sweep(config_path: Path, overrides: list[str], out_dir: Path | None, pro
     """Run every planned point not already done through a Hydra launcher (see :mod:`convexdual.launch`);
     write point files, ``table.csv`` and ``sweep.json``. The run folder is ``out_dir``, else
     ``cache_root/<name>-<identity>`` (a cache: one folder per sweep identity), else ``outputs/<name>``."""
+    launcher, overrides = pick_launcher(launcher, overrides)
     check_plugin(launcher)
     launcher_overrides, overrides = split_launcher_overrides(launcher, overrides)
     if jobs is not None:

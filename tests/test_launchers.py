@@ -6,6 +6,7 @@ scripts/slurm-start.sh); without one they are skipped with the reason.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -146,3 +147,29 @@ def test_slurm_submission_refused_is_one_error(tmp_path):
     ours = [line for line in p.stderr.splitlines() if not line.startswith("sbatch:")]
     assert ours == ["error: launcher 'slurm': SLURM refused the job array, nothing was submitted (Batch job "
                     "submission failed: Invalid partition name specified)"], p.stderr[-2000:]
+
+
+def test_hydra_launcher_override_picks_the_launcher():
+    from convexdual.launch import pick_launcher
+
+    assert pick_launcher("basic", ["hydra/launcher=submitit_slurm", "beta=1"]) == ("slurm", ["beta=1"])
+    assert pick_launcher("basic", ["hydra/launcher=joblib"]) == ("joblib", [])
+    assert pick_launcher("slurm", ["hydra/launcher=cluster", "partition=x"]) == ("slurm", ["partition=x"])
+    assert pick_launcher("joblib", ["beta=1"]) == ("joblib", ["beta=1"])
+    with pytest.raises(ConfigError, match="two launchers given: joblib and slurm"):
+        pick_launcher("joblib", ["hydra/launcher=submitit_slurm"])
+    with pytest.raises(ConfigError, match="hydra/launcher=ray: unknown launcher"):
+        pick_launcher("basic", ["hydra/launcher=ray"])
+
+
+@pytest.mark.slow
+def test_multirun_flag_and_hydra_launcher_override_on_the_command_line(baseline, tmp_path):
+    """`convexdual sweep -m ... hydra/launcher=joblib` runs the joblib launcher: the same table."""
+    run = tmp_path / "run"
+    p = subprocess.run([sys.executable, "-m", "convexdual.cli", "sweep", "-m", "--config", str(CONFIG), "--out",
+                        str(run), *TWELVE, "hydra/launcher=joblib", "n_jobs=2", "--no-progress"],
+                       capture_output=True, text=True, timeout=600, cwd=ROOT)
+    assert p.returncode == 0, p.stderr[-2000:]
+    assert json.loads((run / "sweep.json").read_text())["launcher"] == {"name": "joblib",
+                                                                       "settings": ["hydra.launcher.n_jobs=2"]}
+    pd.testing.assert_frame_equal(table(baseline), table(run))

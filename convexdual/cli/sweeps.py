@@ -21,13 +21,15 @@ from .common import setup_logging
 @click.option("-j", "--jobs", type=click.IntRange(1), default=None, help="Parallel jobs for --launcher joblib.")
 @click.option("--no-progress", is_flag=True, help="No progress bar.")
 @click.option("-v", "--verbose", is_flag=True, help="Log progress to stderr.")
+@click.option("-m", "--multirun", is_flag=True, help="Accepted as in Hydra; a sweep is always a multirun.")
 @click.argument("overrides", nargs=-1, type=click.UNPROCESSED)
 def sweep(config_path: str, out_dir: str | None, launcher: str, jobs: int | None, no_progress: bool, verbose: bool,
-          overrides: tuple[str, ...]) -> None:
+          multirun: bool, overrides: tuple[str, ...]) -> None:
     """Run every point of a sweep; skip points already done; write one result file per point and a table.
 
     OVERRIDES use Hydra syntax; sweeps as ``beta=0.01,0.1,1`` or ``data.seed=range(0,10)``. Launcher
-    settings go among them too (``partition=cpu timeout_min=30``, or ``hydra.launcher.KEY=VALUE``).
+    settings go among them too (``partition=cpu timeout_min=30``, or ``hydra.launcher.KEY=VALUE``), and
+    so may the launcher itself (``hydra/launcher=submitit_slurm``, ``joblib``, ``basic``).
     """
     from ..sweep import run_sweep
 
