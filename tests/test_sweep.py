@@ -250,3 +250,13 @@ def test_status_resume_repeats_the_launcher_and_its_settings(tmp_path):
     assert sweep_status(run)["resume"] == resume_command(str(cfg.resolve()), run, man["overrides"], "joblib",
                                                          ["hydra.launcher.n_jobs=1"])
 
+
+
+def test_each_job_folder_keeps_its_hydra_snapshot(tmp_path):
+    """As in any Hydra multirun, hydra/<num>/.hydra/ holds the job's config.yaml, hydra.yaml and
+    overrides.yaml (which point of the sweep it ran)."""
+    run = tmp_path / "run"
+    run_sweep(ROOT / "configs" / "staircase.yaml", ["data.seed=0", "beta=0.1"], run, progress=False)
+    snapshot = run / "hydra" / "0" / ".hydra"
+    assert {p.name for p in snapshot.iterdir()} == {"config.yaml", "hydra.yaml", "overrides.yaml"}
+    assert "- point=0" in (snapshot / "overrides.yaml").read_text()
