@@ -155,6 +155,8 @@ def launch(run_dir: Path, indices: Sequence[int], launcher: str, launcher_overri
             log.warning("the SLURM queue has no job of this sweep left but submitit is still waiting: jobs were "
                         "cancelled or lost; their points are missing")
             return
+        if launcher == "slurm":  # Ctrl-C or SIGTERM to the submitter: its job array goes too
+            _cancel_array(job_name)
         raise
     except (ConvexdualError, OSError, MemoryError):  # from a job: as they are (the error table has them)
         raise
@@ -188,6 +190,20 @@ def quoted(text: str) -> str:
         run = 0
     out.append("\\" * (2 * run))  # backslashes before the closing quote
     return "'" + "".join(out) + "'"
+
+
+def _cancel_array(name: str) -> None:
+    """``scancel`` every job named ``name`` (the sweep's array), saying so on stderr."""
+    try:
+        done = subprocess.run(["scancel", "--name", name], capture_output=True, text=True, timeout=60)
+    except (OSError, subprocess.SubprocessError) as exc:
+        log.warning("warning: could not cancel the SLURM job array %s (%s); it may keep running", name, exc)
+        return
+    if done.returncode == 0:
+        log.warning("cancelled the SLURM job array %s: points it had not written are pending", name)
+    else:
+        log.warning("warning: scancel --name %s failed (%s); the array may keep running", name,
+                    (done.stderr or done.stdout).strip()[:200])
 
 
 class _QueueWatchdog(threading.Thread):

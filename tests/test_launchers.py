@@ -173,3 +173,34 @@ def test_multirun_flag_and_hydra_launcher_override_on_the_command_line(baseline,
     assert json.loads((run / "sweep.json").read_text())["launcher"] == {"name": "joblib",
                                                                        "settings": ["hydra.launcher.n_jobs=2"]}
     pd.testing.assert_frame_equal(table(baseline), table(run))
+
+
+@pytest.mark.slow
+def test_sigterm_to_the_submitter_cancels_its_array(tmp_path):
+    """SIGTERM while a job array runs: the submitter cancels the array (scancel), exits 143 with a
+    resume line, and the queue holds no job of the sweep afterwards."""
+    import hashlib
+    import signal
+
+    reason = slurm_ready()
+    if reason:
+        pytest.skip(reason)
+    run = tmp_path / "run"
+    name = "convexdual-" + hashlib.sha256(str(run.resolve()).encode()).hexdigest()[:8]
+    cmd = [sys.executable, "-m", "convexdual.cli", "sweep", "--config", str(CONFIG), "--out", str(run), *TWELVE,
+           "--launcher", "slurm", *PARTITION_OVERRIDE, "array_parallelism=1", "--no-progress"]
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 300
+    while time.time() < deadline and not list((run / "points").glob("*.json")):
+        time.sleep(0.5)
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=300)
+    assert proc.returncode == 143, err[-2000:]
+    assert f"cancelled the SLURM job array {name}" in err and "resume with:" in err, err[-2000:]
+    for _ in range(30):
+        queued = subprocess.run(["squeue", "-h", "-n", name, "-o", "%i"], capture_output=True, text=True).stdout
+        if not queued.strip():
+            break
+        time.sleep(1)
+    assert not queued.strip(), f"jobs of the sweep still queued: {queued}"
+    assert 1 <= sweep_status(run)["done"] < 12
