@@ -151,6 +151,8 @@ def launch(run_dir: Path, indices: Sequence[int], launcher: str, launcher_overri
         hydra.multirun(config_name="job", task_function=functools.partial(run_job, runner=runner),
                        overrides=overrides)
     except KeyboardInterrupt:
+        if watchdog:
+            watchdog.stop.set()  # (no second interrupt from it now)
         if watchdog and watchdog.fired:
             log.warning("the SLURM queue has no job of this sweep left but submitit is still waiting: jobs were "
                         "cancelled or lost; their points are missing")
@@ -206,6 +208,9 @@ def _cancel_array(name: str) -> None:
                     (done.stderr or done.stdout).strip()[:200])
 
 
+REPEAT_INTERRUPT_S = 30.0  # between two interrupts of a submitter still waiting on an empty queue
+
+
 class _QueueWatchdog(threading.Thread):
     """Stops submitit's wait when SLURM no longer lists any job of the sweep.
 
@@ -240,7 +245,10 @@ class _QueueWatchdog(threading.Thread):
                 if time.monotonic() - empty_since >= self.grace_s and not self.stop.is_set():
                     self.fired = True
                     _thread.interrupt_main()
-                    return
+                    # An interrupt that lands while the waiting code swallows it is lost: repeat
+                    # it, well apart, until the launcher has taken one (it sets ``stop``).
+                    if self.stop.wait(REPEAT_INTERRUPT_S):
+                        return
             else:
                 empty_since = None
 
