@@ -135,7 +135,7 @@ def launch(run_dir: Path, indices: Sequence[int], launcher: str, launcher_overri
     if not (configs_dir / "hydra" / "launcher").is_dir():
         raise ConfigError(f"launcher presets not found in {configs_dir}/hydra/launcher")
     overrides.append(f"hydra.searchpath=[{quoted('file://' + str(configs_dir.resolve()))}]")
-    job_name = "convexdual-" + hashlib.sha256(str(run_dir.resolve()).encode()).hexdigest()[:8]
+    job_name = array_name(run_dir)
     if launcher == "slurm":
         overrides.append(f"hydra.launcher.name={job_name}")
     watchdog = _QueueWatchdog(job_name) if launcher == "slurm" else None
@@ -192,6 +192,11 @@ def quoted(text: str) -> str:
         run = 0
     out.append("\\" * (2 * run))  # backslashes before the closing quote
     return "'" + "".join(out) + "'"
+
+
+def array_name(run_dir: Path) -> str:
+    """The SLURM job name of a run folder's array (``squeue -n`` / ``scancel --name`` find it by it)."""
+    return "convexdual-" + hashlib.sha256(str(run_dir.resolve()).encode()).hexdigest()[:8]
 
 
 def _cancel_array(name: str) -> None:

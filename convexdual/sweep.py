@@ -68,10 +68,10 @@ from typing import TYPE_CHECKING, Any, Sequence
 from .config import Config, hash_resolved, is_limit_override, load_config, read_limits, read_sweep_axes
 from .errors import ConfigError, ResourceLimitError, first_line
 from .launch import check_plugin, launch, pick_launcher, quoted, split_launcher_overrides
-from .results import git_revision, jsonable, versions
+from .results import atomic_write_text, git_revision, jsonable, versions
 from .runs import (Check, RunFolder, first_reason, identity_hash, legacy_manifest, load_json, now, progress_bar,
                    read_record, record_path, safe_name, stoppable, table_text, types_ok, verify, write_json,
-                   write_record, write_table as write_csv)
+                   write_record)
 from .widths import REGIMES, UNDECIDED, bounds_regime, phase_regime
 
 if TYPE_CHECKING:
@@ -757,7 +757,7 @@ def write_table(run_dir: Path) -> None:
     man = read_manifest(run_dir)
     axes = list(man["axes"])
     rows = [row for e in man["points"] for row in _point_rows(run_dir, e, axes)]
-    write_csv(run_dir / "table.csv", table_columns(axes), rows, lineterminator="\n", cell=_cell)
+    atomic_write_text(run_dir / "table.csv", render_rows(rows, axes), overwrite=True)
 
 
 _ROWS: dict[tuple[str, tuple[str, ...]], tuple[tuple[int, int, int], list[dict[str, Any]]]] = {}

@@ -109,18 +109,25 @@ def test_slurm_job_array_gives_the_same_table(baseline, tmp_path):
     assert list((run / "hydra").glob(".submitit/*")), "no submitit job folder: was it really SLURM?"
 
 
-@pytest.mark.slow
-def test_slurm_cancelled_jobs_show_as_missing_and_are_resubmitted(baseline, tmp_path):
-    reason = slurm_ready()
-    if reason:
-        pytest.skip(reason)
-    run = tmp_path / "run"
+def start_slow_array(run: Path) -> tuple[list[str], subprocess.Popen]:
+    """Submit the twelve points as a SLURM array one task at a time; return (command, submitter) once
+    the first point file is on disk (or after 300 s)."""
     cmd = [sys.executable, "-m", "convexdual.cli", "sweep", "--config", str(CONFIG), "--out", str(run), *TWELVE,
            "--launcher", "slurm", *PARTITION_OVERRIDE, "array_parallelism=1", "--no-progress"]
     proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.time() + 300
     while time.time() < deadline and not list((run / "points").glob("*.json")):
         time.sleep(0.5)
+    return cmd, proc
+
+
+@pytest.mark.slow
+def test_slurm_cancelled_jobs_show_as_missing_and_are_resubmitted(baseline, tmp_path):
+    reason = slurm_ready()
+    if reason:
+        pytest.skip(reason)
+    run = tmp_path / "run"
+    cmd, proc = start_slow_array(run)
     subprocess.run(["scancel", "--user", "root"], check=False)  # the scheduler kills the rest
     out, err = proc.communicate(timeout=600)
     st = sweep_status(run)
@@ -179,20 +186,16 @@ def test_multirun_flag_and_hydra_launcher_override_on_the_command_line(baseline,
 def test_sigterm_to_the_submitter_cancels_its_array(tmp_path):
     """SIGTERM while a job array runs: the submitter cancels the array (scancel), exits 143 with a
     resume line, and the queue holds no job of the sweep afterwards."""
-    import hashlib
     import signal
+
+    from convexdual.launch import array_name
 
     reason = slurm_ready()
     if reason:
         pytest.skip(reason)
     run = tmp_path / "run"
-    name = "convexdual-" + hashlib.sha256(str(run.resolve()).encode()).hexdigest()[:8]
-    cmd = [sys.executable, "-m", "convexdual.cli", "sweep", "--config", str(CONFIG), "--out", str(run), *TWELVE,
-           "--launcher", "slurm", *PARTITION_OVERRIDE, "array_parallelism=1", "--no-progress"]
-    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    deadline = time.time() + 300
-    while time.time() < deadline and not list((run / "points").glob("*.json")):
-        time.sleep(0.5)
+    name = array_name(run)
+    _, proc = start_slow_array(run)
     proc.send_signal(signal.SIGTERM)
     out, err = proc.communicate(timeout=300)
     assert proc.returncode == 143, err[-2000:]
