@@ -67,7 +67,7 @@ from typing import TYPE_CHECKING, Any, Sequence
 
 from .config import Config, hash_resolved, is_limit_override, load_config, read_limits, read_sweep_axes
 from .errors import ConfigError, ResourceLimitError, first_line
-from .launch import check_plugin, launch, pick_launcher, quoted, split_launcher_overrides
+from .launch import LAUNCHERS, check_plugin, launch, pick_launcher, quoted, split_launcher_overrides
 from .results import atomic_write_text, git_revision, jsonable, versions
 from .runs import (Check, RunFolder, first_reason, identity_hash, legacy_manifest, load_json, now, progress_bar,
                    read_record, record_path, safe_name, stoppable, table_text, types_ok, verify, write_json,
@@ -697,6 +697,9 @@ def read_manifest(run_dir: Path) -> dict[str, Any]:
           and all(isinstance(e, dict) and isinstance(e.get("file"), str) and isinstance(e.get("args"), list)
                   and isinstance(e.get("overrides"), dict) and re.fullmatch(r"points/[A-Za-z0-9-]+\.json", e["file"])
                   for e in points))
+    ran = man.get("launcher", {"name": "basic", "settings": []})  # (older manifests do not record it)
+    ok = ok and isinstance(ran, dict) and ran.get("name") in LAUNCHERS and isinstance(ran.get("settings"), list) \
+        and all(isinstance(t, str) for t in ran["settings"])
     if not ok:
         raise ConfigError(f"{run_dir}/sweep.json is not a sweep manifest convexdual wrote (edited or corrupt)")
     return man
@@ -745,8 +748,8 @@ def sweep_status(run_dir: Path) -> dict[str, Any]:
     invalid = [{"overrides": e["overrides"], "file": e["file"], "reason": why} for e, r, why in checked
                if r is None and why is not None]
     done = sum(1 for _, r, _ in checked if r is not None and r["status"] == "ok")
-    ran = man.get("launcher") or {}  # (older manifests do not record it)
-    resume = resume_command(man["config"], run_dir, man["overrides"], ran.get("name", "basic"), ran.get("settings", []))
+    ran = man.get("launcher", {"name": "basic", "settings": []})  # (checked by read_manifest)
+    resume = resume_command(man["config"], run_dir, man["overrides"], ran["name"], ran["settings"])
     return {"total": len(checked), "done": done, "failed": len(failures), "invalid": len(invalid),
             "pending": len(checked) - done - len(failures), "failures": failures, "invalid_files": invalid,
             "resume": resume}

@@ -260,3 +260,17 @@ def test_each_job_folder_keeps_its_hydra_snapshot(tmp_path):
     snapshot = run / "hydra" / "0" / ".hydra"
     assert {p.name for p in snapshot.iterdir()} == {"config.yaml", "hydra.yaml", "overrides.yaml"}
     assert "- point=0" in (snapshot / "overrides.yaml").read_text()
+
+
+@pytest.mark.parametrize("launcher", ["x", {"name": "ray", "settings": []}, {"name": "slurm", "settings": [1]}])
+def test_an_edited_launcher_record_is_refused_in_one_line(tmp_path, launcher):
+    """sweep.json's launcher (which status repeats in its resume command) must be one convexdual wrote."""
+    run = tmp_path / "run"
+    run_sweep(ROOT / "configs" / "staircase.yaml", ["data.seed=0", "beta=0.1"], run, progress=False)
+    man = json.loads((run / "sweep.json").read_text())
+    man["launcher"] = launcher
+    (run / "sweep.json").write_text(json.dumps(man))
+    st = cli("status", str(run))
+    assert st.returncode == 2 and st.stderr.strip().splitlines() == [
+        f"error: {run}/sweep.json is not a sweep manifest convexdual wrote (edited or corrupt)"]
+
