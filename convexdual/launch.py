@@ -9,12 +9,16 @@ a Hydra config group:
 
 - ``basic``: Hydra's basic launcher, jobs in this process one after another (the default);
 - ``joblib``: hydra-joblib-launcher, local parallel processes (``-j`` sets ``n_jobs``);
-- ``slurm``: hydra-submitit-launcher (``submitit_slurm``), one SLURM job array.
+- ``slurm``: hydra-submitit-launcher (``submitit_slurm``), one SLURM job array; detached
+  (:func:`launch` with ``detach``), convexdual's own subclass of it
+  (``hydra_plugins.convexdual_launcher``) returns once ``sbatch`` has accepted the array.
 
 Presets live in ``configs/hydra/launcher/`` (``inprocess.yaml``, ``parallel.yaml``, ``cluster.yaml``;
 shipped inside the package); any preset key can be overridden on the command line
-(``partition=cpu timeout_min=30``). The status of a point is only ever read from its file: a job
-that died, timed out or was preempted leaves none and shows as missing, whatever the scheduler says.
+(``partition=cpu timeout_min=30``). Whether a point is done or failed is only ever read from its
+file (SLURM reports some failed jobs as completed); the scheduler (:func:`queued_tasks`,
+:func:`ended_tasks`) only tells a point without a file that is still queued or running from one
+whose job ended without writing it.
 """
 
 from __future__ import annotations
@@ -24,6 +28,8 @@ import functools
 import hashlib
 import importlib.util
 import logging
+import os
+import signal
 import subprocess
 import threading
 import time
@@ -110,20 +116,27 @@ def _submission_error(text: str) -> str:
     return next((line for line in lines if line.startswith("Batch job submission failed")), lines[0])
 
 
+DETACHED_TARGET = "hydra_plugins.convexdual_launcher.detached_slurm.DetachedSlurmLauncher"
+
+
 def launch(run_dir: Path, indices: Sequence[int], launcher: str, launcher_overrides: Sequence[str],
-           configs_dir: Path | None, sweep_id: str | None = None, *, runner: PointRunner) -> None:
+           configs_dir: Path | None, sweep_id: str | None = None, *, runner: PointRunner,
+           job_name: str | None = None, detach: bool = False) -> str | None:
     """Run the points ``indices`` of the sweep in ``run_dir`` as a Hydra multirun with ``launcher``:
     each job calls ``runner(run_dir, index, sweep_id)``, which checks that the manifest still has
     identity ``sweep_id``. ``runner`` must be a module-level function (jobs may be pickled to other
-    processes or machines)."""
+    processes or machines). A SLURM array is named ``job_name`` (default :func:`array_name` of the
+    run folder); with ``detach`` it is submitted and its SLURM id returned without waiting for it."""
     # Hydra's launcher machinery is imported on first use, like its override parser in sweep.
     from hydra._internal.hydra import Hydra
     from hydra._internal.utils import create_config_search_path
     from hydra.core.global_hydra import GlobalHydra
 
     check_plugin(launcher)
+    if detach and launcher != "slurm":
+        raise ConfigError("--detach goes with --launcher slurm")
     if not indices:
-        return
+        return None
     overrides = [
         f"run_dir={quoted(str(run_dir.resolve()))}",
         "point=" + ",".join(str(i) for i in indices),
@@ -135,28 +148,38 @@ def launch(run_dir: Path, indices: Sequence[int], launcher: str, launcher_overri
     if not (configs_dir / "hydra" / "launcher").is_dir():
         raise ConfigError(f"launcher presets not found in {configs_dir}/hydra/launcher")
     overrides.append(f"hydra.searchpath=[{quoted('file://' + str(configs_dir.resolve()))}]")
-    job_name = array_name(run_dir)
+    job_name = job_name or array_name(run_dir)
     if launcher == "slurm":
         overrides.append(f"hydra.launcher.name={job_name}")
-    watchdog = _QueueWatchdog(job_name) if launcher == "slurm" else None
+    if detach:
+        _register_detached_launcher()
+        overrides.append(f"hydra.launcher._target_={DETACHED_TARGET}")
+    if launcher == "joblib":  # a worker stops when this process is gone (see run_job)
+        overrides.append(f"parent_pid={os.getpid()}")
+    watchdog = _QueueWatchdog(job_name) if launcher == "slurm" and not detach else None
     GlobalHydra.instance().clear()
     quiet = logging.getLogger("hydra.core.utils")  # it logs a failing job's overrides before re-raising
     level = quiet.level
     quiet.setLevel(logging.CRITICAL)
+    sacct_once = _OnceFilter("Bypassing sacct error")
+    logging.getLogger("submitit").addFilter(sacct_once)
     try:
         hydra = Hydra.create_main_hydra2(task_name="convexdual", config_search_path=create_config_search_path(
             str(JOB_CONF_DIR)))
         if watchdog:
             watchdog.start()
-        hydra.multirun(config_name="job", task_function=functools.partial(run_job, runner=runner),
-                       overrides=overrides)
+        returns = hydra.multirun(config_name="job", task_function=functools.partial(run_job, runner=runner),
+                                 overrides=overrides)
+        if detach:  # the tasks' ids, "<array id>_<task>"
+            return str(returns[0][0].return_value).split("_")[0]
+        return None
     except KeyboardInterrupt:
         if watchdog:
             watchdog.stop.set()  # (no second interrupt from it now)
         if watchdog and watchdog.fired:
             log.warning("the SLURM queue has no job of this sweep left but submitit is still waiting: jobs were "
                         "cancelled or lost; their points are missing")
-            return
+            return None
         if launcher == "slurm":  # Ctrl-C or SIGTERM to the submitter: its job array goes too
             _cancel_array(job_name)
         raise
@@ -169,10 +192,11 @@ def launch(run_dir: Path, indices: Sequence[int], launcher: str, launcher_overri
                               f"({_submission_error(str(exc))})") from None
         if type(exc).__name__ in ("UncompletedJobError", "FailedJobError"):
             log.warning("some jobs did not finish (%s); their points are missing", first)
-            return
+            return None
         raise ConfigError(f"launcher {launcher!r} failed: {first}") from None
     finally:
         quiet.setLevel(level)
+        logging.getLogger("submitit").removeFilter(sacct_once)
         if watchdog:
             watchdog.stop.set()
         GlobalHydra.instance().clear()
@@ -194,9 +218,81 @@ def quoted(text: str) -> str:
     return "'" + "".join(out) + "'"
 
 
-def array_name(run_dir: Path) -> str:
-    """The SLURM job name of a run folder's array (``squeue -n`` / ``scancel --name`` find it by it)."""
-    return "convexdual-" + hashlib.sha256(str(run_dir.resolve()).encode()).hexdigest()[:8]
+def array_name(run_dir: Path, submission: int | None = None) -> str:
+    """The SLURM job name of a run folder's arrays (``squeue -n`` / ``scancel --name`` find them by
+    it): ``convexdual-<hash of the folder>``, and ``-<submission>`` for its n-th submission (1, 2, ...)."""
+    name = "convexdual-" + hashlib.sha256(str(run_dir.resolve()).encode()).hexdigest()[:8]
+    return name if submission is None else f"{name}-{submission}"
+
+
+def _register_detached_launcher() -> None:
+    """Make the detached SLURM launcher known to Hydra (an editable install hides it from Hydra's scan)."""
+    from hydra.core.plugins import Plugins
+
+    from hydra_plugins.convexdual_launcher import detached_slurm
+
+    if getattr(detached_slurm, "DetachedSlurmLauncher", None) is None:
+        raise ConfigError(f"--detach needs {PLUGINS['slurm']}: pip install 'convexdual[{EXTRAS['slurm']}]'")
+    Plugins.instance().register(detached_slurm.DetachedSlurmLauncher)
+
+
+class _OnceFilter(logging.Filter):
+    """Let the first log record containing ``text`` through, drop the repeats (submitit warns at
+    every poll while ``sacct`` fails; the point files, not sacct, say what is done)."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self.text, self.seen = text, False
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if self.text not in record.getMessage():
+            return True
+        first, self.seen = not self.seen, True
+        return first
+
+
+# SLURM states of a job that has not ended (squeue's long names).
+LIVE_STATES = {"PENDING": "queued", "REQUEUED": "queued", "REQUEUE_HOLD": "queued", "REQUEUE_FED": "queued",
+               "SUSPENDED": "queued", "RESV_DEL_HOLD": "queued", "CONFIGURING": "running", "RUNNING": "running",
+               "COMPLETING": "running", "STAGE_OUT": "running", "SIGNALING": "running", "RESIZING": "running"}
+
+
+def _slurm_rows(command: list[str]) -> list[list[str]] | str:
+    """The ``|``-separated rows a SLURM command prints, or why it could not be run."""
+    try:
+        out = subprocess.run(command, capture_output=True, text=True, timeout=60)
+    except (OSError, subprocess.SubprocessError) as exc:
+        return f"{command[0]}: {exc}"
+    if out.returncode != 0:
+        return f"{command[0]}: {(out.stderr or out.stdout).strip()[:200] or f'exit code {out.returncode}'}"
+    return [line.split("|") for line in out.stdout.splitlines() if line.strip()]
+
+
+def queued_tasks(names: Sequence[str]) -> dict[tuple[str, int], str] | str:
+    """The array tasks of the jobs named ``names`` that SLURM still lists, ``(name, task) -> "queued" |
+    "running"`` (``squeue -r``: pending ranges expanded), or why ``squeue`` could not tell."""
+    if not names:
+        return {}
+    rows = _slurm_rows(["squeue", "-h", "-r", "-n", ",".join(names), "-o", "%j|%K|%T"])
+    if isinstance(rows, str):
+        return rows
+    return {(name, int(task)): LIVE_STATES.get(state, "running") for name, task, state in rows if task.isdigit()}
+
+
+def ended_tasks(names: Sequence[str]) -> dict[tuple[str, int], str]:
+    """How the array tasks of the jobs named ``names`` ended, ``(name, task) -> SLURM state``
+    (``sacct``, e.g. CANCELLED, TIMEOUT, OUT_OF_MEMORY, COMPLETED); empty when sacct cannot tell."""
+    if not names:
+        return {}
+    rows = _slurm_rows(["sacct", "-n", "-X", "-P", "--name", ",".join(names), "-o", "JobName,JobID,State"])
+    if isinstance(rows, str):
+        return {}
+    ended = {}
+    for name, job_id, state in (r for r in rows if len(r) == 3):
+        _, _, task = job_id.partition("_")
+        if task.isdigit():
+            ended[(name, int(task))] = state.split()[0]  # "CANCELLED by 0" -> CANCELLED
+    return ended
 
 
 def _cancel_array(name: str) -> None:
@@ -259,5 +355,21 @@ class _QueueWatchdog(threading.Thread):
 
 
 def run_job(cfg: Any, runner: PointRunner) -> str:
-    """Hydra task: run point ``cfg.point`` of the sweep in ``cfg.run_dir`` with ``runner``; returns its status."""
+    """Hydra task: run point ``cfg.point`` of the sweep in ``cfg.run_dir`` with ``runner``; returns its
+    status. A job given ``parent_pid`` (a local worker) ends itself when that process is gone."""
+    if cfg.get("parent_pid") and int(cfg.parent_pid) != os.getpid():
+        _end_with_parent(int(cfg.parent_pid))
     return runner(Path(cfg.run_dir), int(cfg.point), cfg.get("sweep_id"))
+
+
+@functools.cache
+def _end_with_parent(parent: int, poll_s: float = 1.0) -> None:
+    """Watch (in a daemon thread, once per worker) for the sweep's process ``parent`` to go; then
+    end this worker with SIGTERM, leaving no half-done point (every write is atomic). A killed
+    sweep (SIGKILL) has no chance to stop its workers itself."""
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(poll_s)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    threading.Thread(target=watch, daemon=True).start()

@@ -316,7 +316,8 @@ class RunFolder:
 
     def _has_records(self) -> bool:
         """Whether the folder holds anything computed: a record, or a file beyond the bookkeeping."""
-        bookkeeping = {RUN_FILE, LOCK_FILE, RECORDS_LOCK, "sweep.json", "table.csv", "hydra", *SUBFOLDERS}
+        bookkeeping = {RUN_FILE, LOCK_FILE, RECORDS_LOCK, "sweep.json", "submissions.json", "table.csv", "hydra",
+                       *SUBFOLDERS}
         if any(p.name not in bookkeeping for p in self.path.iterdir()):
             return True
         return any(p.is_file() for sub in ("points", "weights", REJECTED) for p in (self.path / sub).glob("*"))

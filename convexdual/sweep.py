@@ -35,6 +35,14 @@ Run directory (``--out``, default ``outputs/<config name>``); this layout is a p
     The manifest: config path, command-line overrides, axes, the planned points (hash and axis
     values), created/updated times (ISO 8601 UTC).
 
+``submissions.json``
+    The SLURM job arrays submitted for this run folder, in order (written before each ``sbatch``):
+    ``arrays``, a list of {``name`` (the SLURM job name, ``convexdual-<folder hash>-<k>`` for the
+    k-th submission), ``job_id`` (the array's SLURM id when known, else null), ``files`` (the point
+    files of its tasks: task ``i`` runs ``files[i]``), ``submitted`` (ISO 8601 UTC), ``detached``}.
+    ``status`` asks SLURM about these names to tell queued, running and lost points apart, and a
+    resume does not submit a point whose task is still queued or running.
+
 ``run.json``, ``.lock``, ``rejected/``
     The run folder's identity (the config file, the axes and the plain overrides), its lock and
     the records that failed their check (see :mod:`convexdual.runs`). A sweep of another config,
@@ -67,7 +75,8 @@ from typing import TYPE_CHECKING, Any, Sequence
 
 from .config import Config, hash_resolved, is_limit_override, load_config, read_limits, read_sweep_axes
 from .errors import ConfigError, ResourceLimitError, first_line
-from .launch import LAUNCHERS, check_plugin, launch, pick_launcher, quoted, split_launcher_overrides
+from .launch import (LAUNCHERS, array_name, check_plugin, ended_tasks, launch, pick_launcher, queued_tasks, quoted,
+                     split_launcher_overrides)
 from .results import atomic_write_text, git_revision, jsonable, versions
 from .runs import (Check, RunFolder, first_reason, identity_hash, legacy_manifest, load_json, now, progress_bar,
                    read_record, record_path, safe_name, stoppable, table_text, types_ok, verify, write_json,
@@ -133,6 +142,8 @@ class SweepSummary:
     table_path: Path
     total: int = 0
     ran: int = 0
+    in_flight: int = 0  # points left to SLURM tasks still queued or running (not submitted again)
+    job_id: str | None = None  # the SLURM array submitted with ``detach``
 
 
 def _parser() -> Any:
@@ -557,12 +568,16 @@ def _other_sweep(old: dict[str, Any], plan: Plan) -> str | None:
 
 def run_sweep(config_path: Path, overrides: list[str], out_dir: Path | None, progress: bool = True,
               launcher: str = "basic", jobs: int | None = None, configs_dir: Path | None = None,
-              cache_root: Path | None = None) -> SweepSummary:
+              cache_root: Path | None = None, detach: bool = False) -> SweepSummary:
     """Run every planned point not already done through a Hydra launcher (see :mod:`convexdual.launch`);
     write point files, ``table.csv`` and ``sweep.json``. The run folder is ``out_dir``, else
-    ``cache_root/<name>-<identity>`` (a cache: one folder per sweep identity), else ``outputs/<name>``."""
+    ``cache_root/<name>-<identity>`` (a cache: one folder per sweep identity), else ``outputs/<name>``.
+    With ``detach`` (SLURM only) the job array is submitted and the call returns at once (its id in
+    ``job_id``); the jobs write the point files and the table."""
     launcher, overrides = pick_launcher(launcher, overrides)
     check_plugin(launcher)
+    if detach and launcher != "slurm":
+        raise ConfigError("--detach goes with --launcher slurm")
     launcher_overrides, overrides = split_launcher_overrides(launcher, overrides)
     if jobs is not None:
         if launcher != "joblib":
@@ -583,11 +598,11 @@ def run_sweep(config_path: Path, overrides: list[str], out_dir: Path | None, pro
                           "interpolation)")
     legacy = legacy_manifest("sweep.json", lambda old: _other_sweep(old, plan))
     with RunFolder.open(run_dir, "sweep", identity(plan), legacy=legacy) as folder:
-        return _run_plan(folder, plan, progress, launcher, launcher_overrides, configs_dir)
+        return _run_plan(folder, plan, progress, launcher, launcher_overrides, configs_dir, detach)
 
 
 def _run_plan(folder: RunFolder, plan: Plan, progress: bool, launcher: str, launcher_overrides: list[str],
-              configs_dir: Path | None) -> SweepSummary:
+              configs_dir: Path | None, detach: bool = False) -> SweepSummary:
     run_dir = folder.path
     table_path, manifest_path = run_dir / "table.csv", run_dir / "sweep.json"
     old = load_json(manifest_path)[0]
@@ -597,32 +612,116 @@ def _run_plan(folder: RunFolder, plan: Plan, progress: bool, launcher: str, laun
     folder.read_records((record_path(p.key), point_check(p.key)) for p in plan.points)
     watch = _Statuses(run_dir, plan)
     before = watch()
-    todo = [i for i, st in enumerate(before) if st != "ok"]
-    skipped = len(plan.points) - len(todo)
+    flying = in_flight(run_dir)
+    not_ok = [i for i, st in enumerate(before) if st != "ok"]
+    todo = [i for i in not_ok if record_path(plan.points[i].key) not in flying]
+    skipped = len(plan.points) - len(not_ok)
+    if len(todo) < len(not_ok):
+        log.warning("%d point(s) are still queued or running in an earlier SLURM array (%s); they are not "
+                    "submitted again: follow them with convexdual status %s", len(not_ok) - len(todo),
+                    ", ".join(sorted(set(flying.values()))), run_dir)
     log.info("sweep %s: %d points, %d already done, %d to run with launcher %s, into %s",
              plan.name, len(plan.points), skipped, len(todo), launcher, run_dir)
     cmd = resume_command(str(plan.config_path), run_dir, plan.overrides, launcher, launcher_overrides)
-    watcher = _Progress(watch, len(plan.points), skipped, plan.name, progress)
+    watcher = _Progress(watch, len(plan.points), skipped, plan.name, progress and not detach)
+    job_name = record_submission(run_dir, [plan.points[i] for i in todo], detach) if launcher == "slurm" and todo \
+        else None
 
     def so_far() -> str:
         done, failed = watcher.counts()
         return f"{done} of {len(plan.points)} points done ({failed} failed) in {run_dir}; resume with: {cmd}"
 
     with stoppable(so_far), watcher:
-        launch(run_dir, todo, launcher, launcher_overrides, configs_dir, identity_hash(identity(plan)),
-               runner=run_planned_point)
+        try:
+            job_id = launch(run_dir, todo, launcher, launcher_overrides, configs_dir, identity_hash(identity(plan)),
+                            runner=run_planned_point, job_name=job_name, detach=detach)
+        except ConfigError:  # the launcher could not start: nothing was submitted
+            if job_name is not None:
+                _edit_submission(run_dir, job_name, None)
+            raise
+    if job_id is not None and job_name is not None:
+        _edit_submission(run_dir, job_name, job_id)
     write_table(run_dir)
     write_json(manifest_path, manifest(plan, created or now(), launcher, launcher_overrides))
     after = watch()
-    missing = [plan.points[i] for i in todo if after[i] is None]
-    for p in missing:
-        log.warning("point %s has no result file: its job died, timed out or was preempted", _describe(p))
+    if detach:
+        return SweepSummary(run_dir, after.count("ok"), skipped, after.count("failed"), table_path,
+                            total=len(plan.points), ran=len(todo), in_flight=len(not_ok) - len(todo), job_id=job_id)
+    ended = ended_tasks([job_name]) if job_name else {}
+    missing = [i for i in todo if after[i] is None]
+    for i in missing:
+        how = f"its SLURM task ended {ended[(job_name, todo.index(i))]}" if (job_name, todo.index(i)) in ended \
+            else "its job died, timed out or was preempted"
+        log.warning("point %s has no result file: %s", _describe(plan.points[i]), how)
     for i in todo:
         if after[i] == "failed":
             rec = load_json(run_dir / record_path(plan.points[i].key))[0] or {}
             log.warning("point %s failed: %s", _describe(plan.points[i]), rec.get("error"))
-    return SweepSummary(run_dir, after.count("ok"), skipped, after.count("failed") + len(missing), table_path,
-                        total=len(plan.points), ran=len(todo))
+    return SweepSummary(run_dir, after.count("ok"), skipped, sum(after[i] == "failed" for i in not_ok) + len(missing),
+                        table_path, total=len(plan.points), ran=len(todo), in_flight=len(not_ok) - len(todo))
+
+
+# ----------------------------------------------------------------------------- SLURM submissions
+
+SUBMISSIONS = "submissions.json"
+
+
+def read_submissions(run_dir: Path) -> list[dict[str, Any]]:
+    """The SLURM arrays recorded in ``submissions.json`` (none when there is no such file); a file
+    that is not the list convexdual wrote is one ConfigError line."""
+    data, why = load_json(Path(run_dir) / SUBMISSIONS)
+    if data is None:
+        if why is None:
+            return []
+        raise ConfigError(f"{run_dir}/{SUBMISSIONS} is unreadable: {why}")
+    arrays = data.get("arrays")
+    ok = isinstance(arrays, list) and all(
+        isinstance(a, dict) and isinstance(a.get("name"), str) and isinstance(a.get("files"), list)
+        and all(isinstance(f, str) for f in a["files"]) and isinstance(a.get("job_id"), (str, type(None)))
+        for a in arrays)
+    if not ok:
+        raise ConfigError(f"{run_dir}/{SUBMISSIONS} is not a record convexdual wrote (edited or corrupt)")
+    return list(arrays)
+
+
+def record_submission(run_dir: Path, points: Sequence[Point], detached: bool) -> str:
+    """Append the next SLURM array of ``run_dir`` (its tasks' point files) to ``submissions.json``
+    before it is submitted; return its job name."""
+    arrays = read_submissions(run_dir)
+    name = array_name(run_dir, len(arrays) + 1)
+    arrays.append({"name": name, "job_id": None, "files": [record_path(p.key) for p in points],
+                   "submitted": now(), "detached": detached})
+    write_json(run_dir / SUBMISSIONS, {"arrays": arrays})
+    return name
+
+
+def _edit_submission(run_dir: Path, name: str, job_id: str | None) -> None:
+    """Record the SLURM id of the array ``name``, or (``job_id`` None) drop it: it was never submitted."""
+    arrays = [a for a in read_submissions(run_dir) if job_id is not None or a["name"] != name]
+    for entry in arrays:
+        if entry["name"] == name:
+            entry["job_id"] = job_id
+    if arrays:
+        write_json(run_dir / SUBMISSIONS, {"arrays": arrays})
+    else:
+        (run_dir / SUBMISSIONS).unlink(missing_ok=True)
+
+
+def _latest_tasks(arrays: Sequence[dict[str, Any]]) -> dict[str, tuple[str, int]]:
+    """Point file -> (array name, task) of the last array that ran it."""
+    return {f: (a["name"], task) for a in arrays for task, f in enumerate(a["files"])}
+
+
+def in_flight(run_dir: Path) -> dict[str, str]:
+    """Point file -> array name, for the points whose SLURM task is still queued or running (none
+    when nothing was submitted or SLURM cannot be asked; then nothing is known to be in flight)."""
+    tasks = _latest_tasks(read_submissions(run_dir))
+    live = queued_tasks(sorted({name for name, _ in tasks.values()}))
+    if isinstance(live, str):
+        if tasks:
+            log.warning("warning: cannot ask SLURM which points are still queued or running (%s)", live)
+        return {}
+    return {f: name for f, (name, task) in tasks.items() if (name, task) in live}
 
 
 class _Statuses:
@@ -740,19 +839,51 @@ def run_planned_point(run_dir: Path, index: int, sweep_id: str | None = None) ->
 
 def sweep_status(run_dir: Path) -> dict[str, Any]:
     """Counts of done / failed / invalid / pending points, from the manifest and the point files
-    only (read-only: invalid files are counted, not moved)."""
+    (read-only: invalid files are counted, not moved). A point without a file that was submitted to
+    SLURM (``submissions.json``) is ``queued`` or ``running`` when ``squeue`` still lists its task,
+    else ``lost`` (its job ended without writing it: ``sacct`` says how, when it can); one never
+    submitted is ``not_submitted``; when SLURM cannot be asked the submitted ones are ``unknown``.
+    ``pending`` counts them all: the points neither done nor failed."""
     man = read_manifest(run_dir)
-    checked = [(e, *verify(run_dir, e["file"], point_check(_key(e)))) for e in man["points"]]
-    failures = [{"overrides": e["overrides"], "error": r["error"]} for e, r, _ in checked
-                if r is not None and r["status"] == "failed"]
-    invalid = [{"overrides": e["overrides"], "file": e["file"], "reason": why} for e, r, why in checked
-               if r is None and why is not None]
-    done = sum(1 for _, r, _ in checked if r is not None and r["status"] == "ok")
+    arrays = read_submissions(run_dir)
+    tasks, ids = _latest_tasks(arrays), {a["name"]: a["job_id"] for a in arrays}
+    names = sorted({name for name, _ in tasks.values()})
+    live = queued_tasks(names)
+    error = live if isinstance(live, str) else None
+    live = {} if isinstance(live, str) else live
+    ended = ended_tasks(names) if names and error is None else {}
+    counts = dict.fromkeys(("done", "failed", "queued", "running", "lost", "not_submitted", "unknown"), 0)
+    failures, invalid, lost = [], [], []
+    for e in man["points"]:
+        record, why = verify(run_dir, e["file"], point_check(_key(e)))
+        if record is None and why is not None:
+            invalid.append({"overrides": e["overrides"], "file": e["file"], "reason": why})
+        task = tasks.get(e["file"])
+        if record is not None and record["status"] == "ok":
+            state = "done"
+        elif task in live:
+            state = live[task]
+        elif record is not None:
+            state = "failed"
+            failures.append({"overrides": e["overrides"], "error": record["error"]})
+        elif task is None:
+            state = "not_submitted"
+        elif error is not None:
+            state = "unknown"
+        else:
+            state = "lost"
+            lost.append({"overrides": e["overrides"], "file": e["file"], "array": task[0], "task": task[1],
+                         "slurm_job": f"{ids[task[0]]}_{task[1]}" if ids.get(task[0]) else None,
+                         "slurm_state": ended.get(task)})
+        counts[state] += 1
     ran = man.get("launcher", {"name": "basic", "settings": []})  # (checked by read_manifest)
     resume = resume_command(man["config"], run_dir, man["overrides"], ran["name"], ran["settings"])
-    return {"total": len(checked), "done": done, "failed": len(failures), "invalid": len(invalid),
-            "pending": len(checked) - done - len(failures), "failures": failures, "invalid_files": invalid,
-            "resume": resume}
+    total = len(man["points"])
+    return {"total": total, "done": counts["done"], "failed": counts["failed"], "invalid": len(invalid),
+            "pending": total - counts["done"] - counts["failed"], "failures": failures, "invalid_files": invalid,
+            "resume": resume, **{k: counts[k] for k in ("queued", "running", "lost", "not_submitted", "unknown")},
+            "lost_points": lost, "scheduler": {"arrays": names, "error": error,
+                                               "in_queue": sorted({name for name, _ in live})}}
 
 
 def write_table(run_dir: Path) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import signal
 import subprocess
 import sys
@@ -253,13 +254,20 @@ def test_status_resume_repeats_the_launcher_and_its_settings(tmp_path):
 
 
 def test_each_job_folder_keeps_its_hydra_snapshot(tmp_path):
-    """As in any Hydra multirun, hydra/<num>/.hydra/ holds the job's config.yaml, hydra.yaml and
-    overrides.yaml (which point of the sweep it ran)."""
+    """As in any Hydra multirun, hydra/<point>/.hydra/ holds the job's config.yaml, hydra.yaml and
+    overrides.yaml; the folder is named by the point's index, also when a resume runs it alone."""
     run = tmp_path / "run"
-    run_sweep(ROOT / "configs" / "staircase.yaml", ["data.seed=0", "beta=0.1"], run, progress=False)
-    snapshot = run / "hydra" / "0" / ".hydra"
-    assert {p.name for p in snapshot.iterdir()} == {"config.yaml", "hydra.yaml", "overrides.yaml"}
-    assert "- point=0" in (snapshot / "overrides.yaml").read_text()
+    args = ["data.seed=0,1", "beta=0.1"]
+    run_sweep(ROOT / "configs" / "staircase.yaml", args, run, progress=False)
+    for point in (0, 1):
+        snapshot = run / "hydra" / str(point) / ".hydra"
+        assert {p.name for p in snapshot.iterdir()} == {"config.yaml", "hydra.yaml", "overrides.yaml"}
+        assert f"- point={point}" in (snapshot / "overrides.yaml").read_text()
+    shutil.rmtree(run / "hydra")
+    (run / json.loads((run / "sweep.json").read_text())["points"][1]["file"]).unlink()
+    assert run_sweep(ROOT / "configs" / "staircase.yaml", args, run, progress=False).ran == 1
+    assert [p.name for p in (run / "hydra").iterdir() if p.is_dir()] == ["1"]
+    assert "- point=1" in (run / "hydra" / "1" / ".hydra" / "overrides.yaml").read_text()
 
 
 @pytest.mark.parametrize("launcher", ["x", {"name": "ray", "settings": []}, {"name": "slurm", "settings": [1]}])

@@ -1,0 +1,1 @@
+"""convexdual's Hydra launcher plugin (see :mod:`.detached_slurm`)."""
