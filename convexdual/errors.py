@@ -88,7 +88,7 @@ class Terminated(KeyboardInterrupt):
 EXIT_CODES: list[tuple[int, str]] = [
     (EXIT_OK, "success"),
     (EXIT_POINTS_FAILED, "a sweep finished, but some of its points failed or are missing; status of a sweep with "
-                         "failed points"),
+                         "failed or lost points"),
     (ConfigError.exit_code, "bad input: config, data, weights, paths, unwritable output, a run folder of another run"),
     (SolverError.exit_code, "solver unavailable, unlicensed, or an inaccurate / failed solve"),
     (CertificateError.exit_code, "the result cannot be certified"),

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import shutil
 import subprocess
 import sys
@@ -70,7 +71,27 @@ def test_launcher_settings_are_split_from_config_overrides():
 def test_unknown_launcher_and_misplaced_jobs_are_clear_errors(tmp_path):
     with pytest.raises(ConfigError, match="-j/--jobs goes with --launcher joblib"):
         run_sweep(CONFIG, TWELVE, tmp_path / "x", progress=False, jobs=2)
+    with pytest.raises(ConfigError, match="--detach goes with --launcher slurm"):
+        run_sweep(CONFIG, TWELVE, tmp_path / "x", progress=False, launcher="joblib", detach=True)
     assert not (tmp_path / "x").exists()
+
+
+def test_repeated_sacct_warnings_are_shown_once():
+    """submitit warns at every poll while sacct fails; the sweep lets the first warning through."""
+    import logging
+
+    from convexdual.launch import _OnceFilter
+
+    records = []
+    handler = logging.Handler()
+    handler.emit = records.append
+    logger = logging.getLogger("submitit.test-once")
+    logger.addHandler(handler)
+    logger.addFilter(_OnceFilter("Bypassing sacct error"))
+    for call in range(1, 5):
+        logger.warning("Call #%d - Bypassing sacct error Command 'sacct' returned 1, status may be inaccurate.", call)
+    logger.warning("another warning")
+    assert [r.getMessage()[:8] for r in records] == ["Call #1 ", "another "]
 
 
 @pytest.mark.slow
@@ -194,7 +215,7 @@ def test_sigterm_to_the_submitter_cancels_its_array(tmp_path):
     if reason:
         pytest.skip(reason)
     run = tmp_path / "run"
-    name = array_name(run)
+    name = array_name(run, 1)  # the folder's first submission
     _, proc = start_slow_array(run)
     proc.send_signal(signal.SIGTERM)
     out, err = proc.communicate(timeout=300)
@@ -207,3 +228,117 @@ def test_sigterm_to_the_submitter_cancels_its_array(tmp_path):
         time.sleep(1)
     assert not queued.strip(), f"jobs of the sweep still queued: {queued}"
     assert 1 <= sweep_status(run)["done"] < 12
+
+
+def status_json(run: Path) -> tuple[int, dict]:
+    """`convexdual status RUN --json`: (exit code, the JSON)."""
+    p = subprocess.run([sys.executable, "-m", "convexdual.cli", "status", str(run), "--json"], capture_output=True,
+                       text=True, timeout=120, cwd=ROOT)
+    assert p.returncode in (0, 1), p.stderr[-2000:]
+    return p.returncode, json.loads(p.stdout)
+
+
+def submissions(run: Path) -> list[dict]:
+    return json.loads((run / "submissions.json").read_text())["arrays"]
+
+
+@pytest.mark.slow
+def test_detached_sweep_followed_to_the_end(baseline, tmp_path):
+    """The whole SLURM story from the command line: `sweep --detach` returns with the array's id;
+    `status` shows points queued, running, then done; a task cancelled while queued (the injected
+    failure) is reported lost with exit code 1; a resume submitted while the first array still runs
+    sends only that point (no duplicates); at the end the table equals the in-process run's."""
+    reason = slurm_ready()
+    if reason:
+        pytest.skip(reason)
+    run = tmp_path / "run"
+    sweep = [sys.executable, "-m", "convexdual.cli", "sweep", "--config", str(CONFIG), "--out", str(run), *TWELVE,
+             "--launcher", "slurm", *PARTITION_OVERRIDE, "array_parallelism=1", "--no-progress", "--detach"]
+    first = subprocess.run(sweep, capture_output=True, text=True, timeout=300, cwd=ROOT)
+    assert first.returncode == 0, first.stderr[-2000:]
+    [array] = submissions(run)
+    assert array["job_id"] and len(array["files"]) == 12 and array["detached"]
+    assert first.stdout.startswith(f"{run}: submitted SLURM job array {array['job_id']} (12 points)")
+    assert first.stdout.rstrip().endswith(f"follow with: convexdual status {run}")
+    code, st = status_json(run)  # at once: nothing can be done yet but task 0
+    assert code == 0 and st["queued"] >= 10 and st["lost"] == 0, st
+
+    victim = array["files"][11]  # the last task: still queued behind array_parallelism=1
+    subprocess.run(["scancel", f"{array['job_id']}_11"], check=True)
+    resume = subprocess.run(sweep, capture_output=True, text=True, timeout=300, cwd=ROOT)
+    assert resume.returncode == 0, resume.stderr[-2000:]
+    second = submissions(run)[1]
+    assert second["files"] == [victim], "the resume must send only the point whose task is gone"
+    assert "still queued or running in an earlier SLURM array" in resume.stderr
+
+    seen: set[str] = set()
+    deadline = time.time() + 600
+    while time.time() < deadline:
+        code, st = status_json(run)
+        seen |= {k for k in ("queued", "running") if st[k]}
+        if st["done"] == 12:
+            break
+        time.sleep(0.5)
+    assert (code, st["done"], st["pending"], st["failed"]) == (0, 12, 0, 0), st
+    assert seen == {"queued", "running"}, seen
+    pd.testing.assert_frame_equal(table(baseline), table(run))
+
+
+@pytest.mark.slow
+def test_lost_task_gives_status_exit_1_and_the_resume_sends_only_it(baseline, tmp_path):
+    """A task cancelled before it ran leaves no file: status says lost (exit 1) and names its task;
+    the resume it prints submits that point alone."""
+    reason = slurm_ready()
+    if reason:
+        pytest.skip(reason)
+    run = tmp_path / "run"
+    sweep = [sys.executable, "-m", "convexdual.cli", "sweep", "--config", str(CONFIG), "--out", str(run), *TWELVE,
+             "--launcher", "slurm", *PARTITION_OVERRIDE, "array_parallelism=2", "--no-progress", "--detach"]
+    assert subprocess.run(sweep, capture_output=True, text=True, timeout=300, cwd=ROOT).returncode == 0
+    [array] = submissions(run)
+    subprocess.run(["scancel", f"{array['job_id']}_11"], check=True)
+    deadline = time.time() + 600
+    while time.time() < deadline:
+        code, st = status_json(run)
+        if st["queued"] + st["running"] == 0:
+            break
+        time.sleep(1)
+    assert (code, st["done"], st["lost"]) == (1, 11, 1), st
+    [lost] = st["lost_points"]
+    assert (lost["file"], lost["task"], lost["slurm_job"]) == (array["files"][11], 11, f"{array['job_id']}_11")
+    text = subprocess.run([sys.executable, "-m", "convexdual.cli", "status", str(run)], capture_output=True,
+                          text=True, timeout=120, cwd=ROOT)
+    assert text.returncode == 1 and "1 lost" in text.stdout and f"job {array['job_id']}_11" in text.stdout
+    cmd = [sys.executable, "-m", "convexdual.cli", *shlex.split(st["resume"])[1:], "--no-progress"]
+    again = subprocess.run(cmd, capture_output=True, text=True, timeout=600, cwd=ROOT)
+    assert again.returncode == 0, again.stderr[-2000:]
+    assert submissions(run)[1]["files"] == [array["files"][11]]
+    assert status_json(run)[1]["done"] == 12
+    pd.testing.assert_frame_equal(table(baseline), table(run))
+
+
+@pytest.mark.slow
+def test_joblib_workers_stop_when_the_sweep_is_killed(tmp_path):
+    """SIGKILL of a `--launcher joblib` sweep (it cannot stop its workers itself): every worker ends
+    within seconds, and no point file appears after that."""
+    import signal
+
+    run = tmp_path / "run"
+    proc = subprocess.Popen([sys.executable, "-m", "convexdual.cli", "sweep", "--config", str(CONFIG), "--out",
+                             str(run), "data.seed=range(0,20)", "--launcher", "joblib", "-j", "2", "--no-progress"],
+                            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 300
+    while time.time() < deadline and not list((run / "points").glob("*.json")):
+        time.sleep(0.2)
+    children = subprocess.run(["pgrep", "-P", str(proc.pid)], capture_output=True, text=True).stdout.split()
+    assert children, "no worker processes found"
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    deadline = time.time() + 20
+    while time.time() < deadline and any(Path(f"/proc/{pid}").exists() for pid in children):
+        time.sleep(0.2)
+    alive = [pid for pid in children if Path(f"/proc/{pid}").exists()]
+    assert not alive, f"workers still running after their sweep was killed: {alive}"
+    files = len(list((run / "points").glob("*.json")))
+    time.sleep(3)
+    assert len(list((run / "points").glob("*.json"))) == files < 60

@@ -282,3 +282,34 @@ def test_an_edited_launcher_record_is_refused_in_one_line(tmp_path, launcher):
     assert st.returncode == 2 and st.stderr.strip().splitlines() == [
         f"error: {run}/sweep.json is not a sweep manifest convexdual wrote (edited or corrupt)"]
 
+
+
+def test_status_of_points_sent_to_slurm_without_a_file(tmp_path):
+    """A point recorded in submissions.json whose task SLURM no longer lists is lost (exit 1, its task
+    named); without squeue on the machine it is unknown instead (exit 0: nothing is known to have
+    failed). An edited submissions.json is one error line."""
+    import shutil as sh
+
+    from convexdual.sweep import sweep_status
+
+    run = tmp_path / "run"
+    run_sweep(ROOT / "configs" / "staircase.yaml", ["data.seed=0,1", "beta=0.1"], run, progress=False)
+    files = [e["file"] for e in json.loads((run / "sweep.json").read_text())["points"]]
+    (run / files[1]).unlink()
+    record = {"arrays": [{"name": "convexdual-00000000-1", "job_id": "999999", "files": files,
+                          "submitted": "2026-01-01T00:00:00+00:00", "detached": True}]}
+    (run / "submissions.json").write_text(json.dumps(record))
+    st = sweep_status(run)
+    p = cli("status", str(run))
+    slurm_here = sh.which("squeue") is not None and subprocess.run(["squeue", "-h"], capture_output=True).returncode == 0
+    if slurm_here:
+        assert (st["done"], st["lost"], st["pending"], st["unknown"]) == (1, 1, 1, 0), st
+        assert st["lost_points"][0]["slurm_job"] == "999999_1" and st["lost_points"][0]["file"] == files[1]
+        assert p.returncode == 1 and "1 lost" in p.stdout and "job 999999_1) left the queue" in p.stdout
+    else:
+        assert (st["done"], st["lost"], st["unknown"]) == (1, 0, 1), st
+        assert p.returncode == 0 and "SLURM cannot be asked here" in p.stdout
+    (run / "submissions.json").write_text(json.dumps({"arrays": [{"name": 3}]}))
+    bad = cli("status", str(run))
+    assert bad.returncode == 2 and bad.stderr.strip() == (f"error: {run}/submissions.json is not a record convexdual "
+                                                          "wrote (edited or corrupt)")

@@ -43,7 +43,8 @@ def sweep(config_path: str, out_dir: str | None, launcher: str, jobs: int | None
                         detach=detach)
     flying = f", {summary.in_flight} still queued or running in SLURM" if summary.in_flight else ""
     if detach:
-        sent = (f"submitted SLURM job array {summary.job_id} ({summary.ran} points)" if summary.job_id
+        sent = (f"submitted SLURM job array {summary.job_id} ({summary.ran} point{'s' * (summary.ran != 1)})"
+                if summary.job_id
                 else "nothing to submit")
         click.echo(f"{summary.run_dir}: {sent}; {summary.done} done, {summary.failed} failed{flying}; "
                    f"follow with: convexdual status {shlex.quote(str(summary.run_dir))}")
