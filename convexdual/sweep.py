@@ -647,12 +647,11 @@ def _run_plan(folder: RunFolder, plan: Plan, progress: bool, launcher: str, laun
     if detach:
         return SweepSummary(run_dir, after.count("ok"), skipped, after.count("failed"), table_path,
                             total=len(plan.points), ran=len(todo), in_flight=len(not_ok) - len(todo), job_id=job_id)
-    ended = ended_tasks([job_name]) if job_name else {}
-    missing = [i for i in todo if after[i] is None]
-    for i in missing:
-        how = f"its SLURM task ended {ended[(job_name, todo.index(i))]}" if (job_name, todo.index(i)) in ended \
-            else "its job died, timed out or was preempted"
-        log.warning("point %s has no result file: %s", _describe(plan.points[i]), how)
+    ended = {task: state for (_, task), state in ended_tasks([job_name]).items()} if job_name else {}
+    missing = [task for task, i in enumerate(todo) if after[i] is None]
+    for task in missing:
+        how = f"its SLURM task ended {ended[task]}" if task in ended else "its job died, timed out or was preempted"
+        log.warning("point %s has no result file: %s", _describe(plan.points[todo[task]]), how)
     for i in todo:
         if after[i] == "failed":
             rec = load_json(run_dir / record_path(plan.points[i].key))[0] or {}
@@ -679,9 +678,9 @@ def read_submissions(run_dir: Path) -> list[dict[str, Any]]:
         isinstance(a, dict) and isinstance(a.get("name"), str) and isinstance(a.get("files"), list)
         and all(isinstance(f, str) for f in a["files"]) and isinstance(a.get("job_id"), (str, type(None)))
         for a in arrays)
-    if not ok:
+    if not ok or not isinstance(arrays, list):
         raise ConfigError(f"{run_dir}/{SUBMISSIONS} is not a record convexdual wrote (edited or corrupt)")
-    return list(arrays)
+    return arrays
 
 
 def record_submission(run_dir: Path, points: Sequence[Point], detached: bool) -> str:

@@ -16,18 +16,18 @@ from hydra.core.singleton import Singleton
 from hydra.core.utils import JobReturn, JobStatus
 
 try:
-    from hydra_plugins.hydra_submitit_launcher.submitit_launcher import SlurmLauncher
+    from hydra_plugins.hydra_submitit_launcher.submitit_launcher import SlurmLauncher  # type: ignore[import-untyped]
 except ImportError:  # the plugin is an optional dependency: without it there is nothing to detach
     SlurmLauncher = None
 
 if SlurmLauncher is not None:
 
-    class DetachedSlurmLauncher(SlurmLauncher):  # type: ignore[misc, valid-type]
+    class DetachedSlurmLauncher(SlurmLauncher):
         """Submit one job array per batch of jobs and return without waiting for them."""
 
         def launch(self, job_overrides: Sequence[Sequence[str]], initial_job_idx: int) -> Sequence[JobReturn]:
             import submitit  # (on first use, as the parent class does)
-            from hydra_plugins.hydra_submitit_launcher.config import BaseQueueConf
+            from hydra_plugins.hydra_submitit_launcher.config import BaseQueueConf  # type: ignore[import-untyped]
             from omegaconf import OmegaConf
 
             assert self.config is not None and job_overrides
