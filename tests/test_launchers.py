@@ -242,18 +242,24 @@ def submissions(run: Path) -> list[dict]:
     return json.loads((run / "submissions.json").read_text())["arrays"]
 
 
+def detached_sweep(run: Path, parallelism: int) -> list[str]:
+    """The command that submits the twelve points as a detached SLURM array."""
+    return [sys.executable, "-m", "convexdual.cli", "sweep", "--config", str(CONFIG), "--out", str(run), *TWELVE,
+            "--launcher", "slurm", *PARTITION_OVERRIDE, f"array_parallelism={parallelism}", "--no-progress",
+            "--detach"]
+
+
 @pytest.mark.slow
 def test_detached_sweep_followed_to_the_end(baseline, tmp_path):
     """The whole SLURM story from the command line: `sweep --detach` returns with the array's id;
     `status` shows points queued, running, then done; a task cancelled while queued (the injected
-    failure) is reported lost with exit code 1; a resume submitted while the first array still runs
-    sends only that point (no duplicates); at the end the table equals the in-process run's."""
+    failure) is re-sent by a resume submitted while the first array still runs, and only it (no
+    duplicates); at the end the table equals the in-process run's."""
     reason = slurm_ready()
     if reason:
         pytest.skip(reason)
     run = tmp_path / "run"
-    sweep = [sys.executable, "-m", "convexdual.cli", "sweep", "--config", str(CONFIG), "--out", str(run), *TWELVE,
-             "--launcher", "slurm", *PARTITION_OVERRIDE, "array_parallelism=1", "--no-progress", "--detach"]
+    sweep = detached_sweep(run, 1)
     first = subprocess.run(sweep, capture_output=True, text=True, timeout=300, cwd=ROOT)
     assert first.returncode == 0, first.stderr[-2000:]
     [array] = submissions(run)
@@ -292,8 +298,7 @@ def test_lost_task_gives_status_exit_1_and_the_resume_sends_only_it(baseline, tm
     if reason:
         pytest.skip(reason)
     run = tmp_path / "run"
-    sweep = [sys.executable, "-m", "convexdual.cli", "sweep", "--config", str(CONFIG), "--out", str(run), *TWELVE,
-             "--launcher", "slurm", *PARTITION_OVERRIDE, "array_parallelism=2", "--no-progress", "--detach"]
+    sweep = detached_sweep(run, 2)
     assert subprocess.run(sweep, capture_output=True, text=True, timeout=300, cwd=ROOT).returncode == 0
     [array] = submissions(run)
     subprocess.run(["scancel", f"{array['job_id']}_11"], check=True)
