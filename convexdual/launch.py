@@ -11,14 +11,16 @@ a Hydra config group:
 - ``joblib``: hydra-joblib-launcher, local parallel processes (``-j`` sets ``n_jobs``);
 - ``slurm``: hydra-submitit-launcher (``submitit_slurm``), one SLURM job array; detached
   (:func:`launch` with ``detach``), convexdual's own subclass of it
-  (``hydra_plugins.convexdual_launcher``) returns once ``sbatch`` has accepted the array.
+  (``hydra_plugins.convexdual_launcher``) returns once ``sbatch`` has accepted the array;
+- ``ray``: hydra-ray-launcher (``ray``), one Ray task per point, on a Ray of its own on this machine
+  (stopped after the sweep) or, with ``ray.init.address=auto``, on a running Ray cluster.
 
-Presets live in ``configs/hydra/launcher/`` (``inprocess.yaml``, ``parallel.yaml``, ``cluster.yaml``;
-shipped inside the package); any preset key can be overridden on the command line
-(``partition=cpu timeout_min=30``). Whether a point is done or failed is only ever read from its
-file (SLURM reports some failed jobs as completed); the scheduler (:func:`queued_tasks`,
-:func:`ended_tasks`) only tells a point without a file that is still queued or running from one
-whose job ended without writing it.
+Presets live in ``configs/hydra/launcher/`` (``inprocess.yaml``, ``parallel.yaml``, ``cluster.yaml``,
+``distributed.yaml``; shipped inside the package); any preset key can be overridden on the command
+line (``partition=cpu timeout_min=30``, ``ray.remote.num_cpus=2``). Whether a point is done or failed
+is only ever read from its file (SLURM reports some failed jobs as completed); the scheduler
+(:func:`queued_tasks`, :func:`ended_tasks`) only tells a point without a file that is still queued or
+running from one whose job ended without writing it.
 """
 
 from __future__ import annotations
@@ -44,9 +46,13 @@ log = logging.getLogger("convexdual")
 PointRunner = Callable[[Path, int, "str | None"], str]  # (run folder, point index, sweep id) -> status
 
 JOB_CONF_DIR = Path(__file__).resolve().parent / "hydra_conf"
-LAUNCHERS = {"basic": "inprocess", "joblib": "parallel", "slurm": "cluster"}  # name -> preset
-PLUGINS = {"joblib": "hydra-joblib-launcher", "slurm": "hydra-submitit-launcher"}
-EXTRAS = {"joblib": "parallel", "slurm": "slurm"}
+LAUNCHERS = {"basic": "inprocess", "joblib": "parallel", "slurm": "cluster", "ray": "distributed"}  # name -> preset
+PLUGINS = {"joblib": "hydra-joblib-launcher", "slurm": "hydra-submitit-launcher", "ray": "hydra-ray-launcher"}
+EXTRAS = {"joblib": "parallel", "slurm": "slurm", "ray": "ray"}
+# The modules a launcher's plugin needs (the ray plugin's package imports without ray).
+PLUGIN_MODULES = {"joblib": ("hydra_plugins.hydra_joblib_launcher",),
+                  "slurm": ("hydra_plugins.hydra_submitit_launcher",),
+                  "ray": ("hydra_plugins.hydra_ray_launcher", "ray")}
 
 LAUNCHER_KEYS = {
     "basic": set(),
@@ -56,12 +62,17 @@ LAUNCHER_KEYS = {
               "tasks_per_node", "nodes", "qos", "account", "comment", "constraint", "exclude", "gres",
               "mem_per_cpu", "max_num_timeout", "setup", "additional_parameters", "submitit_folder", "name",
               "signal_delay_s"},
+    # ray.init(**init) and ray.remote(**remote) arguments the preset names (others: +hydra.launcher.ray.init.KEY=...)
+    "ray": {"ray.init.address", "ray.init.num_cpus", "ray.init.num_gpus", "ray.init.object_store_memory",
+            "ray.init.include_dashboard", "ray.init.namespace", "ray.init.runtime_env", "ray.remote.num_cpus",
+            "ray.remote.num_gpus", "ray.remote.memory", "ray.remote.max_retries"},
 }
 
 
 # The names a ``hydra/launcher=NAME`` override may give: ours, our presets' and Hydra's plugins'.
 LAUNCHER_ALIASES = {"basic": "basic", "inprocess": "basic", "joblib": "joblib", "parallel": "joblib",
-                    "slurm": "slurm", "cluster": "slurm", "submitit_slurm": "slurm"}
+                    "slurm": "slurm", "cluster": "slurm", "submitit_slurm": "slurm", "ray": "ray",
+                    "distributed": "ray"}
 
 
 def pick_launcher(launcher: str, overrides: Sequence[str]) -> tuple[str, list[str]]:
@@ -103,11 +114,9 @@ def check_plugin(launcher: str) -> None:
     """A clear error when the launcher's plugin is not installed."""
     if launcher not in LAUNCHERS:
         raise ConfigError(f"unknown launcher {launcher!r}; choose one of {', '.join(LAUNCHERS)}")
-    module = {"joblib": "hydra_plugins.hydra_joblib_launcher", "slurm": "hydra_plugins.hydra_submitit_launcher"}
-    if launcher in module:
-        if importlib.util.find_spec(module[launcher]) is None:
-            raise ConfigError(f"launcher {launcher!r} needs {PLUGINS[launcher]}: "
-                              f"pip install 'convexdual[{EXTRAS[launcher]}]'")
+    if any(importlib.util.find_spec(name) is None for name in PLUGIN_MODULES.get(launcher, ())):
+        raise ConfigError(f"launcher {launcher!r} needs {PLUGINS[launcher]}: "
+                          f"pip install 'convexdual[{EXTRAS[launcher]}]'")
 
 
 def _submission_error(text: str) -> str:
@@ -117,6 +126,7 @@ def _submission_error(text: str) -> str:
 
 
 DETACHED_TARGET = "hydra_plugins.convexdual_launcher.detached_slurm.DetachedSlurmLauncher"
+RAY_TARGET = "hydra_plugins.convexdual_launcher.sweep_ray.SweepRayLauncher"  # keeps the SIGTERM handler
 
 
 def launch(run_dir: Path, indices: Sequence[int], launcher: str, launcher_overrides: Sequence[str],
@@ -154,9 +164,13 @@ def launch(run_dir: Path, indices: Sequence[int], launcher: str, launcher_overri
     if detach:
         _register_detached_launcher()
         overrides.append(f"hydra.launcher._target_={DETACHED_TARGET}")
+    if launcher == "ray":
+        _register_ray_launcher()
+        overrides.append(f"hydra.launcher._target_={RAY_TARGET}")
     if launcher == "joblib":  # a worker stops when this process is gone (see run_job)
         overrides.append(f"parent_pid={os.getpid()}")
     watchdog = _QueueWatchdog(job_name) if launcher == "slurm" and not detach else None
+    ray_was_up = launcher == "ray" and _ray_is_up()
     GlobalHydra.instance().clear()
     quiet = logging.getLogger("hydra.core.utils")  # it logs a failing job's overrides before re-raising
     level = quiet.level
@@ -199,6 +213,8 @@ def launch(run_dir: Path, indices: Sequence[int], launcher: str, launcher_overri
         logging.getLogger("submitit").removeFilter(sacct_once)
         if watchdog:
             watchdog.stop.set()
+        if launcher == "ray" and not ray_was_up:
+            _stop_ray()
         GlobalHydra.instance().clear()
 
 
@@ -234,6 +250,33 @@ def _register_detached_launcher() -> None:
     if getattr(detached_slurm, "DetachedSlurmLauncher", None) is None:
         raise ConfigError(f"--detach needs {PLUGINS['slurm']}: pip install 'convexdual[{EXTRAS['slurm']}]'")
     Plugins.instance().register(detached_slurm.DetachedSlurmLauncher)
+
+
+def _register_ray_launcher() -> None:
+    """Make convexdual's Ray launcher (:mod:`hydra_plugins.convexdual_launcher.sweep_ray`) known to Hydra."""
+    from hydra.core.plugins import Plugins
+
+    from hydra_plugins.convexdual_launcher import sweep_ray
+
+    if getattr(sweep_ray, "SweepRayLauncher", None) is None:
+        raise ConfigError(f"launcher 'ray' needs {PLUGINS['ray']}: pip install 'convexdual[{EXTRAS['ray']}]'")
+    Plugins.instance().register(sweep_ray.SweepRayLauncher)
+
+
+def _ray_is_up() -> bool:
+    """Whether this process is already connected to Ray (then the sweep uses it and leaves it up)."""
+    import ray
+
+    return bool(ray.is_initialized())
+
+
+def _stop_ray() -> None:
+    """Disconnect from Ray after a sweep: the Ray this process started stops with its workers (a cluster
+    joined with ``ray.init.address`` stays up; the sweep's tasks still running on it are cancelled)."""
+    import ray
+
+    if ray.is_initialized():
+        ray.shutdown()
 
 
 class _OnceFilter(logging.Filter):

@@ -1,11 +1,13 @@
-"""The same sweep through every launcher (Hydra basic, joblib, submitit SLURM) gives the same table.
+"""The same sweep through every launcher (Hydra basic, joblib, submitit SLURM, Ray) gives the same table.
 
 The SLURM tests need a running SLURM (`.ci/run` starts a single-node cluster with
-scripts/slurm-start.sh); without one they are skipped with the reason.
+scripts/slurm-start.sh); without one they are skipped with the reason. The Ray tests need
+hydra-ray-launcher (`pip install -e '.[ray]'`); they start a local Ray of their own.
 """
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import shlex
@@ -186,8 +188,10 @@ def test_hydra_launcher_override_picks_the_launcher():
     assert pick_launcher("joblib", ["beta=1"]) == ("joblib", ["beta=1"])
     with pytest.raises(ConfigError, match="two launchers given: joblib and slurm"):
         pick_launcher("joblib", ["hydra/launcher=submitit_slurm"])
-    with pytest.raises(ConfigError, match="hydra/launcher=ray: unknown launcher"):
-        pick_launcher("basic", ["hydra/launcher=ray"])
+    assert pick_launcher("basic", ["hydra/launcher=ray", "ray.remote.num_cpus=1"]) == ("ray", ["ray.remote.num_cpus=1"])
+    assert pick_launcher("ray", ["hydra/launcher=distributed"]) == ("ray", [])
+    with pytest.raises(ConfigError, match="hydra/launcher=dask: unknown launcher"):
+        pick_launcher("basic", ["hydra/launcher=dask"])
 
 
 @pytest.mark.slow
@@ -347,3 +351,95 @@ def test_joblib_workers_stop_when_the_sweep_is_killed(tmp_path):
     files = len(list((run / "points").glob("*.json")))
     time.sleep(3)
     assert len(list((run / "points").glob("*.json"))) == files < 60
+
+
+def ray_missing() -> str | None:
+    """None when hydra-ray-launcher and ray import, else the reason to skip."""
+    for module in ("hydra_plugins.hydra_ray_launcher", "ray"):
+        try:
+            importlib.import_module(module)
+        except Exception as exc:  # (ImportError, or a ray that fails on import)
+            return f"{module} is not importable ({type(exc).__name__}: {exc}): pip install -e '.[ray]'"
+    return None
+
+
+def test_ray_settings_are_split_from_config_overrides():
+    mine, rest = split_launcher_overrides("ray", ["ray.init.address=auto", "ray.remote.num_cpus=2", "beta=0.1",
+                                                  "+hydra.launcher.ray.init.log_to_driver=false"])
+    assert mine == ["hydra.launcher.ray.init.address=auto", "hydra.launcher.ray.remote.num_cpus=2",
+                    "+hydra.launcher.ray.init.log_to_driver=false"]
+    assert rest == ["beta=0.1"]
+
+
+def descendants(pid: int) -> set[int]:
+    """The processes below ``pid`` (read from /proc)."""
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    found, todo = set(), [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.add(child)
+            todo.append(child)
+    return found
+
+
+def alive(pid: int) -> bool:
+    """Whether process ``pid`` still runs (a zombie, ended but not yet reaped, does not)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+@pytest.mark.slow
+def test_ray_gives_the_same_table(baseline, tmp_path):
+    """`--launcher ray` (a local Ray of its own, stopped after the sweep): the same table, one Hydra job
+    folder per point."""
+    reason = ray_missing()
+    if reason:
+        pytest.skip(reason)
+    run = tmp_path / "run"
+    p = subprocess.run([sys.executable, "-m", "convexdual.cli", "sweep", "--config", str(CONFIG), "--out", str(run),
+                        *TWELVE, "--launcher", "ray", "--no-progress"], capture_output=True, text=True, timeout=600,
+                       cwd=ROOT)
+    assert p.returncode == 0, p.stderr[-2000:]
+    assert sweep_status(run)["done"] == 12
+    pd.testing.assert_frame_equal(table(baseline), table(run))
+    assert all((run / "hydra" / str(i) / ".hydra" / "config.yaml").is_file() for i in range(12))
+    assert "SweepRayLauncher" in (run / "hydra" / "0" / ".hydra" / "hydra.yaml").read_text(), "not run by Ray?"
+
+
+@pytest.mark.slow
+def test_sigterm_to_a_ray_sweep_stops_its_ray(tmp_path):
+    """SIGTERM while Ray runs the points: the sweep says where it stands and exits 143 (ray.init's own
+    handler would exit 15 without a word), and the Ray it started is gone."""
+    import signal
+
+    reason = ray_missing()
+    if reason:
+        pytest.skip(reason)
+    run = tmp_path / "run"
+    proc = subprocess.Popen([sys.executable, "-m", "convexdual.cli", "sweep", "--config", str(CONFIG), "--out",
+                             str(run), "--launcher", "ray", "--no-progress"], cwd=ROOT, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 300
+    while time.time() < deadline and proc.poll() is None and not list((run / "points").glob("*.json")):
+        time.sleep(0.2)
+    ray_processes = descendants(proc.pid)
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 143, err[-2000:]
+    assert "terminated:" in err and "resume with:" in err, err[-2000:]
+    assert ray_processes, "no Ray process under the sweep: did it run on Ray?"
+    for _ in range(30):
+        left = {pid for pid in ray_processes if alive(pid)}
+        if not left:
+            break
+        time.sleep(1)
+    assert not left, f"Ray processes left: {sorted(left)}"
+    assert 1 <= sweep_status(run)["done"] < 30

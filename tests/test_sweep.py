@@ -270,7 +270,7 @@ def test_each_job_folder_keeps_its_hydra_snapshot(tmp_path):
     assert "- point=1" in (run / "hydra" / "1" / ".hydra" / "overrides.yaml").read_text()
 
 
-@pytest.mark.parametrize("launcher", ["x", {"name": "ray", "settings": []}, {"name": "slurm", "settings": [1]}])
+@pytest.mark.parametrize("launcher", ["x", {"name": "dask", "settings": []}, {"name": "slurm", "settings": [1]}])
 def test_an_edited_launcher_record_is_refused_in_one_line(tmp_path, launcher):
     """sweep.json's launcher (which status repeats in its resume command) must be one convexdual wrote."""
     run = tmp_path / "run"

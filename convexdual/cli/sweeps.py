@@ -18,8 +18,9 @@ from .common import setup_logging
 @click.option("--config", "config_path", required=True, type=click.Path(dir_okay=False), help="YAML config with a `sweep:` block.")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False), default=None,
               help="Run directory (default outputs/<config name>).")
-@click.option("--launcher", type=click.Choice(["basic", "joblib", "slurm"]), default="basic", show_default=True,
-              help="basic: in this process; joblib: local parallel; slurm: a SLURM job array (submitit).")
+@click.option("--launcher", type=click.Choice(["basic", "joblib", "slurm", "ray"]), default="basic", show_default=True,
+              help="basic: in this process; joblib: local parallel; slurm: a SLURM job array (submitit); "
+                   "ray: Ray tasks (a local Ray, or a cluster with ray.init.address=auto).")
 @click.option("-j", "--jobs", type=click.IntRange(1), default=None, help="Parallel jobs for --launcher joblib.")
 @click.option("--no-progress", is_flag=True, help="No progress bar.")
 @click.option("-v", "--verbose", is_flag=True, help="Log progress to stderr.")
@@ -33,7 +34,7 @@ def sweep(config_path: str, out_dir: str | None, launcher: str, jobs: int | None
 
     OVERRIDES use Hydra syntax; sweeps as ``beta=0.01,0.1,1`` or ``data.seed=range(0,10)``. Launcher
     settings go among them too (``partition=cpu timeout_min=30``, or ``hydra.launcher.KEY=VALUE``), and
-    so may the launcher itself (``hydra/launcher=submitit_slurm``, ``joblib``, ``basic``).
+    so may the launcher itself (``hydra/launcher=submitit_slurm``, ``joblib``, ``ray``, ``basic``).
     """
     from ..sweep import run_sweep
 

@@ -1,1 +1,1 @@
-"""convexdual's Hydra launcher plugin (see :mod:`.detached_slurm`)."""
+"""convexdual's Hydra launcher plugins (see :mod:`.detached_slurm` and :mod:`.sweep_ray`)."""
