@@ -28,6 +28,7 @@ from __future__ import annotations
 import _thread
 import functools
 import hashlib
+import importlib
 import importlib.util
 import logging
 import os
@@ -162,11 +163,9 @@ def launch(run_dir: Path, indices: Sequence[int], launcher: str, launcher_overri
     if launcher == "slurm":
         overrides.append(f"hydra.launcher.name={job_name}")
     if detach:
-        _register_detached_launcher()
-        overrides.append(f"hydra.launcher._target_={DETACHED_TARGET}")
+        overrides.append(_use_own_launcher(DETACHED_TARGET, launcher))
     if launcher == "ray":
-        _register_ray_launcher()
-        overrides.append(f"hydra.launcher._target_={RAY_TARGET}")
+        overrides.append(_use_own_launcher(RAY_TARGET, launcher))
     if launcher == "joblib":  # a worker stops when this process is gone (see run_job)
         overrides.append(f"parent_pid={os.getpid()}")
     watchdog = _QueueWatchdog(job_name) if launcher == "slurm" and not detach else None
@@ -241,26 +240,18 @@ def array_name(run_dir: Path, submission: int | None = None) -> str:
     return name if submission is None else f"{name}-{submission}"
 
 
-def _register_detached_launcher() -> None:
-    """Make the detached SLURM launcher known to Hydra (an editable install hides it from Hydra's scan)."""
+def _use_own_launcher(target: str, launcher: str) -> str:
+    """Make one of convexdual's launcher classes (``target``, in ``hydra_plugins.convexdual_launcher``)
+    known to Hydra, whose plugin scan does not see it in an editable install; the override that picks it."""
     from hydra.core.plugins import Plugins
 
-    from hydra_plugins.convexdual_launcher import detached_slurm
-
-    if getattr(detached_slurm, "DetachedSlurmLauncher", None) is None:
-        raise ConfigError(f"--detach needs {PLUGINS['slurm']}: pip install 'convexdual[{EXTRAS['slurm']}]'")
-    Plugins.instance().register(detached_slurm.DetachedSlurmLauncher)
-
-
-def _register_ray_launcher() -> None:
-    """Make convexdual's Ray launcher (:mod:`hydra_plugins.convexdual_launcher.sweep_ray`) known to Hydra."""
-    from hydra.core.plugins import Plugins
-
-    from hydra_plugins.convexdual_launcher import sweep_ray
-
-    if getattr(sweep_ray, "SweepRayLauncher", None) is None:
-        raise ConfigError(f"launcher 'ray' needs {PLUGINS['ray']}: pip install 'convexdual[{EXTRAS['ray']}]'")
-    Plugins.instance().register(sweep_ray.SweepRayLauncher)
+    module, _, name = target.rpartition(".")
+    cls = getattr(importlib.import_module(module), name, None)
+    if cls is None:  # its base class's plugin is not installed
+        raise ConfigError(f"launcher {launcher!r} needs {PLUGINS[launcher]}: "
+                          f"pip install 'convexdual[{EXTRAS[launcher]}]'")
+    Plugins.instance().register(cls)
+    return f"hydra.launcher._target_={target}"
 
 
 def _ray_is_up() -> bool:

@@ -93,6 +93,7 @@ def _print_status(run_dir: str, st: dict[str, Any]) -> None:
         click.echo(f"  SLURM cannot be asked here ({st['scheduler']['error']}): the {st['unknown']} submitted "
                    "points without a file may be queued, running or lost")
     if st["queued"] or st["running"]:
-        click.echo(f"  in SLURM: {', '.join(st['scheduler']['in_queue'])} (a resume does not submit these points again)")
+        arrays = ", ".join(st["scheduler"]["in_queue"])
+        click.echo(f"  in SLURM: {arrays} (a resume does not submit these points again)")
     if st["pending"] > st["queued"] + st["running"] or st["failed"]:
         click.echo(f"  resume with: {st['resume']}")
