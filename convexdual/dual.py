@@ -287,16 +287,17 @@ class ActiveSet:
     max_value: float  # largest value over all blocks
 
 
-MARGIN_FLOOR = 1e-9  # relative; no margin below this is ever trusted (double precision ~1e-16)
+MARGIN_FLOOR = 1e-9  # relative; no margin below this is trusted from an interior-point solution
+REFINED_MARGIN_FLOOR = 1e-11  # the same at a dual point refined to round-off (refine.refine_dual)
 
 
 def active_set(dv: DualValues, bound: float, active_tol: float, margin_tol: float,
-               margin_ratio: float = 1e3) -> ActiveSet:
+               margin_ratio: float = 1e3, floor: float = MARGIN_FLOOR) -> ActiveSet:
     """Split blocks into active (|v - bound| <= active_tol * bound) and inactive ones.
 
     The split is clear when the margin (bound - largest inactive value) / bound is at least
     ``margin_tol``, or at least ``margin_ratio`` times the largest deviation of an active value
-    from the bound (and above MARGIN_FLOOR): near-ties that the solve resolves by orders of
+    from the bound (and above ``floor``): near-ties that the solve resolves by orders of
     magnitude are accepted, and the ratio is reported. Otherwise :class:`CertificateError`: the
     active set, and everything computed from it, would be a guess. No active block at all means
     the zero network is optimal (every value clearly below the bound).
@@ -306,7 +307,7 @@ def active_set(dv: DualValues, bound: float, active_tol: float, margin_tol: floa
     inactive_max = float(rel[~active].max()) if (~active).any() else 0.0
     margin = 1.0 - inactive_max
     deviation = float(np.abs(rel[active] - 1.0).max()) if active.any() else 0.0
-    clear = margin >= margin_tol or (margin >= MARGIN_FLOOR and margin >= margin_ratio * deviation)
+    clear = margin >= margin_tol or (margin >= floor and margin >= margin_ratio * deviation)
     if not clear:
         raise CertificateError(
             f"unclear active set: an inactive dual value is within {margin:.2e} (relative) of beta while active "

@@ -22,7 +22,8 @@ from typing import Any, Iterable, Protocol, cast
 
 import numpy as np
 
-from .dual import SIGNS, ActiveSet, Cones, DualValues, active_set, dual_values, prepared_cones, sign_column
+from .dual import (REFINED_MARGIN_FLOOR, SIGNS, ActiveSet, Cones, DualValues, active_set, dual_values,
+                   prepared_cones, sign_column)
 from .errors import CertificateError, SolverError
 from .problems import Problem, get_problem
 from .program import ConvexSolution, solve_convex, split_blocks
@@ -158,7 +159,7 @@ def certified_optimum(
         solution, values = refine_dual(X, y, D, checks, values, bound, screen)
         solves.append(solution.stats)
         active_tol = min(active_tol, REFINED_ACTIVE_TOL)
-        active = active_set(values, bound, active_tol, margin_tol, margin_ratio)
+        active = active_set(values, bound, active_tol, margin_tol, margin_ratio, floor=REFINED_MARGIN_FLOOR)
     elif prob.exact_fit and not skip and active.blocks:
         refined = _refine_interpolation(X, y, D, checks, screen, values, active, margin_tol, margin_ratio)
         if refined is not None:

@@ -10,10 +10,15 @@ The dual optimum is the projection nu* = argmin ||nu - y|| over {nu : every bloc
    off by about the square root of the dual violation.
 2. Faces. Near nu*, each near-active block's value is ||M^T nu|| with M = s D X Q, Q spanning the
    face of its cone that holds the maximizer (the whole space, a facet's plane or an edge's ray).
-   With those constraints held at equality, the KKT system of the projection,
+   The faces held are those of the cuts with a positive multiplier in the last projection (the
+   active set of the polyhedral approximation; a face merely near beta may be inactive at nu*, and
+   holding it would make the system inconsistent). With them held at equality, the KKT system of
+   the projection,
        nu - y + sum_k mu_k M_k M_k^T nu = 0,   (||M_k^T nu||^2 - beta^2) / 2 = 0,
    is smooth; Gauss-Newton steps (least squares: the mu_k are not unique when the optimal polytope
-   has dimension > 0) converge to the exact nu*, which the caller certifies on every block.
+   has dimension > 0; rows scaled by 1 / max|y| and 1 / beta^2 so both parts are relative)
+   converge to the exact nu*, which the caller certifies on every block. Faces of blocks that a
+   Newton point violates join the held ones for the next round.
 
 See docs/theory.md §3.
 """
@@ -22,6 +27,7 @@ from __future__ import annotations
 
 import logging
 import time
+from dataclasses import dataclass
 from typing import cast
 
 import numpy as np
@@ -122,10 +128,31 @@ def block_cuts(X: np.ndarray, values: DualValues, blocks: np.ndarray) -> np.ndar
 def add_cuts(A: np.ndarray, X: np.ndarray, values: DualValues, blocks: np.ndarray) -> np.ndarray:
     """The cut rows A with those of ``blocks`` added, without repeats (rows equal to 14 decimals),
     in the order first seen."""
-    rows = np.ascontiguousarray(np.vstack([A, block_cuts(X, values, blocks)]).round(14)) + 0.0  # -0.0 -> 0.0
-    _, first = np.unique(rows.view(np.dtype((np.void, rows.dtype.itemsize * rows.shape[1]))).ravel(),
-                         return_index=True)
-    return rows[np.sort(first)]
+    return distinct_rows(np.vstack([A, block_cuts(X, values, blocks)]))[0]
+
+
+def distinct_rows(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct rows (equal to 14 decimals) in the order first seen, and their indices."""
+    key = np.ascontiguousarray(rows.round(14)) + 0.0  # -0.0 -> 0.0
+    _, first = np.unique(key.view(np.dtype((np.void, key.dtype.itemsize * key.shape[1]))).ravel(), return_index=True)
+    first = np.sort(first)
+    return key[first], first
+
+
+@dataclass
+class _Cuts:
+    """Cut rows with the maximizer (unit direction, output sign) each was made from."""
+
+    rows: np.ndarray
+    directions: np.ndarray
+    signs: np.ndarray
+
+    def grown(self, X: np.ndarray, values: DualValues, blocks: np.ndarray) -> "_Cuts":
+        """These cuts and those of ``blocks``, without repeats."""
+        rows, first = distinct_rows(np.vstack([self.rows, block_cuts(X, values, blocks)]))
+        dirs = np.vstack([self.directions, values.directions[blocks[:, 0], blocks[:, 1]]])
+        signs = np.concatenate([self.signs, np.array(SIGNS)[blocks[:, 1]]])
+        return _Cuts(rows, dirs[first], signs[first])
 
 
 def refine_dual(X: np.ndarray, y: np.ndarray, D: np.ndarray, facets: np.ndarray | Cones | None, values: DualValues,
@@ -136,14 +163,19 @@ def refine_dual(X: np.ndarray, y: np.ndarray, D: np.ndarray, facets: np.ndarray 
     dual values there."""
     start = time.perf_counter()
     for target in CUT_TARGETS:  # Newton needs the right faces: cut further only when it did not converge
-        nu, values = _cut_rounds(X, y, D, facets, values, beta, screen, target)
+        nu, values, held = _cut_rounds(X, y, D, facets, values, beta, screen, target)
         for _ in range(FACE_ROUNDS):
-            new_nu = newton_on_faces(_held_active(X, values, beta), y, beta, nu)
+            new_nu = newton_on_faces(held, y, beta, nu)
             new_values = dual_values(X, D, new_nu, screen=screen, facets=facets, previous=values)
-            log.info("face Newton: max dual value / bound - 1 = %.2e", new_values.max_value / beta - 1)
-            if new_values.max_value >= values.max_value:
+            log.info("face Newton on %d faces: max dual value / bound - 1 = %.2e", len(held),
+                     new_values.max_value / beta - 1)
+            if new_values.max_value < values.max_value:
+                nu, values = new_nu, new_values
+            violated = np.argwhere(cast(np.ndarray, new_values.exact) & (new_values.values > beta * (1 + NEWTON_TARGET)))
+            if values.max_value <= beta * (1 + NEWTON_TARGET) or not len(violated):
                 break
-            nu, values = new_nu, new_values
+            held = held + face_maps(X, new_values.directions[violated[:, 0], violated[:, 1]],
+                                    np.array(SIGNS)[violated[:, 1]])
         if values.max_value <= beta * (1 + NEWTON_TARGET):
             break
     objective = _fit_objective(_held_active(X, values, beta), y, beta, nu)
@@ -175,23 +207,25 @@ def _held_active(X: np.ndarray, values: DualValues, beta: float) -> list[np.ndar
 
 
 def _cut_rounds(X: np.ndarray, y: np.ndarray, D: np.ndarray, facets: np.ndarray | Cones | None, values: DualValues,
-                beta: float, screen: float, target: float) -> tuple[np.ndarray, DualValues]:
+                beta: float, screen: float, target: float) -> tuple[np.ndarray, DualValues, list[np.ndarray]]:
     """Step 1 of the module docstring, from the maximizers of the blocks at or above ``screen``,
     until the relative dual violation is at most ``target`` or no cut is new; returns the nu of
-    smallest dual violation and its values."""
+    smallest dual violation, its values, and the face maps of its cuts with a positive multiplier."""
     pick = np.argwhere(cast(np.ndarray, values.exact) & (values.values >= screen))  # exact: set by dual_values
-    A = np.zeros((0, X.shape[0]))
-    best: tuple[np.ndarray, DualValues] | None = None
+    cuts = _Cuts(np.zeros((0, X.shape[0])), np.zeros((0, X.shape[1])), np.zeros(0))
+    best: tuple[np.ndarray, DualValues, list[np.ndarray]] | None = None
     for rnd in range(CUT_ROUNDS):
-        grown = add_cuts(A, X, values, pick)
-        if len(grown) == len(A):
+        grown = cuts.grown(X, values, pick)
+        if len(grown.rows) == len(cuts.rows):
             break  # no new cut: what is left is below what cuts resolve
-        A = grown
-        nu, _ = project_polyhedron(y, A, beta)
+        cuts = grown
+        nu, lam = project_polyhedron(y, cuts.rows, beta)
         values = dual_values(X, D, nu, screen=screen, facets=facets, previous=values)
-        log.info("cut round %d: %d cuts, max dual value / bound - 1 = %.2e", rnd, len(A), values.max_value / beta - 1)
+        log.info("cut round %d: %d cuts, max dual value / bound - 1 = %.2e", rnd, len(cuts.rows),
+                 values.max_value / beta - 1)
         if best is None or values.max_value < best[1].max_value:
-            best = (nu, values)
+            on = lam > 0
+            best = (nu, values, face_maps(X, cuts.directions[on], cuts.signs[on]))
         if values.max_value <= beta * (1 + target):
             break
         pick = np.argwhere(cast(np.ndarray, values.exact) & (values.values > beta))
@@ -238,16 +272,17 @@ def newton_on_faces(M: list[np.ndarray], y: np.ndarray, beta: float, nu: np.ndar
     mu = _nnls(H, y if interpolation else y - nu)
     cat, widths = np.hstack(M), [m.shape[1] for m in M]  # sum_k mu_k M_k M_k^T = cat diag(mu per column) cat^T
     ridge = 0.0 if interpolation else 1.0
+    fit, held = 1.0 / max(float(np.abs(y).max()), np.finfo(float).tiny), 1.0 / beta ** 2  # row scales
     best, prev = nu, np.inf
     for _ in range(NEWTON_STEPS):
         H = _face_columns(M, nu)
-        F = np.concatenate([ridge * nu - y + H @ mu, 0.5 * (H.T @ nu - beta ** 2)])
+        F = np.concatenate([fit * (ridge * nu - y + H @ mu), held * 0.5 * (H.T @ nu - beta ** 2)])
         err = float(np.abs(F).max())
         if err >= 0.5 * prev:
             break
         best, prev = nu, err
-        J = np.block([[ridge * np.eye(n) + (cat * np.repeat(mu, widths)) @ cat.T, H],
-                      [H.T, np.zeros((len(M), len(M)))]])
+        J = np.block([[fit * (ridge * np.eye(n) + (cat * np.repeat(mu, widths)) @ cat.T), fit * H],
+                      [held * H.T, np.zeros((len(M), len(M)))]])
         step = np.linalg.lstsq(J, -F, rcond=NEWTON_RCOND)[0]
         nu, mu = nu + step[:n], mu + step[n:]
     return best

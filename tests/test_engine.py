@@ -590,6 +590,24 @@ def test_exact_refinement_at_scale():
     assert abs(sol.objective - dual) <= 1e-12 * abs(dual)
 
 
+@pytest.mark.slow
+def test_face_newton_holds_the_faces_of_the_active_cuts():
+    """gaussian n = 100, d = 3, seed 0, beta 0.001: more faces lie within 1e-9 of beta at the cut
+    rounds' point than the optimum holds active. Holding them all made the Newton system inconsistent
+    and the split was refused (an inactive value 1.5e-10 above beta, active values within 1.0e-11).
+    Holding the faces of the cuts with a positive multiplier (rows scaled so that both parts of the
+    residual are relative) settles it: measured active values within 6.0e-14 of beta, margin
+    1.5e-9, relative duality gap 5e-14. Asserted: margin >= 1000 x deviation, deviation <= 1e-12,
+    dual violation and gap <= 1e-12 (relative; round-off on this data is about 1e-14)."""
+    beta = 0.001
+    r = run({"beta": beta, "data": {"kind": "gaussian", "n": 100, "d": 3, "seed": 0},
+             "polytope": {"milp_time_limit_s": 1, "enum_timeout_s": 1}})
+    assert r.optimum.solves[-1].name == "cuts+newton"
+    c = r.certificates
+    assert c["active_deviation"] <= 1e-12 and c["active_margin"] >= 1e3 * c["active_deviation"]
+    assert c["dual_violation"] <= 1e-12 * beta and abs(c["relative_duality_gap"]) <= 1e-12
+
+
 @pytest.mark.parametrize("name", ["example1.yaml", "circle3.yaml", "staircase.yaml"])
 def test_phase_bounds_agree_with_the_exact_staircase(name):
     """widths.phase_bounds (Theorem 2 from m*, M* bounds, for polytopes whose vertices cannot be
