@@ -29,6 +29,7 @@ from typing import Any
 
 import numpy as np
 
+from . import measure
 from .config import config_from_dict
 from .data import load_data
 from .dual import SIGNS, DualValues
@@ -65,9 +66,12 @@ def _config(inst: Instance, limits: float) -> Any:
 
 
 def run_convexdual(inst: Instance, limits: float) -> dict[str, Any]:
-    """convexdual end to end (pipeline.certified_two_layer) with its own stage timings."""
+    """convexdual end to end (pipeline.certified_two_layer) with its own stage timings, and the
+    physical limit it is compared with (:func:`physical_limit`)."""
     r = certified_two_layer(_config(inst, limits))
     t = r.timing
+    in_solvers = dict(SOLVER_SECONDS)  # (before the limit's own solve)
+    limit = physical_limit(r)
     return {"cells": r.patterns.count, "stage_s": {"cells": t["patterns_s"], "solve": t["optimum_s"], "directions": 0.0,
                                                   "polytope": t["polytope_s"], "widths": t["widths_s"],
                                                   "staircase": t["staircase_s"]},
@@ -75,7 +79,31 @@ def run_convexdual(inst: Instance, limits: float) -> dict[str, Any]:
             "m_star": r.widths.m_star, "m_star_bounds": list(r.widths.m_star_bounds), "M_star": r.widths.M_star,
             "M_star_bounds": list(r.widths.M_star_bounds), "polytope_dim": r.polytope.dim,
             "n_vertices": r.widths.n_vertices, "staircase": r.staircase is not None,
-            "solves": len(r.optimum.solves)}
+            "solves": len(r.optimum.solves), "solver_by_kind": in_solvers, **limit}
+
+
+def physical_limit(r: Any) -> dict[str, float]:
+    """What no certified pipeline can go below on this instance: one pass of exact cone projections
+    over every (pattern, sign) block at the final nu (``projections_s``, cones prepared beforehand, no
+    screening) plus one interior-point solve of (C) on the final active blocks, each cone written
+    with its facet rows as the pipeline writes them (``final_solve_s``)."""
+    from .dual import dual_values, prepared_cones
+    from .optimum import _block_solver
+    from .patterns import cell_facets
+
+    X, y, D, cfg = r.data.X, r.data.y, r.patterns.D, r.config
+    facets = cell_facets(X, D)
+    cones = prepared_cones(X, D, facets)
+    t = time.perf_counter()
+    dual_values(X, D, r.optimum.solution.nu, facets=cones)
+    projections = time.perf_counter() - t
+    solve_on = _block_solver(X, y, D, facets, dict(problem=cfg.problem, beta=cfg.beta, skip=cfg.model.skip,
+                                                 solver=resolve_solver(cfg.solver), tol=cfg.tol.solver,
+                                                 inaccurate_ok=True))
+    t = time.perf_counter()
+    solve_on(r.optimum.active.blocks)
+    final = time.perf_counter() - t
+    return {"projections_s": projections, "final_solve_s": final, "limit_s": projections + final}
 
 
 def _solve_default(prob: Any) -> bool:
@@ -132,12 +160,15 @@ def run_baseline(inst: Instance, limits: float) -> dict[str, Any]:
     t = time.perf_counter()
     D = lp_cell_search(X)
     times["cells"] = time.perf_counter() - t
+    measure.stage_done("cells")
     t = time.perf_counter()
     nu, p_solve = baseline_solve(X, y, D, inst.beta)
     times["solve"] = time.perf_counter() - t
+    measure.stage_done("solve")
     t = time.perf_counter()
     values, dirs = baseline_directions(X, D, nu)
     times["directions"] = time.perf_counter() - t
+    measure.stage_done("directions")
     out: dict[str, Any] = {"cells": int(D.shape[1])}
     t = time.perf_counter()
     active = [(int(i), SIGNS[k]) for i, k in np.argwhere(values >= inst.beta * (1 - BASELINE_ACTIVE_BAND))]
@@ -150,13 +181,16 @@ def run_baseline(inst: Instance, limits: float) -> dict[str, Any]:
         return {**out, "stage_s": times, "total_s": sum(times.values()), "p_star": p_solve,
                 "status": f"downstream failed: {first_line(exc)}"}
     times["polytope"] = time.perf_counter() - t
+    measure.stage_done("polytope")
     t = time.perf_counter()
     widths = critical_widths(poly, cfg.polytope.milp_time_limit_s)
     times["widths"] = time.perf_counter() - t
+    measure.stage_done("widths")
     t = time.perf_counter()
     pats = Patterns(D=D, mode="exact")
     width_phases(cfg, data, pats, poly, widths, p_solve, solver)
     times["staircase"] = time.perf_counter() - t
+    measure.stage_done("staircase")
     return {**out, "stage_s": times, "total_s": sum(times.values()), "p_star": p_solve, "m_star": widths.m_star,
             "m_star_bounds": list(widths.m_star_bounds), "M_star": widths.M_star,
             "M_star_bounds": list(widths.M_star_bounds), "polytope_dim": poly.dim, "n_vertices": widths.n_vertices,
@@ -176,10 +210,12 @@ def worker(argv: list[str]) -> None:
     pipeline, n, d, beta, seed, limits = argv[0], int(argv[1]), int(argv[2]), float(argv[3]), int(argv[4]), float(argv[5])
     inst = Instance(n, d, beta, seed)
     SOLVER_SECONDS.clear()
+    measure.start()
     with stdout_to_stderr():
         res = run_baseline(inst, limits) if pipeline == "baseline" else run_convexdual(inst, limits)
-    res["solver_by_kind"] = dict(SOLVER_SECONDS)
-    res["solver_s"] = float(sum(SOLVER_SECONDS.values()))
+    res["stage_peak_mb"] = dict(measure.STAGE_PEAK_MB)
+    res.setdefault("solver_by_kind", dict(SOLVER_SECONDS))
+    res["solver_s"] = float(sum(res["solver_by_kind"].values()))
     res.setdefault("status", "ok")
     res["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
     print(json.dumps(res, default=lambda o: o.tolist() if hasattr(o, "tolist") else str(o)))
@@ -204,7 +240,8 @@ def run_one(pipeline: str, inst: Instance, limits: float, timeout_s: float) -> d
 
 
 COLUMNS = ["pipeline", "n", "d", "beta", "seed", "cells", "status", "total_s", "wall_s", "solver_s", "overhead_fraction",
-           *[f"{s}_s" for s in STAGES], "peak_rss_mb", "p_star", "m_star", "M_star", "polytope_dim", "n_vertices"]
+           *[f"{s}_s" for s in STAGES], "peak_rss_mb", "p_star", "m_star", "M_star", "polytope_dim", "n_vertices",
+           "limit_s", "projections_s", "final_solve_s", *[f"{s}_peak_mb" for s in STAGES]]
 
 
 def flat_row(pipeline: str, inst: Instance, res: dict[str, Any]) -> dict[str, Any]:
@@ -212,6 +249,8 @@ def flat_row(pipeline: str, inst: Instance, res: dict[str, Any]) -> dict[str, An
                                                                                   if k in res}}
     for stage, secs in (res.get("stage_s") or {}).items():
         row[f"{stage}_s"] = secs
+    for stage, mb in (res.get("stage_peak_mb") or {}).items():
+        row[f"{stage}_peak_mb"] = mb
     for key in ("solver_by_kind", "m_star_bounds", "M_star_bounds"):  # bench.json only
         if key in res:
             row[key] = res[key]
@@ -246,9 +285,64 @@ def run_bench(ds: list[int], ns: list[int], beta: float, timeout_s: float, limit
             if len(here) == 2 and all("directions" in r.get("stage_s", {}) for r in here.values()):
                 echo(_ratio_line(here["baseline"], here["convexdual"]))
             _write_table(out_dir, rows)
+    exponents = fit_exponents(rows, limits)
+    for line in exponent_lines(exponents):
+        echo(line)
     write_json(out_dir / "bench.json", {"beta": beta, "ds": ds, "ns": ns, "timeout_s": timeout_s,
-                                        "polytope_limits_s": limits, "machine": machine(), "rows": rows})
+                                        "polytope_limits_s": limits, "machine": machine(), "rows": rows,
+                                        "exponents": exponents})
     return rows
+
+
+FITTED = [*STAGES, "total", "limit", "peak_rss"]  # what fit_exponents fits against n
+MIN_FIT_S = 0.01  # shorter stage times are timer noise, not growth
+LIMITED = ("polytope", "widths")  # stages that stop at the polytope time limit
+
+
+def _measured(row: dict[str, Any], what: str, time_limit: float | None = None) -> float | None:
+    """The quantity ``what`` of a run, or None when it is missing, below MIN_FIT_S (times), or a
+    stage whose time is the polytope time limit's (within 5%: it ran into the limit)."""
+    key = {"total": "total_s", "limit": "limit_s", "peak_rss": "peak_rss_mb"}.get(what, f"{what}_s")
+    value = row.get(key)
+    if not isinstance(value, (int, float)) or value <= (0 if what == "peak_rss" else MIN_FIT_S):
+        return None
+    if what in LIMITED and time_limit is not None and abs(value - time_limit) <= 0.05 * time_limit:
+        return None
+    return float(value)
+
+
+def fit_exponents(rows: list[dict[str, Any]], time_limit: float | None = None,
+                  min_points: int = 3) -> dict[str, dict[str, dict[str, float]]]:
+    """For each pipeline and d, the exponent b of a least-squares fit time ~ a n^b (log-log) per
+    stage, end to end, for the physical limit and for the peak memory, over the finished runs
+    (``{"<pipeline> d=<d>": {stage: {"exponent": b, "points": k, "n_min": .., "n_max": ..}}}``);
+    a quantity measured at fewer than ``min_points`` sizes (see :func:`_measured`: stages at the
+    polytope ``time_limit`` do not count) is left out."""
+    out: dict[str, dict[str, dict[str, float]]] = {}
+    for pipe, d in sorted({(r["pipeline"], r["d"]) for r in rows}):
+        mine = [r for r in rows if r["pipeline"] == pipe and r["d"] == d and r.get("status") == "ok"]
+        fits: dict[str, dict[str, float]] = {}
+        for what in FITTED:
+            pts = [(r["n"], v) for r in mine if (v := _measured(r, what, time_limit)) is not None]
+            if len({n for n, _ in pts}) < min_points:
+                continue
+            x, t = np.log([n for n, _ in pts]), np.log([v for _, v in pts])
+            slope = float(np.polyfit(x, t, 1)[0])
+            fits[what] = {"exponent": slope, "points": len(pts), "n_min": min(n for n, _ in pts),
+                          "n_max": max(n for n, _ in pts)}
+        if fits:
+            out[f"{pipe} d={d}"] = fits
+    return out
+
+
+def exponent_lines(exponents: dict[str, dict[str, dict[str, float]]]) -> list[str]:
+    """The fitted exponents as lines: "convexdual d=3, n = 50..400: time ~ n^b: cells 2.1, ..."."""
+    lines = []
+    for key, fits in exponents.items():
+        parts = ", ".join(f"{what.replace('_', ' ')} {f['exponent']:.2f} (n {f['n_min']:g}..{f['n_max']:g})"
+                          for what, f in fits.items())
+        lines.append(f"{key}: growth exponents b (cost ~ n^b): {parts}")
+    return lines
 
 
 def _ratio_line(b: dict[str, Any], c: dict[str, Any]) -> str:
@@ -328,6 +422,42 @@ def bench_figure(rows: list[dict[str, Any]], out_dir: Path) -> list[Path]:
         f"End-to-end time against n on gaussian data, beta fixed, on {m['cpu']} ({m['cores']} cores). Same "
         "downstream code (polytope, widths, staircase) in both; the standard pipeline = LP cell search, one cvxpy "
         "expression per pattern, one cone program per (pattern, sign). Table: table.csv."))
+
+
+def stages_figure(rows: list[dict[str, Any]], out_dir: Path, time_limit: float | None = None,
+                  pipeline: str = "convexdual") -> list[Path]:
+    """Log-log time of each stage (and the physical limit) against n, one panel per d, the fitted
+    exponents in the legend (stages at the polytope ``time_limit`` are drawn, not fitted)."""
+    exponents = fit_exponents(rows, time_limit)
+    ds = sorted({r["d"] for r in rows if r["pipeline"] == pipeline and r.get("status") == "ok"})
+    if not ds:
+        return []
+    plt = pyplot()
+    fig, axes = plt.subplots(1, len(ds), figsize=(6.5 * len(ds), 5), squeeze=False)
+    for ax, d in zip(axes[0], ds):
+        mine = sorted((r for r in rows if r["pipeline"] == pipeline and r["d"] == d and r.get("status") == "ok"),
+                      key=lambda r: r["n"])
+        fits = exponents.get(f"{pipeline} d={d}", {})
+        for what in ["cells", "solve", "polytope", "widths", "total", "limit"]:
+            pts = [(r["n"], v) for r in mine if (v := _measured(r, what)) is not None]
+            if not pts:
+                continue
+            x, t = zip(*pts)
+            slope = f", n^{fits[what]['exponent']:.2f}" if what in fits else ""
+            style = {"total": dict(color="black", lw=2), "limit": dict(color="gray", ls=":", lw=2)}.get(what, {})
+            label = {"total": "end to end", "limit": "physical limit (one projection pass + final solve)"}.get(what, what)
+            ax.loglog(x, t, marker="o", label=label + slope, **style)
+        ax.set_xlabel("number of points n (gaussian data)")
+        ax.set_ylabel("seconds")
+        ax.set_title(f"{pipeline}, d = {d}: time per stage", fontsize=10)
+        ax.grid(True, which="both", alpha=0.3)
+        ax.legend(fontsize=8)
+    fig.tight_layout()
+    m = machine()
+    return save_figure(fig, out_dir, "stages_vs_n", (
+        f"Time of each stage of {pipeline} against n on gaussian data ({m['cpu']}, {m['cores']} cores), with the "
+        "exponent b of a least-squares fit time ~ n^b; the physical limit is one pass of exact cone projections "
+        "over every block plus one interior-point solve on the final active blocks. Table: table.csv."))
 
 
 if __name__ == "__main__":

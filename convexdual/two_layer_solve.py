@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from . import measure
 from .config import Config
 from .data import Dataset
 from .dual import dual_objective, feasible_scaling
@@ -140,6 +141,7 @@ def solve_two_layer(cfg: Config, data: Dataset, timing: dict[str, float], t0: fl
     t = time.perf_counter()
     patterns, facets, cones, reused = cache.patterns_for(X, cfg)
     timing["patterns_s"] = time.perf_counter() - t
+    measure.stage_done("cells")
     log.info("%s: n=%d d=%d, %d %s patterns%s", cfg.name, data.n, data.d, patterns.count, patterns.mode,
              " (reused from the previous solve)" if reused else "")
 
@@ -160,6 +162,7 @@ def solve_two_layer(cfg: Config, data: Dataset, timing: dict[str, float], t0: fl
     else:
         opt = certified_optimum(X, y, patterns.D, facets=facets, cones=cones, **kw, **cache.start(start_key))
     timing["optimum_s"] = time.perf_counter() - t
+    measure.stage_done("solve")
 
     t = time.perf_counter()
     feats = active_features(X, opt.values, opt.active.blocks)
@@ -168,10 +171,12 @@ def solve_two_layer(cfg: Config, data: Dataset, timing: dict[str, float], t0: fl
     poly = build_polytope(X, feats.H, target, skip=cfg.model.skip, max_enum_dim=cfg.polytope.max_enum_dim,
                           enum_timeout_s=cfg.polytope.enum_timeout_s)
     timing["polytope_s"] = time.perf_counter() - t
+    measure.stage_done("polytope")
 
     t = time.perf_counter()
     widths = critical_widths(poly, cfg.polytope.milp_time_limit_s)
     timing["widths_s"] = time.perf_counter() - t
+    measure.stage_done("widths")
 
     z0 = skip_weights(X, target, feats.H, poly.c0) if cfg.model.skip else None
     p_star = objective(network_from_coefficients(feats, poly.c0, z0), X, y, prob, cfg.beta)
@@ -182,6 +187,7 @@ def solve_two_layer(cfg: Config, data: Dataset, timing: dict[str, float], t0: fl
     t = time.perf_counter()
     steps = width_phases(cfg, data, patterns, poly, widths, p_star, solver)
     timing["staircase_s"] = time.perf_counter() - t
+    measure.stage_done("staircase")
     timing["total_s"] = time.perf_counter() - t0
     bounds = phase_bounds(widths.m_star_bounds, widths.M_star_bounds, data.n) if steps is None else None
     return Result(cfg, data, patterns, opt, feats, poly, widths, p_star, net, certs, steps, target, timing, reused,

@@ -159,7 +159,7 @@ def test_no_import_cycles() -> None:
 # below it. A new module joins the layer of the step it implements.
 LAYERS: tuple[tuple[str, ...], ...] = (
     # foundations: errors, registries of problems and solvers, small helpers, result files
-    ("convexdual", "errors", "linalg", "oracle_kernels", "problems", "solvers", "results"),
+    ("convexdual", "errors", "linalg", "measure", "oracle_kernels", "problems", "solvers", "results"),
     ("config",),
     # data and the numerical core: patterns -> program -> dual -> optimum -> optimal set -> widths
     ("data", "patterns", "program", "dual", "oracle", "refine", "optimum", "optimal_set", "widths", "vector",

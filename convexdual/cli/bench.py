@@ -26,7 +26,7 @@ def bench(d_text: str, n_text: str, beta: float, timeout_s: float, limits: float
     """Time convexdual against the standard pipeline on gaussian instances (per stage, peak memory, ratios)."""
     import time as _time
 
-    from ..bench import bench_figure, machine, run_bench
+    from ..bench import bench_figure, machine, run_bench, stages_figure
     from ..runs import RunFolder
     from ..trainrun import parse_range
 
@@ -43,5 +43,5 @@ def bench(d_text: str, n_text: str, beta: float, timeout_s: float, limits: float
         m = machine()
         click.echo(f"machine: {m['cpu']}, {m['cores']} cores, Python {m['python']}; results in {out}")
         rows = run_bench(ds, ns, beta, timeout_s, limits, out, pipes, echo=click.echo)
-        for path in bench_figure(rows, out):
+        for path in [*bench_figure(rows, out), *stages_figure(rows, out, limits)]:
             click.echo(f"  {path}")
