@@ -27,7 +27,7 @@ from .dual import (REFINED_MARGIN_FLOOR, SIGNS, ActiveSet, Cones, DualValues, ac
 from .errors import CertificateError, SolverError
 from .problems import Problem, get_problem
 from .program import ConvexSolution, solve_convex, split_blocks
-from .refine import add_cuts, project_polyhedron, refine_dual, refine_interpolation
+from .refine import add_cuts, project_polyhedron, project_warm, refine_dual, refine_interpolation
 from .solvers import SolveStats
 
 log = logging.getLogger("convexdual")
@@ -270,7 +270,7 @@ def _grow_by_cuts(X: np.ndarray, y: np.ndarray, D: np.ndarray, bound: float, act
     per_round = CHECK_FACTOR * max(20, n)
     level = bound * (1 + active_tol)
     A = np.zeros((0, n)) if start_cuts is None else start_cuts
-    nu = project_polyhedron(y, A, bound)[0] if len(A) else y.copy()
+    nu, lam = project_polyhedron(y, A, bound) if len(A) else (y.copy(), np.zeros(0))
     values = None
     for rnd in range(MAX_GROW_ROUNDS):
         t = time.perf_counter()
@@ -285,8 +285,9 @@ def _grow_by_cuts(X: np.ndarray, y: np.ndarray, D: np.ndarray, bound: float, act
                                iterations=rnd + 1, accuracy="low", tolerance=active_tol)
             return [stats], values
         bad = bad[np.argsort(-values.values[bad[:, 0], bad[:, 1]])[:per_round]]
-        A = add_cuts(A[A @ nu >= DROP_BELOW * bound], X, values, bad)
-        nu = project_polyhedron(y, A, bound)[0]
+        keep = A @ nu >= DROP_BELOW * bound
+        A = add_cuts(A[keep], X, values, bad)  # (the kept cuts first, in order: their active ones warm-start)
+        nu, lam = project_warm(y, A, bound, np.flatnonzero(lam[keep] > 0))
     raise CertificateError(f"the cuts did not converge in {MAX_GROW_ROUNDS} rounds")
 
 

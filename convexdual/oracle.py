@@ -65,8 +65,14 @@ def cells_above(X: np.ndarray, c: np.ndarray, threshold: float, stop_after: int 
     """Every leaf whose maximum of sum_i c_i (x_i^T u)_+ over unit u is at least ``threshold``
     (> 0), with the pattern of its maximizer's cell, the value and the maximizer (module docstring);
     with ``cells`` the leaves are single cells, so every cell of value >= threshold is listed.
-    ``stop_after`` leaves or ``time_limit_s`` end the search early (``complete`` False)."""
+    ``stop_after`` leaves or ``time_limit_s`` end the search early (``complete`` False). In d = 3
+    the cells come from :func:`sphere_cells_above` (exact, without a search) where it applies."""
     from .oracle_kernels import node
+
+    if X.shape[1] == 3:
+        swept = sphere_cells_above(X, c, threshold, stop_after)
+        if swept is not None:
+            return swept
 
     start = time.perf_counter()
     X = np.ascontiguousarray(X, dtype=float)
@@ -127,6 +133,113 @@ def cells_above(X: np.ndarray, c: np.ndarray, threshold: float, stop_after: int 
     return OracleResult(patterns=np.array(patterns, dtype=bool).reshape(-1, n).T, values=np.array(values),
                         directions=d_out, threshold=threshold, open_bound=float(open_bound), complete=complete,
                         best=best, nodes=nodes, seconds=time.perf_counter() - start)
+
+
+# In d = 3 the cells are the faces of an arrangement of great circles on the sphere. On a cell C,
+# f(u) = g_C^T u with g_C = sum_{i in C's pattern} c_i x_i, and its maximum over C is either at
+# g_C / ||g_C|| inside C or on C's boundary, a union of arcs of circles. Walking once around each
+# circle {u : x_i^T u = 0} visits every arc; on an arc f is one trigonometric function (term i is
+# zero there), and g changes by one term c_j x_j at each crossing. So every arc's maximum and every
+# cell's interior candidate come out of n sweeps of O(n log n) each, without storing a pattern.
+SPHERE_TOL = 1e-12  # relative: a row within this of zero at an arc's midpoint makes the sweep give way
+
+
+def sphere_cells_above(X: np.ndarray, c: np.ndarray, threshold: float, stop_after: int | None = None
+                       ) -> OracleResult | None:
+    """:func:`cells_above` with ``cells``, for d = 3, by sweeping every great circle: a cell's value
+    is its interior maximum ||g_C|| (when g_C / ||g_C|| lies in C) or the largest maximum over the
+    arcs that bound it, so the cells of value >= ``threshold`` are those next to an arc whose
+    maximum reaches it and those whose interior candidate does; their exact values come from
+    :func:`dual.dual_values`, and every other cell is below ``open_bound`` (the largest arc maximum
+    and interior value under the threshold). Returns None for data the sweep does not handle (zero
+    or parallel rows; three circles through one point)."""
+    from .dual import dual_values
+
+    start = time.perf_counter()
+    X = np.asarray(X, dtype=float)
+    n, d = X.shape
+    norms = np.linalg.norm(X, axis=1)
+    if d != 3 or n < 2 or (norms == 0).any():
+        return None
+    U = X / norms[:, None]
+    listed: dict[bytes, np.ndarray] = {}
+    below, arcs = 0.0, 0
+    for i in range(n):
+        found = _circle_sweep(X, U, norms, c, i, threshold)
+        if found is None:
+            return None
+        cells, rest = found
+        below, arcs = max(below, rest), arcs + 2 * (n - 1)
+        for pat in cells:
+            listed.setdefault(pat.tobytes(), pat)
+    D = np.array(list(listed.values()), dtype=bool).reshape(-1, n).T
+    vals = dual_values(X, D, c) if D.shape[1] else None
+    values = vals.values[:, 0] if vals is not None else np.zeros(0)
+    dirs = vals.directions[:, 0, :] if vals is not None else np.zeros((0, d))
+    order = np.argsort(-values)
+    above = order[values[order] >= threshold]
+    below = max([below, *values[values < threshold]])
+    complete = stop_after is None or len(above) <= stop_after
+    if not complete:
+        below, above = max(below, float(values[above[stop_after]])), above[:stop_after]
+    below += BOUND_SLACK * (1.0 + float(np.abs(c) @ norms))  # (round-off of the arc maxima, as in the search)
+    return OracleResult(patterns=D[:, above], values=values[above], directions=dirs[above], threshold=threshold,
+                        open_bound=float(below), complete=complete, best=float(values.max(initial=0.0)), nodes=arcs,
+                        seconds=time.perf_counter() - start)
+
+
+def _circle_sweep(X: np.ndarray, U: np.ndarray, norms: np.ndarray, c: np.ndarray, i: int, threshold: float
+                  ) -> tuple[list[np.ndarray], float] | None:
+    """Circle i's arcs: the patterns of the cells that reach ``threshold`` next to them (both sides
+    of an arc whose maximum does; a side whose interior candidate does), and the largest arc
+    maximum and interior value below it; None when a midpoint lies on a third circle."""
+    n = len(X)
+    a = U[i]
+    e1 = np.cross(a, np.eye(3)[int(np.argmin(np.abs(a)))])
+    e1 /= np.linalg.norm(e1)
+    e2 = np.cross(a, e1)
+    others = np.delete(np.arange(n), i)
+    W = np.cross(a, U[others])  # circle j crosses circle i at +-W_j / ||W_j||
+    if (np.linalg.norm(W, axis=1) <= SPHERE_TOL).any():
+        return None
+    theta = np.arctan2(W @ e2, W @ e1)
+    angles = np.concatenate([theta, theta + np.pi]) % (2 * np.pi)
+    order = np.argsort(angles)
+    angles, rows = angles[order], np.concatenate([others, others])[order]
+    ends = np.append(angles[1:], angles[0] + 2 * np.pi)  # arc k runs from crossing k to the next one
+    mid = 0.5 * (angles + ends)
+    P = np.cos(mid)[:, None] * e1 + np.sin(mid)[:, None] * e2
+    S = X @ P.T  # (n, arcs): the rows' signs on each arc
+    near = np.abs(S) <= SPHERE_TOL * norms[:, None]
+    near[i] = False
+    if near.any():
+        return None
+    on = S[:, -1] > 0  # the last arc wraps around to the first crossing
+    on[i] = False
+    tangent = -np.sin(angles)[:, None] * e1 + np.cos(angles)[:, None] * e2
+    entering = np.einsum("kd,kd->k", X[rows], tangent) > 0  # crossing j forward: x_j^T u turns positive
+    G = (c * on) @ X + np.cumsum(np.where(entering, 1.0, -1.0)[:, None] * (c[rows, None] * X[rows]), axis=0)
+    # on arc k (term i is zero there) f = A cos t + B sin t, largest at atan2(B, A) when inside the arc
+    A, B = G @ e1, G @ e2
+    peak = np.arctan2(B, A)
+    inside = (peak - angles) % (2 * np.pi) <= ends - angles
+    arc_max = np.where(inside, np.hypot(A, B), np.maximum(A * np.cos(angles) + B * np.sin(angles),
+                                                            A * np.cos(ends) + B * np.sin(ends)))
+    cells: list[np.ndarray] = []
+    rest = float(arc_max[arc_max < threshold].max(initial=0.0))
+    for side, weights in ((False, G), (True, G + c[i] * X[i])):
+        pats = S > 0
+        pats[i] = side
+        size = np.linalg.norm(weights, axis=1)
+        cand = np.flatnonzero(size >= threshold)
+        interior = np.zeros(len(G), dtype=bool)
+        if len(cand):
+            at = X @ (weights[cand] / size[cand, None]).T  # the rows' signs at each interior candidate
+            interior[cand] = np.all((at > 0) == pats[:, cand], axis=0) & np.all(at != 0, axis=0)
+        rest = max(rest, float(size[interior & (size < threshold)].max(initial=0.0)))
+        for k in np.flatnonzero((arc_max >= threshold) | interior):
+            cells.append(pats[:, k].copy())
+    return cells, rest
 
 
 # Vector outputs. For nu (n, c) the dual constraint is the maximum over unit u of

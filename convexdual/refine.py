@@ -71,6 +71,21 @@ def project_polyhedron(y: np.ndarray, A: np.ndarray, b: float | np.ndarray) -> t
     return project_by_rows(y, A, b, np.flatnonzero(lam > 0))
 
 
+def project_warm(y: np.ndarray, A: np.ndarray, b: float | np.ndarray, rows: np.ndarray
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`project_polyhedron` warm-started from ``rows``, a guess of its active rows (those of
+    the previous projection, when cuts are added round after round): row generation from them
+    (:func:`project_by_rows`), each NNLS near the size of the active set instead of every row; the
+    full projection when there is no guess or the row generation does not settle."""
+    b = np.broadcast_to(np.asarray(b, dtype=float), len(A))
+    if not len(rows):
+        return project_polyhedron(y, A, b)
+    try:
+        return project_by_rows(y, A, b, rows)
+    except SolverError:
+        return project_polyhedron(y, A, b)
+
+
 def project_by_rows(y: np.ndarray, A: np.ndarray, b: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The projection of :func:`project_polyhedron` by row generation: project onto ``rows`` alone,
     add the rows the result violates by more than LDP_VIOLATION (at most len(y) a round, most
@@ -214,12 +229,13 @@ def _cut_rounds(X: np.ndarray, y: np.ndarray, D: np.ndarray, facets: np.ndarray 
     pick = np.argwhere(cast(np.ndarray, values.exact) & (values.values >= screen))  # exact: set by dual_values
     cuts = _Cuts(np.zeros((0, X.shape[0])), np.zeros((0, X.shape[1])), np.zeros(0))
     best: tuple[np.ndarray, DualValues, list[np.ndarray]] | None = None
+    lam = np.zeros(0)
     for rnd in range(CUT_ROUNDS):
         grown = cuts.grown(X, values, pick)
         if len(grown.rows) == len(cuts.rows):
             break  # no new cut: what is left is below what cuts resolve
-        cuts = grown
-        nu, lam = project_polyhedron(y, cuts.rows, beta)
+        cuts = grown  # (the old cuts keep their places: the last active rows are a warm start)
+        nu, lam = project_warm(y, cuts.rows, beta, np.flatnonzero(lam > 0))
         values = dual_values(X, D, nu, screen=screen, facets=facets, previous=values)
         log.info("cut round %d: %d cuts, max dual value / bound - 1 = %.2e", rnd, len(cuts.rows),
                  values.max_value / beta - 1)

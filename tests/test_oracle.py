@@ -120,3 +120,48 @@ def test_certificates_over_found_cells_still_take_the_maximum_over_every_cell():
     assert partial < want * (1 - 1e-6)  # the subsample misses the maximum, so the test can fail
     assert got == pytest.approx(want, rel=REL)
     assert where is not None and where["value"] == pytest.approx(want, rel=REL)
+
+
+@pytest.mark.parametrize("n,seed", [(25, 0), (40, 1), (60, 2)])
+def test_sphere_sweep_lists_exactly_the_cells_above_the_threshold(n, seed):
+    """d = 3: the great-circle sweep lists the same cells as full enumeration with exact projections,
+    at thresholds 0.5, 0.9 and 0.999 of the largest value, with the same values (to 1e-12, both
+    are projections onto the same cones), and proves every other cell below its open bound; the
+    branch and bound agrees too."""
+    from convexdual.oracle import sphere_cells_above
+
+    rng = np.random.default_rng(seed)
+    X, c = rng.standard_normal((n, 3)), rng.standard_normal(n)
+    D = enumerate_patterns(X).D
+    v = dual_values(X, D, c).values[:, 0]
+    for frac in (0.5, 0.9, 0.999):
+        level = frac * v.max()
+        res = sphere_cells_above(X, c, level)
+        assert res is not None and res.complete
+        truth = {D[:, k].tobytes(): v[k] for k in np.flatnonzero(v >= level)}
+        got = {res.patterns[:, k].tobytes(): res.values[k] for k in range(res.patterns.shape[1])}
+        assert got.keys() == truth.keys()
+        assert all(abs(got[key] - truth[key]) <= 1e-12 * v.max() for key in got)
+        assert v[v < level].max(initial=0.0) <= res.open_bound < level
+        bb = cells_above(X, c, level, cells=True)
+        assert {bb.patterns[:, k].tobytes() for k in range(bb.patterns.shape[1])} == truth.keys()
+
+
+def test_sphere_sweep_gives_way_on_degenerate_data():
+    """Parallel rows (two circles coincide) or three circles through one point: the sweep declines
+    and cells_above falls back to the branch and bound, which still lists every cell."""
+    from convexdual.oracle import sphere_cells_above
+
+    rng = np.random.default_rng(3)
+    X = rng.standard_normal((12, 3))
+    X[5] = -2.0 * X[2]  # antiparallel: the same circle
+    c = rng.standard_normal(12)
+    assert sphere_cells_above(X, c, 0.1) is None
+    Y = rng.standard_normal((12, 3))
+    Y[7] = Y[0] + Y[1]  # circles 0, 1 and 7 meet at the same two points
+    assert sphere_cells_above(Y, c, 0.1) is None
+    D = enumerate_patterns(X).D
+    v = dual_values(X, D, c).values[:, 0]
+    res = cells_above(X, c, 0.9 * v.max(), cells=True)
+    assert {res.patterns[:, k].tobytes() for k in range(res.patterns.shape[1])} == \
+        {D[:, k].tobytes() for k in np.flatnonzero(v >= 0.9 * v.max())}
