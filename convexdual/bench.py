@@ -443,9 +443,11 @@ def stages_figure(rows: list[dict[str, Any]], out_dir: Path, time_limit: float |
             if not pts:
                 continue
             x, t = zip(*pts)
-            slope = f", n^{fits[what]['exponent']:.2f}" if what in fits else ""
+            slope = (f", n^{fits[what]['exponent']:.2f}" if what in fits else
+                     " (at its time limit: not fitted)" if what in LIMITED else "")
             style = {"total": dict(color="black", lw=2), "limit": dict(color="gray", ls=":", lw=2)}.get(what, {})
-            label = {"total": "end to end", "limit": "physical limit (one projection pass + final solve)"}.get(what, what)
+            label = {"total": "end to end",
+                     "limit": "physical limit (one projection pass + final solve)"}.get(what, what)
             ax.loglog(x, t, marker="o", label=label + slope, **style)
         ax.set_xlabel("number of points n (gaussian data)")
         ax.set_ylabel("seconds")

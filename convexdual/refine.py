@@ -186,7 +186,8 @@ def refine_dual(X: np.ndarray, y: np.ndarray, D: np.ndarray, facets: np.ndarray 
                      new_values.max_value / beta - 1)
             if new_values.max_value < values.max_value:
                 nu, values = new_nu, new_values
-            violated = np.argwhere(cast(np.ndarray, new_values.exact) & (new_values.values > beta * (1 + NEWTON_TARGET)))
+            exact = cast(np.ndarray, new_values.exact)  # (set by dual_values)
+            violated = np.argwhere(exact & (new_values.values > beta * (1 + NEWTON_TARGET)))
             if values.max_value <= beta * (1 + NEWTON_TARGET) or not len(violated):
                 break
             held = held + face_maps(X, new_values.directions[violated[:, 0], violated[:, 1]],

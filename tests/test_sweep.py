@@ -301,7 +301,8 @@ def test_status_of_points_sent_to_slurm_without_a_file(tmp_path):
     (run / "submissions.json").write_text(json.dumps(record))
     st = sweep_status(run)
     p = cli("status", str(run))
-    slurm_here = sh.which("squeue") is not None and subprocess.run(["squeue", "-h"], capture_output=True).returncode == 0
+    slurm_here = (sh.which("squeue") is not None
+                  and subprocess.run(["squeue", "-h"], capture_output=True).returncode == 0)
     if slurm_here:
         assert (st["done"], st["lost"], st["pending"], st["unknown"]) == (1, 1, 1, 0), st
         assert st["lost_points"][0]["slurm_job"] == "999999_1" and st["lost_points"][0]["file"] == files[1]
