@@ -227,8 +227,9 @@ def _circle_sweep(X: np.ndarray, U: np.ndarray, norms: np.ndarray, c: np.ndarray
                                                             A * np.cos(ends) + B * np.sin(ends)))
     cells: list[np.ndarray] = []
     rest = float(arc_max[arc_max < threshold].max(initial=0.0))
+    positive = S > 0
     for side, weights in ((False, G), (True, G + c[i] * X[i])):
-        pats = S > 0
+        pats = positive.copy()
         pats[i] = side
         size = np.linalg.norm(weights, axis=1)
         cand = np.flatnonzero(size >= threshold)

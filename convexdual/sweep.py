@@ -674,11 +674,10 @@ def read_submissions(run_dir: Path) -> list[dict[str, Any]]:
             return []
         raise ConfigError(f"{run_dir}/{SUBMISSIONS} is unreadable: {why}")
     arrays = data.get("arrays")
-    ok = isinstance(arrays, list) and all(
-        isinstance(a, dict) and isinstance(a.get("name"), str) and isinstance(a.get("files"), list)
-        and all(isinstance(f, str) for f in a["files"]) and isinstance(a.get("job_id"), (str, type(None)))
-        for a in arrays)
-    if not ok or not isinstance(arrays, list):
+    if not isinstance(arrays, list) or not all(
+            isinstance(a, dict) and isinstance(a.get("name"), str) and isinstance(a.get("files"), list)
+            and all(isinstance(f, str) for f in a["files"]) and isinstance(a.get("job_id"), (str, type(None)))
+            for a in arrays):
         raise ConfigError(f"{run_dir}/{SUBMISSIONS} is not a record convexdual wrote (edited or corrupt)")
     return arrays
 
@@ -711,14 +710,22 @@ def _latest_tasks(arrays: Sequence[dict[str, Any]]) -> dict[str, tuple[str, int]
     return {f: (a["name"], task) for a in arrays for task, f in enumerate(a["files"])}
 
 
+def _scheduler_view(arrays: Sequence[dict[str, Any]]
+                    ) -> tuple[dict[str, tuple[str, int]], dict[tuple[str, int], str], str | None]:
+    """(point file -> (array name, task) of the last array that ran it, the tasks SLURM still lists
+    -> "queued" | "running", why SLURM could not be asked or None)."""
+    tasks = _latest_tasks(arrays)
+    live = queued_tasks(sorted({name for name, _ in tasks.values()}))
+    return (tasks, {}, live) if isinstance(live, str) else (tasks, live, None)
+
+
 def in_flight(run_dir: Path) -> dict[str, str]:
     """Point file -> array name, for the points whose SLURM task is still queued or running (none
     when nothing was submitted or SLURM cannot be asked; then nothing is known to be in flight)."""
-    tasks = _latest_tasks(read_submissions(run_dir))
-    live = queued_tasks(sorted({name for name, _ in tasks.values()}))
-    if isinstance(live, str):
+    tasks, live, error = _scheduler_view(read_submissions(run_dir))
+    if error is not None:
         if tasks:
-            log.warning("warning: cannot ask SLURM which points are still queued or running (%s)", live)
+            log.warning("warning: cannot ask SLURM which points are still queued or running (%s)", error)
         return {}
     return {f: name for f, (name, task) in tasks.items() if (name, task) in live}
 
@@ -845,11 +852,9 @@ def sweep_status(run_dir: Path) -> dict[str, Any]:
     ``pending`` counts them all: the points neither done nor failed."""
     man = read_manifest(run_dir)
     arrays = read_submissions(run_dir)
-    tasks, ids = _latest_tasks(arrays), {a["name"]: a["job_id"] for a in arrays}
+    tasks, live, error = _scheduler_view(arrays)
+    ids = {a["name"]: a["job_id"] for a in arrays}
     names = sorted({name for name, _ in tasks.values()})
-    live = queued_tasks(names)
-    error = live if isinstance(live, str) else None
-    live = {} if isinstance(live, str) else live
     ended = ended_tasks(names) if names and error is None else {}
     counts = dict.fromkeys(("done", "failed", "queued", "running", "lost", "not_submitted", "unknown"), 0)
     failures, invalid, lost = [], [], []

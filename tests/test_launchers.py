@@ -88,6 +88,7 @@ def test_repeated_sacct_warnings_are_shown_once():
     handler = logging.Handler()
     handler.emit = records.append
     logger = logging.getLogger("submitit.test-once")
+    logger.setLevel(logging.WARNING)  # (a Hydra run earlier in the process may have raised the root level)
     logger.addHandler(handler)
     logger.addFilter(_OnceFilter("Bypassing sacct error"))
     for call in range(1, 5):
