@@ -27,7 +27,7 @@ from .dual import (REFINED_MARGIN_FLOOR, SIGNS, ActiveSet, Cones, DualValues, ac
 from .errors import CertificateError, SolverError
 from .problems import Problem, get_problem
 from .program import ConvexSolution, solve_convex, split_blocks
-from .refine import add_cuts, project_polyhedron, project_warm, refine_dual, refine_interpolation
+from .refine import Cuts, add_cuts, project_polyhedron, project_warm, refine_dual, refine_interpolation
 from .solvers import SolveStats
 
 log = logging.getLogger("convexdual")
@@ -78,6 +78,8 @@ def certified_optimum(
     cones: Cones | None = None,
     start: list[tuple[int, int]] | None = None,
     start_cuts: np.ndarray | None = None,
+    refine_at_once: bool = False,
+    start_faces: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> Optimum:
     """Solve (C) over all patterns D (or grow a working set of blocks when there are many), refine
     on candidate blocks, and certify the active set. ``facets`` (from :func:`patterns.cell_facets`,
@@ -85,7 +87,9 @@ def certified_optimum(
     programs and projections. ``start`` (for example the active blocks of the same data at another
     beta) joins the first round of a block working set; ``start_cuts`` (rows s (X u)_+, for example
     the active features at another beta) are the first cuts of a cut working set. The answer
-    depends on neither. ``cones`` (:func:`dual.cell_cones` of ``facets``, d <= 3) are prepared here
+    depends on neither. ``refine_at_once`` (regression without a skip connection) hands the
+    working set's nu straight to the exact refinement, without an interior-point solve;
+    ``start_faces`` (directions, signs of the start cuts) are the faces its Newton steps try first. ``cones`` (:func:`dual.cell_cones` of ``facets``, d <= 3) are prepared here
     when not given; a sweep passes them to prepare them once."""
     cones = cones if cones is not None else prepared_cones(X, D, facets)
     checks = cones if cones is not None else facets  # what the dual checks project with
@@ -113,10 +117,11 @@ def certified_optimum(
                  values.max_value / bound)
     work = _blocks_above(values.values, bound * (1 - CANDIDATE_BAND))
     final = False
-    refine = any(st.status == "optimal_inaccurate" for st in solves)  # then nu is refined exactly
+    refine = any(st.status == "optimal_inaccurate" for st in solves) or (refine_at_once and refinable)
     for _ in range(MAX_ROUNDS):
         if refine:  # (refinable problems only: others raise on an inaccurate status)
-            log.info("an interior-point solve was inaccurate: exact refinement")
+            log.info("exact refinement%s", " of the working set's nu" if refine_at_once else
+                     " (an interior-point solve was inaccurate)")
             break
         solution = _solve_polished(solve_on, work, kw, polish_tol) if final else solve_on(work)
         solves.append(solution.stats)
@@ -156,7 +161,7 @@ def certified_optimum(
     else:
         raise CertificateError(f"the working set did not settle in {MAX_ROUNDS} rounds")
     if refine:
-        solution, values = refine_dual(X, y, D, checks, values, bound, screen)
+        solution, values = refine_dual(X, y, D, checks, values, bound, screen, faces=start_faces)
         solves.append(solution.stats)
         active_tol = min(active_tol, REFINED_ACTIVE_TOL)
         active = active_set(values, bound, active_tol, margin_tol, margin_ratio, floor=REFINED_MARGIN_FLOOR)
@@ -323,6 +328,8 @@ def _solve_polished(solve_on: BlockSolver, blocks: Iterable[tuple[int, int]], kw
 ORACLE_ROUNDS = 100
 BRACKET_SEARCH_S = 10.0  # a short search for a proven bound when the oracle's budget is spent
 DIRECT_BELOW = 0.5  # after a round that added at most this times max(20, n) cells, list the margin at once
+SWEPT_TARGET = 1e-10  # relative dual violation the swept cut rounds reach before the face Newton steps
+DICTIONARY_SIZE = 20_000  # directions whose cuts start the swept cut rounds (d = 3)
 
 
 @dataclass(frozen=True)
@@ -355,17 +362,24 @@ def certified_by_oracle(X: np.ndarray, y: np.ndarray, D: np.ndarray, *, problem:
     largest dual value is U."""
     from .oracle import cells_above
 
-    bound = get_problem(problem).bound(beta)
+    prob = get_problem(problem)
+    bound = prob.bound(beta)
     n = X.shape[0]
     start, nodes, inside, added, direct = time.perf_counter(), 0, 0.0, 0, False
-    seen = {col.tobytes() for col in D.T}
     kw = dict(problem=problem, beta=beta, margin_tol=margin_tol, margin_ratio=margin_ratio, active_tol=active_tol,
               **solve_kw)
+    swept = _swept_start(X, y, bound, active_tol) if prob.refinable and not solve_kw.get("skip") else None
+    first_kw: dict[str, Any] = {}
+    if swept is not None:  # the sampled patterns are not needed: the sweep found the cells near the bound
+        D, cuts, faces, nodes, inside = swept
+        first_kw = dict(start_cuts=cuts, start_faces=faces, working_set="always", refine_at_once=True)
+    seen = {col.tobytes() for col in D.T}
     blocks: list[tuple[int, int]] = []
     violators = (bound * (1 + active_tol), CHECK_FACTOR * max(20, n), False)
     margin = (bound * (1 - margin_tol), None, True)
     for rnd in range(ORACLE_ROUNDS):
-        opt = certified_optimum(X, y, D, start=blocks, **kw)
+        opt = certified_optimum(X, y, D, start=blocks, **{**kw, **first_kw})
+        first_kw = {k: v for k, v in first_kw.items() if k not in ("start_cuts", "start_faces")}
         blocks = opt.active.blocks
         upper: dict[int, float] = {}
         for level, stop, cells in ([margin] if direct else [violators, margin]):
@@ -407,6 +421,96 @@ def certified_by_oracle(X: np.ndarray, y: np.ndarray, D: np.ndarray, *, problem:
             return _with_outside(opt, outside, bound), D, search
         direct = len(fresh_cols) <= DIRECT_BELOW * max(20, n)
     raise CertificateError(f"the exact dual oracle kept finding cells for {ORACLE_ROUNDS} rounds")
+
+
+def _swept_start(X: np.ndarray, y: np.ndarray, bound: float, active_tol: float
+                 ) -> tuple[np.ndarray, np.ndarray, tuple[np.ndarray, np.ndarray], int, float] | None:
+    """Regression in d = 3: the cuts of :func:`_grow_by_cuts` grown against the great-circle sweep
+    (:func:`oracle.sphere_cells_above`) instead of a pattern set. Project y onto the cuts, ask the
+    sweep for the cells (both signs) whose value exceeds the bound, most violating first, add their
+    maximizers as cuts, and repeat until none does; then the cells within CANDIDATE_BAND of the
+    bound at that nu are the patterns the certified solve starts from, with the cuts active there
+    as its first cuts and their faces as the first faces of its Newton steps. Returns (patterns
+    (n, P), cuts, (directions, signs) of those cuts, arcs swept, seconds in the sweep), or None
+    when the sweep does not apply (d != 3, degenerate data)."""
+    from .oracle import sphere_cells_above
+
+    if X.shape[1] != 3:
+        return None
+    n = X.shape[0]
+    per_round = CHECK_FACTOR * max(20, n)
+    level = bound * (1 + SWEPT_TARGET)
+    cuts, nu, lam = _dictionary_cuts(X, y, bound, per_round)
+    sweeps, seconds = 0, 0.0
+    for rnd in range(MAX_GROW_ROUNDS):
+        dirs, signs, values = [], [], []
+        for s in SIGNS:
+            res = sphere_cells_above(X, s * nu, level, stop_after=per_round, peaks=True)
+            if res is None:
+                return None
+            sweeps, seconds = sweeps + res.nodes, seconds + res.seconds
+            dirs.append(res.directions)
+            signs.append(np.full(len(res.values), s))
+            values.append(res.values)
+        value = np.concatenate(values)
+        log.info("swept cut round %d: %d cuts, %d violators found, max dual value / bound - 1 = %.2e", rnd,
+                 len(cuts.rows), len(value), value.max(initial=bound) / bound - 1)
+        if not len(value):
+            break
+        top = np.argsort(-value)[:per_round]
+        keep = cuts.rows @ nu >= DROP_BELOW * bound
+        cuts = cuts.kept(keep).joined(X, np.vstack(dirs)[top], np.concatenate(signs)[top])
+        nu, lam = project_warm(y, cuts.rows, bound, np.flatnonzero(lam[keep] > 0))
+    else:
+        raise CertificateError(f"the swept cuts did not converge in {MAX_GROW_ROUNDS} rounds")
+    near = bound * (1 - CANDIDATE_BAND)
+    cells = []
+    for s in SIGNS:
+        res = sphere_cells_above(X, s * nu, near)
+        if res is None:
+            return None
+        sweeps, seconds = sweeps + res.nodes, seconds + res.seconds
+        cells.append(res.patterns)
+    D = np.unique(np.hstack(cells).T, axis=0).T
+    log.info("swept cuts: %d cuts, %d cells within %.0e of the bound", len(cuts.rows), D.shape[1], CANDIDATE_BAND)
+    on = lam > 0
+    return D, cuts.rows[on], _cell_maximizers(X, nu, cuts.kept(on)), sweeps, seconds
+
+
+def _cell_maximizers(X: np.ndarray, nu: np.ndarray, cuts: Cuts) -> tuple[np.ndarray, np.ndarray]:
+    """(directions, signs): the maximizer at nu of the cell holding each cut's direction, with
+    its sign. A cut is any unit direction (a dictionary's, a point on an arc); the face Newton
+    steps need the face on which the cell's value is attained."""
+    P = X @ cuts.directions.T > 0
+    values = dual_values(X, P, nu)
+    col = np.array([sign_column(int(s)) for s in cuts.signs], dtype=int)
+    return values.directions[np.arange(len(col)), col], cuts.signs
+
+
+def _dictionary_cuts(X: np.ndarray, y: np.ndarray, bound: float, per_round: int
+                     ) -> tuple[Cuts, np.ndarray, np.ndarray]:
+    """y projected onto the cuts of a fixed dictionary of DICTIONARY_SIZE directions spread evenly
+    over the sphere (a Fibonacci lattice, both signs), by row generation: the cuts it violates
+    most join, per_round a round. Its nu is close to the dual optimum (the dictionary is dense), so
+    the exact cut rounds that follow start near the end. Returns (cuts held, nu, multipliers)."""
+    k = np.arange(DICTIONARY_SIZE) + 0.5
+    z = 1.0 - 2.0 * k / DICTIONARY_SIZE
+    phi = np.pi * (1.0 + np.sqrt(5.0)) * k
+    r = np.sqrt(1.0 - z ** 2)
+    U = np.column_stack([r * np.cos(phi), r * np.sin(phi), z])
+    F = np.maximum(X @ U.T, 0.0).T  # (M, n) features
+    cuts, nu, lam = Cuts.empty(X), y.copy(), np.zeros(0)
+    for rnd in range(MAX_GROW_ROUNDS):
+        excess = np.concatenate([F @ nu, -(F @ nu)]) - bound * (1 + GROW_TOL)
+        bad = np.flatnonzero(excess > 0)
+        if not len(bad):
+            log.info("dictionary cuts: %d rounds, %d cuts", rnd, len(cuts.rows))
+            return cuts, nu, lam
+        bad = bad[np.argsort(-excess[bad])[:per_round]]
+        keep = cuts.rows @ nu >= DROP_BELOW * bound
+        cuts = cuts.kept(keep).joined(X, U[bad % len(F)], np.where(bad < len(F), 1, -1))
+        nu, lam = project_warm(y, cuts.rows, bound, np.flatnonzero(lam[keep] > 0))
+    raise CertificateError(f"the dictionary cuts did not converge in {MAX_GROW_ROUNDS} rounds")
 
 
 def _proven_upper(X: np.ndarray, c: np.ndarray, bound: float, known: float | None) -> float:

@@ -140,21 +140,44 @@ def cells_above(X: np.ndarray, c: np.ndarray, threshold: float, stop_after: int 
 # g_C / ||g_C|| inside C or on C's boundary, a union of arcs of circles. Walking once around each
 # circle {u : x_i^T u = 0} visits every arc; on an arc f is one trigonometric function (term i is
 # zero there), and g changes by one term c_j x_j at each crossing. So every arc's maximum and every
-# cell's interior candidate come out of n sweeps of O(n log n) each, without storing a pattern.
+# cell's interior candidate come out of n sweeps of O(n log n) each, without storing a pattern; a
+# pattern is formed (one product with X) only for the arcs and candidates that reach the threshold.
 SPHERE_TOL = 1e-12  # relative: a row within this of zero at an arc's midpoint makes the sweep give way
+SWEEP_BATCH = 4096  # arcs whose patterns are formed together
 
 
-def sphere_cells_above(X: np.ndarray, c: np.ndarray, threshold: float, stop_after: int | None = None
-                       ) -> OracleResult | None:
+@dataclass(frozen=True)
+class _Arcs:
+    """One circle's arcs and interior candidates that reach a threshold, without their patterns:
+    ``mid`` a point inside the arc (the rows' signs there give the pattern, row ``circle`` set to
+    ``side``), ``point`` the maximizer, ``value`` its value, ``both`` True for an arc (its two sides
+    are two cells) and False for a verified interior candidate (the cell of side ``side``)."""
+
+    value: np.ndarray  # (m,)
+    mid: np.ndarray  # (m, 3)
+    point: np.ndarray  # (m, 3)
+    both: np.ndarray  # (m,) bool
+    side: np.ndarray  # (m,) bool
+    circle: int
+
+
+def sphere_cells_above(X: np.ndarray, c: np.ndarray, threshold: float, stop_after: int | None = None,
+                       peaks: bool = False) -> OracleResult | None:
     """:func:`cells_above` with ``cells``, for d = 3, by sweeping every great circle: a cell's value
     is its interior maximum ||g_C|| (when g_C / ||g_C|| lies in C) or the largest maximum over the
     arcs that bound it, so the cells of value >= ``threshold`` are those next to an arc whose
-    maximum reaches it and those whose interior candidate does; their exact values come from
-    :func:`dual.dual_values`, and every other cell is below ``open_bound`` (the largest arc maximum
-    and interior value under the threshold). Returns None for data the sweep does not handle (zero
-    or parallel rows; three circles through one point)."""
-    from .dual import dual_values
+    maximum reaches it and those whose interior candidate does. Their patterns are formed in
+    decreasing order of value until ``stop_after`` cells are found; each value is recomputed from
+    the cell's own sum g_C = X^T D_C c at its maximizer. Every other cell is below ``open_bound``
+    (the largest arc maximum and interior value under the threshold, or of an arc not reached).
+    Returns None for data the sweep does not handle (zero or parallel rows; three circles through
+    one point).
 
+    With ``peaks`` only the cells whose maximum can be a local maximum of f on the sphere are
+    listed: an interior candidate, or a point on a circle with c_i < 0 (f is convex across the
+    others, so no local maximum lies on them but where f is flat), each with f at that point (at
+    most the cell's value). These are a cutting-plane round's deepest cuts; every global maximum
+    is among them, but ``open_bound`` and ``complete`` then speak of these points only."""
     start = time.perf_counter()
     X = np.asarray(X, dtype=float)
     n, d = X.shape
@@ -162,37 +185,32 @@ def sphere_cells_above(X: np.ndarray, c: np.ndarray, threshold: float, stop_afte
     if d != 3 or n < 2 or (norms == 0).any():
         return None
     U = X / norms[:, None]
-    listed: dict[bytes, np.ndarray] = {}
-    below, arcs = 0.0, 0
+    slack = BOUND_SLACK * (1.0 + float(np.abs(c) @ norms))  # round-off of a running sum of the terms
+    found: list[_Arcs] = []
+    below = 0.0
     for i in range(n):
-        found = _circle_sweep(X, U, norms, c, i, threshold)
-        if found is None:
+        swept = _circle_sweep(X, U, norms, c, i, threshold - slack, stop_after, peaks and c[i] > 0)
+        if swept is None:
             return None
-        cells, rest = found
-        below, arcs = max(below, rest), arcs + 2 * (n - 1)
-        for pat in cells:
-            listed.setdefault(pat.tobytes(), pat)
-    D = np.array(list(listed.values()), dtype=bool).reshape(-1, n).T
-    vals = dual_values(X, D, c) if D.shape[1] else None
-    values = vals.values[:, 0] if vals is not None else np.zeros(0)
-    dirs = vals.directions[:, 0, :] if vals is not None else np.zeros((0, d))
-    order = np.argsort(-values)
-    above = order[values[order] >= threshold]
-    below = max([below, *values[values < threshold]])
-    complete = stop_after is None or len(above) <= stop_after
-    if not complete:
-        below, above = max(below, float(values[above[stop_after]])), above[:stop_after]
-    below += BOUND_SLACK * (1.0 + float(np.abs(c) @ norms))  # (round-off of the arc maxima, as in the search)
-    return OracleResult(patterns=D[:, above], values=values[above], directions=dirs[above], threshold=threshold,
-                        open_bound=float(below), complete=complete, best=float(values.max(initial=0.0)), nodes=arcs,
+        arcs, rest = swept
+        below = max(below, rest)
+        if len(arcs.value):
+            found.append(arcs)
+    patterns, values, points, beyond = _cells_of(X, c, found, threshold, stop_after)
+    complete = beyond < threshold - slack
+    below = max(below, beyond) + slack
+    return OracleResult(patterns=patterns, values=values, directions=points, threshold=threshold,
+                        open_bound=float(below), complete=complete,
+                        best=float(values.max(initial=0.0)), nodes=2 * n * (n - 1),
                         seconds=time.perf_counter() - start)
 
 
-def _circle_sweep(X: np.ndarray, U: np.ndarray, norms: np.ndarray, c: np.ndarray, i: int, threshold: float
-                  ) -> tuple[list[np.ndarray], float] | None:
-    """Circle i's arcs: the patterns of the cells that reach ``threshold`` next to them (both sides
-    of an arc whose maximum does; a side whose interior candidate does), and the largest arc
-    maximum and interior value below it; None when a midpoint lies on a third circle."""
+def _circle_sweep(X: np.ndarray, U: np.ndarray, norms: np.ndarray, c: np.ndarray, i: int, threshold: float,
+                  keep: int | None, no_arcs: bool = False) -> tuple[_Arcs, float] | None:
+    """Circle i's arcs whose maximum reaches ``threshold`` and the interior candidates next to it
+    that do (at most ``keep`` arcs, the highest; no arc with ``no_arcs``), and the largest arc
+    maximum or interior value under it (or of an arc beyond ``keep``); None when a midpoint lies
+    on a third circle."""
     n = len(X)
     a = U[i]
     e1 = np.cross(a, np.eye(3)[int(np.argmin(np.abs(a)))])
@@ -200,21 +218,25 @@ def _circle_sweep(X: np.ndarray, U: np.ndarray, norms: np.ndarray, c: np.ndarray
     e2 = np.cross(a, e1)
     others = np.delete(np.arange(n), i)
     W = np.cross(a, U[others])  # circle j crosses circle i at +-W_j / ||W_j||
-    if (np.linalg.norm(W, axis=1) <= SPHERE_TOL).any():
+    tilt = np.linalg.norm(W, axis=1)  # sine of the angle between the two circles' normals
+    if (tilt <= SPHERE_TOL).any():
         return None
     theta = np.arctan2(W @ e2, W @ e1)
     angles = np.concatenate([theta, theta + np.pi]) % (2 * np.pi)
     order = np.argsort(angles)
     angles, rows = angles[order], np.concatenate([others, others])[order]
     ends = np.append(angles[1:], angles[0] + 2 * np.pi)  # arc k runs from crossing k to the next one
-    mid = 0.5 * (angles + ends)
-    P = np.cos(mid)[:, None] * e1 + np.sin(mid)[:, None] * e2
-    S = X @ P.T  # (n, arcs): the rows' signs on each arc
-    near = np.abs(S) <= SPHERE_TOL * norms[:, None]
-    near[i] = False
-    if near.any():
-        return None
-    on = S[:, -1] > 0  # the last arc wraps around to the first crossing
+    gaps = ends - angles
+    # row j at an arc's midpoint is ||x_j|| tilt_j |sin(distance to j's crossing)| >= ... sin(gap / 2)
+    mid = angles + 0.5 * gaps
+    short = np.flatnonzero(tilt.min() * np.sin(0.5 * gaps) <= SPHERE_TOL)  # only these can have such a row
+    if len(short):
+        near = np.abs(X @ (np.cos(mid[short])[:, None] * e1 + np.sin(mid[short])[:, None] * e2).T)
+        near[i] = np.inf
+        if (near <= SPHERE_TOL * norms[:, None]).any():
+            return None
+    last = np.cos(mid[-1]) * e1 + np.sin(mid[-1]) * e2
+    on = X @ last > 0  # the last arc wraps around to the first crossing
     on[i] = False
     tangent = -np.sin(angles)[:, None] * e1 + np.cos(angles)[:, None] * e2
     entering = np.einsum("kd,kd->k", X[rows], tangent) > 0  # crossing j forward: x_j^T u turns positive
@@ -222,25 +244,95 @@ def _circle_sweep(X: np.ndarray, U: np.ndarray, norms: np.ndarray, c: np.ndarray
     # on arc k (term i is zero there) f = A cos t + B sin t, largest at atan2(B, A) when inside the arc
     A, B = G @ e1, G @ e2
     peak = np.arctan2(B, A)
-    inside = (peak - angles) % (2 * np.pi) <= ends - angles
-    arc_max = np.where(inside, np.hypot(A, B), np.maximum(A * np.cos(angles) + B * np.sin(angles),
-                                                            A * np.cos(ends) + B * np.sin(ends)))
-    cells: list[np.ndarray] = []
+    inside = (peak - angles) % (2 * np.pi) <= gaps
+    at_start, at_end = A * np.cos(angles) + B * np.sin(angles), A * np.cos(ends) + B * np.sin(ends)
+    arc_max = np.where(inside, np.hypot(A, B), np.maximum(at_start, at_end))
+    best_t = np.where(inside, angles + (peak - angles) % (2 * np.pi), np.where(at_start >= at_end, angles, ends))
+    hit = np.flatnonzero(arc_max >= threshold) if not no_arcs else np.zeros(0, dtype=int)
     rest = float(arc_max[arc_max < threshold].max(initial=0.0))
-    positive = S > 0
+    if keep is not None and len(hit) > keep:
+        top = np.argpartition(-arc_max[hit], keep)
+        rest = max(rest, float(arc_max[hit[top[keep:]]].max()))
+        hit = hit[top[:keep]]
+    mids = np.cos(mid)[:, None] * e1 + np.sin(mid)[:, None] * e2
+    parts = [(arc_max[hit], mids[hit], np.cos(best_t[hit])[:, None] * e1 + np.sin(best_t[hit])[:, None] * e2,
+              np.ones(len(hit), dtype=bool), np.zeros(len(hit), dtype=bool))]
+    # interior candidates g / ||g|| of the cells on either side: only those that could matter
+    # (above the largest arc maximum under the threshold) are checked against the cell's pattern
+    after = np.where(entering, 1, -1)  # row rows[k]'s sign on arc k; rows[k + 1]'s is minus its own
+    before = -np.roll(after, -1)
     for side, weights in ((False, G), (True, G + c[i] * X[i])):
-        pats = positive.copy()
-        pats[i] = side
         size = np.linalg.norm(weights, axis=1)
-        cand = np.flatnonzero(size >= threshold)
-        interior = np.zeros(len(G), dtype=bool)
-        if len(cand):
-            at = X @ (weights[cand] / size[cand, None]).T  # the rows' signs at each interior candidate
-            interior[cand] = np.all((at > 0) == pats[:, cand], axis=0) & np.all(at != 0, axis=0)
-        rest = max(rest, float(size[interior & (size < threshold)].max(initial=0.0)))
-        for k in np.flatnonzero((arc_max >= threshold) | interior):
-            cells.append(pats[:, k].copy())
-    return cells, rest
+        cand = np.flatnonzero(size > rest)
+        if not len(cand):
+            continue
+        u = weights[cand] / size[cand, None]
+        first = np.einsum("kd,kd->k", X[rows[cand]], u) * after[cand] > 0
+        second = np.einsum("kd,kd->k", X[rows[(cand + 1) % len(rows)]], u) * before[cand] > 0
+        cand, u = cand[first & second & ((u @ X[i] > 0) == side)], u[first & second & ((u @ X[i] > 0) == side)]
+        if not len(cand):
+            continue
+        at, pat = X @ u.T, X @ mids[cand].T > 0  # the rows' signs at each candidate and on its arc
+        pat[i] = side
+        ok = np.all((at > 0) == pat, axis=0) & np.all(at != 0, axis=0)
+        cand, u = cand[ok], u[ok]
+        high = size[cand] >= threshold
+        rest = max(rest, float(size[cand[~high]].max(initial=0.0)))
+        parts.append((size[cand[high]], mids[cand[high]], u[high], np.zeros(int(high.sum()), dtype=bool),
+                      np.full(int(high.sum()), side)))
+    value, mid_pts, points, both, sides = (np.concatenate(p) for p in zip(*parts))
+    return _Arcs(value=value, mid=mid_pts, point=points, both=both, side=sides, circle=i), rest
+
+
+def _cells_of(X: np.ndarray, c: np.ndarray, found: list[_Arcs], threshold: float, stop_after: int | None
+              ) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
+    """The cells of the arcs and candidates ``found``, highest first, until more than ``stop_after``
+    reach ``threshold``: (patterns (n, k), values, maximizers, the largest value not listed). A
+    cell's value is max over its arcs and candidates of g_C^T u at their maximizer u, g_C from
+    its pattern."""
+    n = len(X)
+    if not found:
+        return np.zeros((n, 0), dtype=bool), np.zeros(0), np.zeros((0, 3)), 0.0
+    value = np.concatenate([f.value for f in found])
+    mid = np.concatenate([f.mid for f in found])
+    point = np.concatenate([f.point for f in found])
+    both = np.concatenate([f.both for f in found])
+    side = np.concatenate([f.side for f in found])
+    circle = np.concatenate([np.full(len(f.value), f.circle) for f in found])
+    order = np.argsort(-value)
+    cells: dict[bytes, tuple[float, np.ndarray, np.ndarray]] = {}
+    beyond, above = 0.0, 0
+    cX = c[:, None] * X
+    for start in range(0, len(order), SWEEP_BATCH):
+        if stop_after is not None and above > stop_after:
+            beyond = float(value[order[start]])
+            break
+        idx = order[start:start + SWEEP_BATCH]
+        cols = np.repeat(np.arange(len(idx)), np.where(both[idx], 2, 1))  # an arc gives both its sides
+        first = np.r_[True, cols[1:] != cols[:-1]]
+        arc = both[idx][cols]
+        P = (X @ mid[idx].T > 0)[:, cols]
+        P[circle[idx][cols], np.arange(len(cols))] = np.where(arc, ~first, side[idx][cols])
+        g = P.T.astype(float) @ cX  # row: g_C of the cell
+        size = np.linalg.norm(g, axis=1)
+        vals = np.where(arc, np.einsum("kd,kd->k", g, point[idx][cols]), size)
+        dirs = np.where(arc[:, None], point[idx][cols], g / np.maximum(size, 1e-300)[:, None])
+        keys = np.packbits(P, axis=0).T
+        for col in range(len(cols)):
+            key = keys[col].tobytes()
+            old = cells.get(key)
+            if old is None or old[0] < vals[col]:
+                above += (vals[col] >= threshold) and (old is None or old[0] < threshold)
+                cells[key] = (float(vals[col]), P[:, col], dirs[col])
+    listed = sorted(cells.values(), key=lambda e: -e[0])
+    above = [e for e in listed if e[0] >= threshold]
+    beyond = max([beyond] + [e[0] for e in listed if e[0] < threshold])
+    if stop_after is not None and len(above) > stop_after:
+        beyond, above = max(beyond, above[stop_after][0]), above[:stop_after]
+    if not above:
+        return np.zeros((n, 0), dtype=bool), np.zeros(0), np.zeros((0, 3)), beyond
+    return (np.array([e[1] for e in above]).T, np.array([e[0] for e in above]), np.array([e[2] for e in above]),
+            beyond)
 
 
 # Vector outputs. For nu (n, c) the dual constraint is the maximum over unit u of

@@ -155,45 +155,54 @@ def distinct_rows(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 @dataclass
-class _Cuts:
-    """Cut rows with the maximizer (unit direction, output sign) each was made from."""
+class Cuts:
+    """Cut rows s (X u)_+ with the maximizer (unit direction u, output sign s) each was made from."""
 
     rows: np.ndarray
     directions: np.ndarray
     signs: np.ndarray
 
-    def grown(self, X: np.ndarray, values: DualValues, blocks: np.ndarray) -> "_Cuts":
-        """These cuts and those of ``blocks``, without repeats."""
-        rows, first = distinct_rows(np.vstack([self.rows, block_cuts(X, values, blocks)]))
-        dirs = np.vstack([self.directions, values.directions[blocks[:, 0], blocks[:, 1]]])
-        signs = np.concatenate([self.signs, np.array(SIGNS)[blocks[:, 1]]])
-        return _Cuts(rows, dirs[first], signs[first])
+    @staticmethod
+    def empty(X: np.ndarray) -> "Cuts":
+        return Cuts(np.zeros((0, X.shape[0])), np.zeros((0, X.shape[1])), np.zeros(0))
+
+    def kept(self, rows: np.ndarray) -> "Cuts":
+        """The cuts ``rows`` (a mask or indices), in order."""
+        return Cuts(self.rows[rows], self.directions[rows], self.signs[rows])
+
+    def joined(self, X: np.ndarray, directions: np.ndarray, signs: np.ndarray) -> "Cuts":
+        """These cuts and those of unit ``directions`` with ``signs``, without repeats (the old
+        ones keep their places: their active rows warm-start the next projection)."""
+        new = signs[:, None] * np.maximum(directions @ X.T, 0.0)
+        rows, first = distinct_rows(np.vstack([self.rows, new]))
+        dirs = np.vstack([self.directions, directions])
+        return Cuts(rows, dirs[first], np.concatenate([self.signs, signs])[first])
+
+    def grown(self, X: np.ndarray, values: DualValues, blocks: np.ndarray) -> "Cuts":
+        """These cuts and those of ``blocks`` (rows (i, k) of the values)."""
+        return self.joined(X, values.directions[blocks[:, 0], blocks[:, 1]], np.array(SIGNS)[blocks[:, 1]])
 
 
 def refine_dual(X: np.ndarray, y: np.ndarray, D: np.ndarray, facets: np.ndarray | Cones | None, values: DualValues,
-                beta: float, screen: float) -> tuple[ConvexSolution, DualValues]:
+                beta: float, screen: float, faces: tuple[np.ndarray, np.ndarray] | None = None
+                ) -> tuple[ConvexSolution, DualValues]:
     """Cuts, then Newton steps on the faces (module docstring), from the dual values at an
-    approximate nu. Returns the nu of smallest dual violation as a solution (U, V empty; its
-    objective is that of the network fitted to y - nu on the held-active features) and the exact
-    dual values there."""
+    approximate nu. ``faces`` (unit directions, signs: the cuts with a positive multiplier of the
+    projection that gave this nu) are tried first, Newton straight from this nu; the cut rounds
+    follow only if that does not converge. Returns the nu of smallest dual violation as a
+    solution (U, V empty; its objective is that of the network fitted to y - nu on the
+    held-active features) and the exact dual values there."""
     start = time.perf_counter()
+    nu, done = cast(np.ndarray, values.nu), False  # (dual_values sets nu)
+    if faces is not None:
+        nu, values = _newton_rounds(X, y, D, facets, nu, values, face_maps(X, *faces), beta, screen)
+        done = values.max_value <= beta * (1 + NEWTON_TARGET)
     for target in CUT_TARGETS:  # Newton needs the right faces: cut further only when it did not converge
-        nu, values, held = _cut_rounds(X, y, D, facets, values, beta, screen, target)
-        for _ in range(FACE_ROUNDS):
-            new_nu = newton_on_faces(held, y, beta, nu)
-            new_values = dual_values(X, D, new_nu, screen=screen, facets=facets, previous=values)
-            log.info("face Newton on %d faces: max dual value / bound - 1 = %.2e", len(held),
-                     new_values.max_value / beta - 1)
-            if new_values.max_value < values.max_value:
-                nu, values = new_nu, new_values
-            exact = cast(np.ndarray, new_values.exact)  # (set by dual_values)
-            violated = np.argwhere(exact & (new_values.values > beta * (1 + NEWTON_TARGET)))
-            if values.max_value <= beta * (1 + NEWTON_TARGET) or not len(violated):
-                break
-            held = held + face_maps(X, new_values.directions[violated[:, 0], violated[:, 1]],
-                                    np.array(SIGNS)[violated[:, 1]])
-        if values.max_value <= beta * (1 + NEWTON_TARGET):
+        if done:
             break
+        nu, values, held = _cut_rounds(X, y, D, facets, values, beta, screen, target)
+        nu, values = _newton_rounds(X, y, D, facets, nu, values, held, beta, screen)
+        done = values.max_value <= beta * (1 + NEWTON_TARGET)
     objective = _fit_objective(_held_active(X, values, beta), y, beta, nu)
     stats = SolveStats(name="cuts+newton", status="optimal", time_s=time.perf_counter() - start, iterations=None,
                        accuracy="high", tolerance=NEWTON_TARGET)
@@ -201,6 +210,27 @@ def refine_dual(X: np.ndarray, y: np.ndarray, D: np.ndarray, facets: np.ndarray 
     solution = ConvexSolution(U=np.zeros((0, d)), V=np.zeros((0, d)), z=None, y_hat=y - nu,
                               objective=float(objective), nu=nu, stats=stats)
     return solution, values
+
+
+def _newton_rounds(X: np.ndarray, y: np.ndarray, D: np.ndarray, facets: np.ndarray | Cones | None, nu: np.ndarray,
+                   values: DualValues, held: list[np.ndarray], beta: float, screen: float
+                   ) -> tuple[np.ndarray, DualValues]:
+    """Newton steps on the ``held`` faces from nu (FACE_ROUNDS at most), the faces of blocks a
+    step violates joining the next; the nu of smallest dual violation and its values."""
+    for _ in range(FACE_ROUNDS):
+        new_nu = newton_on_faces(held, y, beta, nu)
+        new_values = dual_values(X, D, new_nu, screen=screen, facets=facets, previous=values)
+        log.info("face Newton on %d faces: max dual value / bound - 1 = %.2e", len(held),
+                 new_values.max_value / beta - 1)
+        if new_values.max_value < values.max_value:
+            nu, values = new_nu, new_values
+        exact = cast(np.ndarray, new_values.exact)  # (set by dual_values)
+        violated = np.argwhere(exact & (new_values.values > beta * (1 + NEWTON_TARGET)))
+        if values.max_value <= beta * (1 + NEWTON_TARGET) or not len(violated):
+            break
+        held = held + face_maps(X, new_values.directions[violated[:, 0], violated[:, 1]],
+                                np.array(SIGNS)[violated[:, 1]])
+    return nu, values
 
 
 def refine_interpolation(X: np.ndarray, y: np.ndarray, values: DualValues, blocks: list[tuple[int, int]]
@@ -228,7 +258,7 @@ def _cut_rounds(X: np.ndarray, y: np.ndarray, D: np.ndarray, facets: np.ndarray 
     until the relative dual violation is at most ``target`` or no cut is new; returns the nu of
     smallest dual violation, its values, and the face maps of its cuts with a positive multiplier."""
     pick = np.argwhere(cast(np.ndarray, values.exact) & (values.values >= screen))  # exact: set by dual_values
-    cuts = _Cuts(np.zeros((0, X.shape[0])), np.zeros((0, X.shape[1])), np.zeros(0))
+    cuts = Cuts.empty(X)
     best: tuple[np.ndarray, DualValues, list[np.ndarray]] | None = None
     lam = np.zeros(0)
     for rnd in range(CUT_ROUNDS):

@@ -147,6 +147,52 @@ def test_sphere_sweep_lists_exactly_the_cells_above_the_threshold(n, seed):
         assert {bb.patterns[:, k].tobytes() for k in range(bb.patterns.shape[1])} == truth.keys()
 
 
+@pytest.mark.parametrize("n,seed", [(30, 4), (50, 5)])
+def test_sphere_sweep_stops_after_the_most_violating_cells(n, seed):
+    """With stop_after k the sweep lists the k cells of largest value (by enumeration; values to
+    1e-12 relative, projections onto the same cones), says it is not complete, and its open bound
+    is at least every unlisted value (it may exceed them: it is the next arc's maximum)."""
+    from convexdual.oracle import sphere_cells_above
+
+    rng = np.random.default_rng(seed)
+    X, c = rng.standard_normal((n, 3)), rng.standard_normal(n)
+    D = enumerate_patterns(X).D
+    v = dual_values(X, D, c).values[:, 0]
+    level, k = 0.5 * v.max(), 7
+    assert (v >= level).sum() > k  # (else the test could not fail)
+    res = sphere_cells_above(X, c, level, stop_after=k)
+    assert res is not None and not res.complete and res.patterns.shape[1] == k
+    order = np.argsort(-v)
+    assert np.allclose(res.values, v[order[:k]], rtol=1e-12, atol=0)
+    listed = {res.patterns[:, j].tobytes() for j in range(k)}
+    unlisted = [v[j] for j in range(D.shape[1]) if D[:, j].tobytes() not in listed]
+    assert max(unlisted) <= res.open_bound
+
+
+def test_sphere_peaks_hold_the_maximum_and_are_fewer():
+    """peaks=True lists only cells whose maximum lies inside the cell or on a circle with c_i < 0
+    (where local maxima of f on the sphere can be): they are among the cells above the threshold,
+    each with f at its listed point (at most the cell's value), the global maximum is the first of
+    them, and they are fewer."""
+    from convexdual.oracle import sphere_cells_above
+
+    rng = np.random.default_rng(6)
+    X, c = rng.standard_normal((40, 3)), rng.standard_normal(40)
+    D = enumerate_patterns(X).D
+    v = dual_values(X, D, c).values[:, 0]
+    level = 0.3 * v.max()
+    res = sphere_cells_above(X, c, level, peaks=True)
+    full = sphere_cells_above(X, c, level)
+    assert res is not None and full is not None
+    assert res.values[0] == pytest.approx(v.max(), rel=1e-12)
+    assert 0 < res.patterns.shape[1] < full.patterns.shape[1]
+    values = {full.patterns[:, k].tobytes(): full.values[k] for k in range(full.patterns.shape[1])}
+    for k in range(res.patterns.shape[1]):
+        assert res.values[k] <= values[res.patterns[:, k].tobytes()] * (1 + 1e-12)
+    f = lambda u: float(c @ np.maximum(X @ u, 0.0))
+    assert all(f(u) == pytest.approx(val, rel=1e-12) for u, val in zip(res.directions, res.values))
+
+
 def test_sphere_sweep_gives_way_on_degenerate_data():
     """Parallel rows (two circles coincide) or three circles through one point: the sweep declines
     and cells_above falls back to the branch and bound, which still lists every cell."""
