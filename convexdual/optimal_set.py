@@ -132,8 +132,8 @@ def build_polytope(
             f"the active features do not reproduce the optimal fit (residual {residual:.2e}); "
             "the active set is wrong or the solve inaccurate"
         )
-    rank, N = _null_space(A)
-    coef_max, samples = _coefficient_ranges(c0, N)
+    rank, N, rows = _row_and_null_space(A)
+    coef_max, samples = _coefficient_ranges(c0, N, rows)
     # Features that no optimal solution uses (c_k = 0 on all of P*) are implicit equalities; the
     # polytope lives on the others, around an interior point (the mean of the LP vertices), which
     # keeps the double-description method away from degenerate input.
@@ -181,39 +181,112 @@ def resolve_on_support(A: np.ndarray, t: np.ndarray, V: np.ndarray) -> np.ndarra
 
 
 def _null_space(A: np.ndarray, rtol: float = 1e-9) -> tuple[int, np.ndarray]:
-    """(rank, orthonormal basis of the null space) of A (n x K) by SVD with a relative tolerance.
-    The full V is K x K; U is kept thin when n >= K (a full U would be n x n)."""
+    """(rank, orthonormal basis of the null space) of A (n x K) by SVD with a relative tolerance."""
+    rank, N, _ = _row_and_null_space(A, rtol)
+    return rank, N
+
+
+def _row_and_null_space(A: np.ndarray, rtol: float = 1e-9) -> tuple[int, np.ndarray, np.ndarray]:
+    """(rank, orthonormal null-space basis N (K x (K - rank)), orthonormal rows R (rank x K) spanning
+    row(A)) by one SVD with a relative tolerance. The full V is K x K; U is kept thin when n >= K
+    (a full U would be n x n)."""
     _, s, Vt = np.linalg.svd(A, full_matrices=A.shape[0] < A.shape[1])
     rank = int((s > s.max() * rtol).sum()) if s.size else 0
-    return rank, Vt[rank:].T
+    return rank, Vt[rank:].T, Vt[:rank]
 
 
 LP_TIME_LIMIT_S = 60.0  # per LP; a safety net: on features that are not exact the dual simplex can
 #   run on for a very long time even for a few dozen variables
+LP_FEASIBILITY_TOL = 1e-9  # HiGHS's primal and dual feasibility tolerances for the coefficient ranges
 
 
-def _coefficient_ranges(c0: np.ndarray, N: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """max c_k over P* for every k, by LP (HiGHS simplex, so each optimum is a vertex)."""
+def _coefficient_ranges(c0: np.ndarray, N: np.ndarray, rows: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """max c_k over P* = {c >= 0 : R c = R c0} for every k (R: orthonormal rows spanning row(A), the
+    orthogonal complement of N's columns), each optimum a vertex of P*.
+
+    One HiGHS model in standard form; feature k's LP only changes the cost vector to e_k, so the
+    primal simplex restarts from the previous optimal basis, which stays primal feasible (usually a
+    few pivots, often none). Each LP is still solved to optimality: nothing is skipped. A feature
+    whose warm solve does not end optimal is re-solved from scratch by ``_coefficient_max_cold``.
+    """
     K, r = N.shape
     if r == 0:
         return c0.copy(), c0[None, :].copy()
+    if rows is None:
+        rows = _row_space(N)
+    import highspy
     cmax = np.zeros(K)
-    samples = []
+    samples = np.zeros((K, K))
+    with c_stdout_discarded(), in_solver("highs"):
+        h = highspy.Highs()  # type: ignore[no-untyped-call]
+        for name, value in (("output_flag", False), ("simplex_strategy", 4),
+                            ("primal_feasibility_tolerance", LP_FEASIBILITY_TOL),
+                            ("dual_feasibility_tolerance", LP_FEASIBILITY_TOL)):
+            h.setOptionValue(name, value)
+        lp = highspy.HighsLp()
+        lp.num_col_, lp.num_row_ = K, rows.shape[0]
+        lp.sense_ = highspy.ObjSense.kMaximize
+        lp.col_cost_ = np.zeros(K)
+        lp.col_lower_, lp.col_upper_ = np.zeros(K), np.full(K, highspy.kHighsInf)
+        b = rows @ c0
+        lp.row_lower_, lp.row_upper_ = b, b
+        lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+        lp.a_matrix_.start_ = np.arange(0, K * rows.shape[0] + 1, rows.shape[0])
+        lp.a_matrix_.index_ = np.tile(np.arange(rows.shape[0]), K)
+        lp.a_matrix_.value_ = np.ascontiguousarray(rows.T).ravel()
+        h.passModel(lp)
+        for k in range(K):
+            if k:
+                h.changeColCost(k - 1, 0.0)
+            h.changeColCost(k, 1.0)
+            h.setOptionValue("time_limit", h.getRunTime() + LP_TIME_LIMIT_S)  # (HiGHS's clock runs across solves)
+            h.run()
+            if h.getModelStatus() == highspy.HighsModelStatus.kOptimal:
+                point = np.maximum(np.asarray(h.getSolution().col_value), 0.0)
+            else:
+                h.clearSolver()  # drop the basis: the next feature starts afresh
+                point = np.maximum(_coefficient_max_cold(c0, N, k), 0.0)
+            cmax[k] = max(0.0, point[k])
+            samples[k] = point
+    # Feature 0's vertex as a cold LP finds it: it starts the vertex search, whose order decides
+    # which vertex of least support is m*'s witness
+    samples[0] = np.maximum(_coefficient_max_cold(c0, N, 0), 0.0)
+    return cmax, samples
+
+
+def _row_space(N: np.ndarray) -> np.ndarray:
+    """Orthonormal rows spanning the orthogonal complement of N's (orthonormal) columns."""
+    K, r = N.shape
+    Q, _ = np.linalg.qr(N, mode="complete")
+    complement: np.ndarray = Q[:, r:].T
+    return complement
+
+
+def _coefficient_ranges_cold(c0: np.ndarray, N: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """max c_k over P* = {c0 + N t >= 0}: one LP per feature, each solved from scratch."""
+    K, r = N.shape
+    if r == 0:
+        return c0.copy(), c0[None, :].copy()
+    samples = np.array([_coefficient_max_cold(c0, N, k) for k in range(K)])
+    return np.maximum(np.diag(samples), 0.0), samples
+
+
+def _coefficient_max_cold(c0: np.ndarray, N: np.ndarray, k: int) -> np.ndarray:
+    """A vertex of P* = {c0 + N t >= 0} maximizing c_k (HiGHS simplex from scratch; interior point
+    with crossover, also a vertex, when the simplex reports numerical difficulties)."""
+    r = N.shape[1]
     opts = {"time_limit": LP_TIME_LIMIT_S}
-    for k in range(K):
-        with in_solver("highs"):
-            res = linprog(-N[k], A_ub=-N, b_ub=c0, bounds=[(None, None)] * r, method="highs-ds", options=opts)
-            if res.status == 4:  # numerical difficulties in the simplex: interior point + crossover (a vertex)
-                res = linprog(-N[k], A_ub=-N, b_ub=c0, bounds=[(None, None)] * r, method="highs-ipm", options=opts)
-        if res.status == 1:
-            raise CertificateError(f"an LP over the optimal polytope did not finish in {LP_TIME_LIMIT_S:g} s "
-                                   f"(HiGHS: {res.message}); the active features may be inexact")
-        if res.status != 0:
-            raise CertificateError(f"LP over the optimal polytope failed ({res.message}); is it bounded?")
-        point = c0 + N @ res.x
-        cmax[k] = max(0.0, point[k])
-        samples.append(point)
-    return cmax, np.array(samples)
+    with in_solver("highs"):
+        res = linprog(-N[k], A_ub=-N, b_ub=c0, bounds=[(None, None)] * r, method="highs-ds", options=opts)
+        if res.status == 4:  # numerical difficulties in the simplex: interior point + crossover (a vertex)
+            res = linprog(-N[k], A_ub=-N, b_ub=c0, bounds=[(None, None)] * r, method="highs-ipm", options=opts)
+    if res.status == 1:
+        raise CertificateError(f"an LP over the optimal polytope did not finish in {LP_TIME_LIMIT_S:g} s "
+                               f"(HiGHS: {res.message}); the active features may be inexact")
+    if res.status != 0:
+        raise CertificateError(f"LP over the optimal polytope failed ({res.message}); is it bounded?")
+    point: np.ndarray = c0 + N @ res.x
+    return point
 
 
 def pivot_vertices(
