@@ -382,25 +382,91 @@ def cardinalities(V: np.ndarray) -> list[int]:
     return sorted(int(c) for c in (V > 0).sum(axis=1))
 
 
+def series_classes(c0: np.ndarray, N: np.ndarray, *, zero_tol: float = 1e-9,
+                   parallel_tol: float = 1e-10) -> list[tuple[np.ndarray, int]]:
+    """Series classes of the column matroid of A, each with the fewest nonzeros it has at any point
+    of P* = {c0 + N t >= 0}.
+
+    Rows N_k, N_j that are parallel (N_k = mu N_j) tie c_k and c_j along P*: in a class C of
+    parallel rows, N_k = mu_k v, so c_k = c0_k + mu_k s with one scalar s = v.t. c >= 0 confines s
+    to [max over mu_k > 0 of -c0_k / mu_k, min over mu_k < 0 of -c0_k / mu_k], and a coordinate of
+    C can vanish only at an end of that interval: the class has at least |C| minus (the most
+    coordinates of C that are zero, within ``zero_tol * max(1, sum c0)``, at one end) nonzeros. A
+    row N_k = 0 (a coloop, c_k = c0_k on all of P*) is a class of one. Classes are disjoint, so the
+    sum of their counts bounds every support in P* from below: m* >= sum. Returns (members, count)
+    for the classes whose count is positive.
+    """
+    K = N.shape[0]
+    scale = zero_tol * max(1.0, float(c0.sum()))
+    norms = np.linalg.norm(N, axis=1)
+    out: list[tuple[np.ndarray, int]] = []
+    fixed = norms <= 1e-12 * max(1.0, float(norms.max(initial=0.0)))
+    for k in np.flatnonzero(fixed):
+        if c0[k] > scale:
+            out.append((np.array([k]), 1))
+    idx = np.flatnonzero(~fixed)
+    if idx.size < 2:
+        return out
+    from scipy.sparse import csr_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    U = N[idx] / norms[idx, None]
+    parallel = 1.0 - np.abs(U @ U.T) <= parallel_tol
+    _, label = connected_components(csr_matrix(parallel), directed=False)
+    for group in np.unique(label):
+        members = idx[label == group]
+        if members.size < 2:
+            continue
+        mu = N[members] @ U[int(np.flatnonzero(label == group)[0])]
+        up, down = mu > 0, mu < 0
+        if not up.any() or not down.any():
+            continue  # s is unbounded one way on this class alone: no count from it
+        lo = float(np.max(-c0[members][up] / mu[up]))
+        hi = float(np.min(-c0[members][down] / mu[down]))
+        zeros = max(int((c0[members] + mu * end <= scale).sum()) for end in (lo, hi))
+        if members.size - zeros > 0:
+            out.append((members, int(members.size - zeros)))
+    return out
+
+
 def min_cardinality_milp(poly: Polytope, time_limit_s: float = 60.0) -> tuple[tuple[int, int], np.ndarray]:
     """m* by MILP: min sum z s.t. c0 + N t >= 0, c0 + N t <= cmax * z, z binary (HiGHS).
 
-    Returns ((lower, upper), c): lower == upper when the MILP was solved to optimality; with a
-    time limit hit, lower is HiGHS's proven bound and c the best solution found.
+    Every series class C (``series_classes``) needs at least count(C) nonzeros at every point of P*:
+    sum over C of z >= count(C) is added to the MILP, and the sum of the counts is a lower bound
+    that holds whatever the time limit. When an LP vertex (``poly.sample_vertices``) already has
+    that many nonzeros, it is a witness and the MILP is not run.
+
+    Returns ((lower, upper), c): lower == upper when m* is proven; with a time limit hit, lower is
+    the larger of HiGHS's proven bound and the series-class bound, and c the best solution found.
     """
     K, r = poly.N.shape
     if r == 0:
         k = int((poly.c0 > 0).sum())
         return (k, k), poly.c0
+    classes = series_classes(poly.c0, poly.N)
+    structural = sum(count for _, count in classes)
+    if poly.sample_vertices.shape[0] and poly.sample_vertices.shape[1] == K:
+        per_vertex = (poly.sample_vertices > 0).sum(axis=1)
+        best_sample = int(np.argmin(per_vertex))
+        if int(per_vertex[best_sample]) == structural:
+            c = poly.sample_vertices[best_sample]
+            return (int(per_vertex[best_sample]), int(per_vertex[best_sample])), c
     cmax = np.maximum(poly.coef_max, 0.0) * (1 + 1e-9) + 1e-12
     # variables [t (r, free), z (K, binary)]
     obj = np.concatenate([np.zeros(r), np.ones(K)])
     lower = LinearConstraint(np.hstack([poly.N, np.zeros((K, K))]), -poly.c0, np.inf)
     upper = LinearConstraint(np.hstack([poly.N, -np.diag(cmax)]), -np.inf, -poly.c0)
+    constraints = [lower, upper]
+    if classes:
+        rows = np.zeros((len(classes), r + K))
+        for i, (members, _) in enumerate(classes):
+            rows[i, r + members] = 1.0
+        constraints.append(LinearConstraint(rows, np.array([count for _, count in classes], dtype=float), np.inf))
     bounds = Bounds(np.concatenate([np.full(r, -np.inf), np.zeros(K)]), np.concatenate([np.full(r, np.inf), np.ones(K)]))
     integrality = np.concatenate([np.zeros(r), np.ones(K)])
     with c_stdout_discarded(), in_solver("highs"):
-        res = milp(obj, constraints=[lower, upper], bounds=bounds, integrality=integrality,
+        res = milp(obj, constraints=constraints, bounds=bounds, integrality=integrality,
                    options={"time_limit": time_limit_s, "disp": False})
     if res.x is None:
         raise CertificateError(f"the m* MILP found no solution ({res.message})")
@@ -410,7 +476,7 @@ def min_cardinality_milp(poly: Polytope, time_limit_s: float = 60.0) -> tuple[tu
         return (best, best), c
     bound = getattr(res, "mip_dual_bound", None)
     low = int(np.ceil(bound - 1e-6)) if bound is not None and np.isfinite(bound) else 1
-    return (max(1, low), best), c
+    return (max(1, low, min(structural, best)), best), c
 
 
 @contextmanager

@@ -2,7 +2,8 @@
 
 m* = the fewest nonzeros of an irreducible solution (a vertex of P*); M* = the most.
 A point of P* with minimal support has linearly independent features, so it is a vertex: m* is
-the minimum over vertices, or the optimum of a MILP when the vertices are too many to list.
+the minimum over vertices, or the optimum of a MILP when the vertices are too many to list; series
+classes of features (coefficients tied along P*) bound it from below whatever the MILP's time limit.
 A vertex's features are independent, so M* <= rank(A); when the vertices are not listed, M* is
 reported as bounds [largest cardinality seen at an LP vertex, rank(A)].
 

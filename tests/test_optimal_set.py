@@ -17,7 +17,7 @@ import pytest
 
 from convexdual.config import config_from_dict, load_config
 from convexdual.optimal_set import (Polytope, _coefficient_ranges, _coefficient_ranges_cold, _row_and_null_space,
-                                    cardinalities, min_cardinality_milp)
+                                    build_polytope, cardinalities, min_cardinality_milp, series_classes)
 from convexdual.pipeline import certified_two_layer
 from convexdual.widths import critical_widths
 
@@ -120,3 +120,48 @@ def test_widths_without_vertices_bracket_the_enumerated_ones(poly: Polytope) -> 
     assert blind.M_star_bounds[0] <= exact.M_star <= blind.M_star_bounds[1]
     if blind.M_star is not None:
         assert blind.M_star == exact.M_star
+
+
+def test_series_class_counts_hold_at_every_vertex(poly: Polytope) -> None:
+    """Each series class has at least its count of nonzeros at every enumerated vertex, so the sum
+    of the counts is at most m*."""
+    assert poly.vertices is not None
+    classes = series_classes(poly.c0, poly.N)
+    for members, count in classes:
+        assert ((poly.vertices[:, members] > 0).sum(axis=1) >= count).all()
+    assert sum(count for _, count in classes) <= min(cardinalities(poly.vertices))
+
+
+def _paired_polytope(p: int, n: int, seed: int) -> Polytope:
+    """A = [M, M D] (M random n x p, D positive diagonal): c_i + D_i c_(p+i) = t_i for each i, a
+    product of p segments. Every vertex picks one end of each: m* = M* = p = rank(A), and the p
+    pairs are the series classes, count 1 each."""
+    rng = np.random.default_rng(seed)
+    M = rng.standard_normal((n, p))
+    D = rng.uniform(0.5, 2.0, p)
+    A = np.hstack([M, M * D])
+    t = M @ rng.uniform(1.0, 2.0, p)
+    return build_polytope(np.zeros((n, 1)), A, t, skip=False, max_enum_dim=0)
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_series_classes_of_paired_features(seed: int) -> None:
+    poly = _paired_polytope(40, 60, seed)
+    classes = series_classes(poly.c0, poly.N)
+    assert sorted(sorted(m.tolist()) for m, _ in classes) == [[i, 40 + i] for i in range(40)]
+    assert all(count == 1 for _, count in classes)
+    (low, high), c = min_cardinality_milp(poly, time_limit_s=10.0)
+    assert (low, high) == (40, 40)
+    np.testing.assert_allclose(poly.A @ c, poly.target, rtol=0, atol=1e-8 * max(1.0, c.sum()))
+    assert int((c > 1e-9 * c.sum()).sum()) == 40
+
+
+def test_series_class_count_drops_when_two_coordinates_vanish_together() -> None:
+    """c_0 = s, c_1 = s, c_2 = 1 - s (rows N_0 = N_1 = -N_2): at s = 0 two coordinates vanish at
+    once, so the class needs only one nonzero."""
+    N = np.array([[1.0], [1.0], [-1.0]]) / np.sqrt(3.0)
+    c0 = np.array([0.5, 0.5, 0.5])
+    ((members, count),) = series_classes(c0, N)
+    assert sorted(members.tolist()) == [0, 1, 2] and count == 1
+    ((_, count),) = series_classes(np.array([0.5, 0.25, 0.5]), N)
+    assert count == 2  # the ends are s = -0.25 (c_1 = 0) and s = 0.5 (c_2 = 0): one zero at each
