@@ -20,6 +20,7 @@ from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from scipy.optimize import linprog, milp, LinearConstraint, Bounds, nnls
@@ -214,37 +215,16 @@ def _coefficient_ranges(c0: np.ndarray, N: np.ndarray, rows: np.ndarray | None =
         return c0.copy(), c0[None, :].copy()
     if rows is None:
         rows = _row_space(N)
-    import highspy
     cmax = np.zeros(K)
     samples = np.zeros((K, K))
     with c_stdout_discarded(), in_solver("highs"):
-        h = highspy.Highs()  # type: ignore[no-untyped-call]
-        for name, value in (("output_flag", False), ("simplex_strategy", 4),
-                            ("primal_feasibility_tolerance", LP_FEASIBILITY_TOL),
-                            ("dual_feasibility_tolerance", LP_FEASIBILITY_TOL)):
-            h.setOptionValue(name, value)
-        lp = highspy.HighsLp()
-        lp.num_col_, lp.num_row_ = K, rows.shape[0]
-        lp.sense_ = highspy.ObjSense.kMaximize
-        lp.col_cost_ = np.zeros(K)
-        lp.col_lower_, lp.col_upper_ = np.zeros(K), np.full(K, highspy.kHighsInf)
-        b = rows @ c0
-        lp.row_lower_, lp.row_upper_ = b, b
-        lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-        lp.a_matrix_.start_ = np.arange(0, K * rows.shape[0] + 1, rows.shape[0])
-        lp.a_matrix_.index_ = np.tile(np.arange(rows.shape[0]), K)
-        lp.a_matrix_.value_ = np.ascontiguousarray(rows.T).ravel()
-        h.passModel(lp)
+        h = _standard_form_model(c0, rows)
         for k in range(K):
             if k:
                 h.changeColCost(k - 1, 0.0)
             h.changeColCost(k, 1.0)
-            h.setOptionValue("time_limit", h.getRunTime() + LP_TIME_LIMIT_S)  # (HiGHS's clock runs across solves)
-            h.run()
-            if h.getModelStatus() == highspy.HighsModelStatus.kOptimal:
-                point = np.maximum(np.asarray(h.getSolution().col_value), 0.0)
-            else:
-                h.clearSolver()  # drop the basis: the next feature starts afresh
+            point = _solve_optimal(h)
+            if point is None:  # (the basis was dropped: the next feature starts afresh)
                 point = np.maximum(_coefficient_max_cold(c0, N, k), 0.0)
             cmax[k] = max(0.0, point[k])
             samples[k] = point
@@ -252,6 +232,70 @@ def _coefficient_ranges(c0: np.ndarray, N: np.ndarray, rows: np.ndarray | None =
     # which vertex of least support is m*'s witness
     samples[0] = np.maximum(_coefficient_max_cold(c0, N, 0), 0.0)
     return cmax, samples
+
+
+def _standard_form_model(c0: np.ndarray, rows: np.ndarray) -> Any:
+    """A HiGHS model of P* = {c >= 0 : R c = R c0} (zero costs, maximization, primal simplex, the
+    feasibility tolerances ``LP_FEASIBILITY_TOL``); call inside ``c_stdout_discarded``."""
+    import highspy
+
+    K = c0.size
+    h = highspy.Highs()  # type: ignore[no-untyped-call]
+    for name, value in (("output_flag", False), ("simplex_strategy", 4),
+                        ("primal_feasibility_tolerance", LP_FEASIBILITY_TOL),
+                        ("dual_feasibility_tolerance", LP_FEASIBILITY_TOL)):
+        h.setOptionValue(name, value)
+    lp = highspy.HighsLp()
+    lp.num_col_, lp.num_row_ = K, rows.shape[0]
+    lp.sense_ = highspy.ObjSense.kMaximize
+    lp.col_cost_ = np.zeros(K)
+    lp.col_lower_, lp.col_upper_ = np.zeros(K), np.full(K, highspy.kHighsInf)
+    b = rows @ c0
+    lp.row_lower_, lp.row_upper_ = b, b
+    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+    lp.a_matrix_.start_ = np.arange(0, K * rows.shape[0] + 1, rows.shape[0])
+    lp.a_matrix_.index_ = np.tile(np.arange(rows.shape[0]), K)
+    lp.a_matrix_.value_ = np.ascontiguousarray(rows.T).ravel()
+    h.passModel(lp)
+    return h
+
+
+def _solve_optimal(h: Any) -> np.ndarray | None:
+    """Run the model with a fresh ``LP_TIME_LIMIT_S`` (HiGHS's clock runs across solves); the
+    optimal vertex, or None (and the basis dropped) when the solve does not end optimal."""
+    import highspy
+
+    h.setOptionValue("time_limit", h.getRunTime() + LP_TIME_LIMIT_S)
+    h.run()
+    if h.getModelStatus() == highspy.HighsModelStatus.kOptimal:
+        point: np.ndarray = np.maximum(np.asarray(h.getSolution().col_value), 0.0)
+        return point
+    h.clearSolver()
+    return None
+
+
+def random_lp_vertices(c0: np.ndarray, N: np.ndarray, count: int, *, stop_support: int | None = None,
+                       seed: int = 0) -> np.ndarray:
+    """Vertices of P* = {c0 + N t >= 0} maximizing random objectives w.c (w standard normal, so
+    almost surely one optimal vertex each), warm-started one from the other; stops after the first
+    vertex with at least ``stop_support`` entries above 1e-9 sum(c). (S, K) with S <= count; LP
+    solves that do not end optimal are skipped."""
+    K, r = N.shape
+    if r == 0 or count <= 0:
+        return c0[None, :].copy()
+    rng = np.random.default_rng(seed)
+    found = []
+    with c_stdout_discarded(), in_solver("highs"):
+        h = _standard_form_model(c0, _row_space(N))
+        for _ in range(count):
+            h.changeColsCost(K, np.arange(K, dtype=np.int32), rng.standard_normal(K))
+            point = _solve_optimal(h)
+            if point is None:
+                continue
+            found.append(point)
+            if stop_support is not None and (point > 1e-9 * point.sum()).sum() >= stop_support:
+                break
+    return np.array(found).reshape(-1, K)
 
 
 def _row_space(N: np.ndarray) -> np.ndarray:

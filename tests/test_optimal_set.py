@@ -165,3 +165,17 @@ def test_series_class_count_drops_when_two_coordinates_vanish_together() -> None
     assert sorted(members.tolist()) == [0, 1, 2] and count == 1
     ((_, count),) = series_classes(np.array([0.5, 0.25, 0.5]), N)
     assert count == 2  # the ends are s = -0.25 (c_1 = 0) and s = 0.5 (c_2 = 0): one zero at each
+
+
+def test_M_star_found_when_the_coefficient_maxima_are_all_degenerate() -> None:
+    """20 equally spaced points on the circle, y = 1: every coefficient maximum is a vertex with 7
+    nonzeros while 600 of the 624 vertices have rank(A) = 11; vertices of random objectives find
+    one, so M* is exact without the enumeration and equals it."""
+    raw = {"beta": 0.05, "data": {"kind": "circle", "angles_deg": [18 * i for i in range(20)], "y": [1.0] * 20}}
+    poly = certified_two_layer(config_from_dict(raw)).polytope
+    assert poly.vertices is not None
+    exact = critical_widths(poly)
+    assert max(cardinalities(poly.sample_vertices)) < exact.M_star == poly.rank
+    blind = critical_widths(replace(poly, vertices=None))
+    assert blind.M_star == exact.M_star
+    assert blind.m_star == exact.m_star
