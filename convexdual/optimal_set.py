@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from scipy.linalg import lstsq
 from scipy.optimize import linprog, milp, LinearConstraint, Bounds, nnls
 
 from .dual import DualValues, sign_column
@@ -170,14 +171,18 @@ def resolve_on_support(A: np.ndarray, t: np.ndarray, V: np.ndarray) -> np.ndarra
     """Each vertex re-solved on its support S: the unique c_S with A_S c_S = t (a vertex's support
     columns are independent), so zeroing round-off entries leaves no residual behind. A row whose
     re-solve is not positive or fits worse is kept as it was."""
+    from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
+
     out = V.copy()
-    for i, v in enumerate(V):
-        S = v > 0
-        if not S.any():
-            continue
-        c, *_ = np.linalg.lstsq(A[:, S], t, rcond=None)
-        if np.all(c > 0) and np.linalg.norm(A[:, S] @ c - t) <= np.linalg.norm(A @ v - t):
-            out[i, S] = c
+    # Many small least-squares problems: one BLAS thread each (threads only add synchronization)
+    with threadpool_limits(limits=1, user_api="blas"):
+        for i, v in enumerate(V):
+            S = v > 0
+            if not S.any():
+                continue
+            c = lstsq(A[:, S], t, lapack_driver="gelsy", check_finite=False)[0]  # (QR with pivoting)
+            if np.all(c > 0) and np.linalg.norm(A[:, S] @ c - t) <= np.linalg.norm(A @ v - t):
+                out[i, S] = c
     return out
 
 
