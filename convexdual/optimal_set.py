@@ -142,7 +142,7 @@ def build_polytope(
     used = coef_max > 1e-9 * max(1.0, float(c0.sum()))
     center = samples.mean(axis=0)
     center[~used] = 0.0
-    _, N_used = _null_space(A[:, used])
+    N_used = N if used.all() else _null_space(A[:, used])[1]
     dim = N_used.shape[1]
     vertices, note = None, ""
     if dim == 0:
