@@ -220,8 +220,8 @@ def _coefficient_ranges(c0: np.ndarray, N: np.ndarray, rows: np.ndarray | None =
         return c0.copy(), c0[None, :].copy()
     if rows is None:
         rows = _row_space(N)
-    cmax = np.zeros(K)
     samples = np.zeros((K, K))
+    failed = []
     with c_stdout_discarded(), in_solver("highs"):
         h = _standard_form_model(c0, rows)
         for k in range(K):
@@ -230,9 +230,12 @@ def _coefficient_ranges(c0: np.ndarray, N: np.ndarray, rows: np.ndarray | None =
             h.changeColCost(k, 1.0)
             point = _solve_optimal(h)
             if point is None:  # (the basis was dropped: the next feature starts afresh)
-                point = np.maximum(_coefficient_max_cold(c0, N, k), 0.0)
-            cmax[k] = max(0.0, point[k])
-            samples[k] = point
+                failed.append(k)
+            else:
+                samples[k] = point
+    for k in failed:
+        samples[k] = np.maximum(_coefficient_max_cold(c0, N, k), 0.0)
+    cmax = np.maximum(np.diag(samples), 0.0)
     # Feature 0's vertex as a cold LP finds it: it starts the vertex search, whose order decides
     # which vertex of least support is m*'s witness
     samples[0] = np.maximum(_coefficient_max_cold(c0, N, 0), 0.0)
@@ -305,7 +308,7 @@ def random_lp_vertices(c0: np.ndarray, N: np.ndarray, count: int, *, stop_suppor
 
 def _row_space(N: np.ndarray) -> np.ndarray:
     """Orthonormal rows spanning the orthogonal complement of N's (orthonormal) columns."""
-    K, r = N.shape
+    r = N.shape[1]
     Q, _ = np.linalg.qr(N, mode="complete")
     complement: np.ndarray = Q[:, r:].T
     return complement
@@ -445,7 +448,6 @@ def series_classes(c0: np.ndarray, N: np.ndarray, *, zero_tol: float = 1e-9,
     sum of their counts bounds every support in P* from below: m* >= sum. Returns (members, count)
     for the classes whose count is positive.
     """
-    K = N.shape[0]
     scale = zero_tol * max(1.0, float(c0.sum()))
     norms = np.linalg.norm(N, axis=1)
     out: list[tuple[np.ndarray, int]] = []
