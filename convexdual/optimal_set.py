@@ -20,8 +20,10 @@ from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
+from scipy.linalg import lstsq
 from scipy.optimize import linprog, milp, LinearConstraint, Bounds, nnls
 
 from .dual import DualValues, sign_column
@@ -132,15 +134,15 @@ def build_polytope(
             f"the active features do not reproduce the optimal fit (residual {residual:.2e}); "
             "the active set is wrong or the solve inaccurate"
         )
-    rank, N = _null_space(A)
-    coef_max, samples = _coefficient_ranges(c0, N)
+    rank, N, rows = _row_and_null_space(A)
+    coef_max, samples = _coefficient_ranges(c0, N, rows)
     # Features that no optimal solution uses (c_k = 0 on all of P*) are implicit equalities; the
     # polytope lives on the others, around an interior point (the mean of the LP vertices), which
     # keeps the double-description method away from degenerate input.
     used = coef_max > 1e-9 * max(1.0, float(c0.sum()))
     center = samples.mean(axis=0)
     center[~used] = 0.0
-    _, N_used = _null_space(A[:, used])
+    N_used = N if used.all() else _null_space(A[:, used])[1]
     dim = N_used.shape[1]
     vertices, note = None, ""
     if dim == 0:
@@ -169,51 +171,174 @@ def resolve_on_support(A: np.ndarray, t: np.ndarray, V: np.ndarray) -> np.ndarra
     """Each vertex re-solved on its support S: the unique c_S with A_S c_S = t (a vertex's support
     columns are independent), so zeroing round-off entries leaves no residual behind. A row whose
     re-solve is not positive or fits worse is kept as it was."""
+    from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
+
     out = V.copy()
-    for i, v in enumerate(V):
-        S = v > 0
-        if not S.any():
-            continue
-        c, *_ = np.linalg.lstsq(A[:, S], t, rcond=None)
-        if np.all(c > 0) and np.linalg.norm(A[:, S] @ c - t) <= np.linalg.norm(A @ v - t):
-            out[i, S] = c
+    # Many small least-squares problems: one BLAS thread each (threads only add synchronization)
+    with threadpool_limits(limits=1, user_api="blas"):
+        for i, v in enumerate(V):
+            S = v > 0
+            if not S.any():
+                continue
+            c = lstsq(A[:, S], t, lapack_driver="gelsy", check_finite=False)[0]  # (QR with pivoting)
+            if np.all(c > 0) and np.linalg.norm(A[:, S] @ c - t) <= np.linalg.norm(A @ v - t):
+                out[i, S] = c
     return out
 
 
 def _null_space(A: np.ndarray, rtol: float = 1e-9) -> tuple[int, np.ndarray]:
-    """(rank, orthonormal basis of the null space) of A (n x K) by SVD with a relative tolerance.
-    The full V is K x K; U is kept thin when n >= K (a full U would be n x n)."""
+    """(rank, orthonormal basis of the null space) of A (n x K) by SVD with a relative tolerance."""
+    rank, N, _ = _row_and_null_space(A, rtol)
+    return rank, N
+
+
+def _row_and_null_space(A: np.ndarray, rtol: float = 1e-9) -> tuple[int, np.ndarray, np.ndarray]:
+    """(rank, orthonormal null-space basis N (K x (K - rank)), orthonormal rows R (rank x K) spanning
+    row(A)) by one SVD with a relative tolerance. The full V is K x K; U is kept thin when n >= K
+    (a full U would be n x n)."""
     _, s, Vt = np.linalg.svd(A, full_matrices=A.shape[0] < A.shape[1])
     rank = int((s > s.max() * rtol).sum()) if s.size else 0
-    return rank, Vt[rank:].T
+    return rank, Vt[rank:].T, Vt[:rank]
 
 
 LP_TIME_LIMIT_S = 60.0  # per LP; a safety net: on features that are not exact the dual simplex can
 #   run on for a very long time even for a few dozen variables
+LP_FEASIBILITY_TOL = 1e-9  # HiGHS's primal and dual feasibility tolerances for the coefficient ranges
 
 
-def _coefficient_ranges(c0: np.ndarray, N: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """max c_k over P* for every k, by LP (HiGHS simplex, so each optimum is a vertex)."""
+def _coefficient_ranges(c0: np.ndarray, N: np.ndarray, rows: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """max c_k over P* = {c >= 0 : R c = R c0} for every k (R: orthonormal rows spanning row(A), the
+    orthogonal complement of N's columns), each optimum a vertex of P*.
+
+    One HiGHS model in standard form; feature k's LP only changes the cost vector to e_k, so the
+    primal simplex restarts from the previous optimal basis, which stays primal feasible (usually a
+    few pivots, often none). Each LP is still solved to optimality: nothing is skipped. A feature
+    whose warm solve does not end optimal is re-solved from scratch by ``_coefficient_max_cold``.
+    """
     K, r = N.shape
     if r == 0:
         return c0.copy(), c0[None, :].copy()
-    cmax = np.zeros(K)
-    samples = []
+    if rows is None:
+        rows = _row_space(N)
+    samples = np.zeros((K, K))
+    failed = []
+    with c_stdout_discarded(), in_solver("highs"):
+        h = _standard_form_model(c0, rows)
+        for k in range(K):
+            if k:
+                h.changeColCost(k - 1, 0.0)
+            h.changeColCost(k, 1.0)
+            point = _solve_optimal(h)
+            if point is None:  # (the basis was dropped: the next feature starts afresh)
+                failed.append(k)
+            else:
+                samples[k] = point
+    for k in failed:
+        samples[k] = np.maximum(_coefficient_max_cold(c0, N, k), 0.0)
+    cmax = np.maximum(np.diag(samples), 0.0)
+    # Feature 0's vertex as a cold LP finds it: it starts the vertex search, whose order decides
+    # which vertex of least support is m*'s witness
+    samples[0] = np.maximum(_coefficient_max_cold(c0, N, 0), 0.0)
+    return cmax, samples
+
+
+def _standard_form_model(c0: np.ndarray, rows: np.ndarray) -> Any:
+    """A HiGHS model of P* = {c >= 0 : R c = R c0} (zero costs, maximization, primal simplex, the
+    feasibility tolerances ``LP_FEASIBILITY_TOL``); call inside ``c_stdout_discarded``."""
+    import highspy
+
+    K = c0.size
+    h = highspy.Highs()  # type: ignore[no-untyped-call]
+    for name, value in (("output_flag", False), ("simplex_strategy", 4),
+                        ("primal_feasibility_tolerance", LP_FEASIBILITY_TOL),
+                        ("dual_feasibility_tolerance", LP_FEASIBILITY_TOL)):
+        h.setOptionValue(name, value)
+    lp = highspy.HighsLp()
+    lp.num_col_, lp.num_row_ = K, rows.shape[0]
+    lp.sense_ = highspy.ObjSense.kMaximize
+    lp.col_cost_ = np.zeros(K)
+    lp.col_lower_, lp.col_upper_ = np.zeros(K), np.full(K, highspy.kHighsInf)
+    b = rows @ c0
+    lp.row_lower_, lp.row_upper_ = b, b
+    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+    lp.a_matrix_.start_ = np.arange(0, K * rows.shape[0] + 1, rows.shape[0])
+    lp.a_matrix_.index_ = np.tile(np.arange(rows.shape[0]), K)
+    lp.a_matrix_.value_ = np.ascontiguousarray(rows.T).ravel()
+    h.passModel(lp)
+    return h
+
+
+def _solve_optimal(h: Any) -> np.ndarray | None:
+    """Run the model with a fresh ``LP_TIME_LIMIT_S`` (HiGHS's clock runs across solves); the
+    optimal vertex, or None (and the basis dropped) when the solve does not end optimal."""
+    import highspy
+
+    h.setOptionValue("time_limit", h.getRunTime() + LP_TIME_LIMIT_S)
+    h.run()
+    if h.getModelStatus() == highspy.HighsModelStatus.kOptimal:
+        point: np.ndarray = np.maximum(np.asarray(h.getSolution().col_value), 0.0)
+        return point
+    h.clearSolver()
+    return None
+
+
+def random_lp_vertices(c0: np.ndarray, N: np.ndarray, count: int, *, stop_support: int | None = None,
+                       seed: int = 0) -> np.ndarray:
+    """Vertices of P* = {c0 + N t >= 0} maximizing random objectives w.c (w standard normal, so
+    almost surely one optimal vertex each), warm-started one from the other; stops after the first
+    vertex with at least ``stop_support`` entries above 1e-9 sum(c). (S, K) with S <= count; LP
+    solves that do not end optimal are skipped."""
+    K, r = N.shape
+    if r == 0 or count <= 0:
+        return c0[None, :].copy()
+    rng = np.random.default_rng(seed)
+    found = []
+    with c_stdout_discarded(), in_solver("highs"):
+        h = _standard_form_model(c0, _row_space(N))
+        for _ in range(count):
+            h.changeColsCost(K, np.arange(K, dtype=np.int32), rng.standard_normal(K))
+            point = _solve_optimal(h)
+            if point is None:
+                continue
+            found.append(point)
+            if stop_support is not None and (point > 1e-9 * point.sum()).sum() >= stop_support:
+                break
+    return np.array(found).reshape(-1, K)
+
+
+def _row_space(N: np.ndarray) -> np.ndarray:
+    """Orthonormal rows spanning the orthogonal complement of N's (orthonormal) columns."""
+    r = N.shape[1]
+    Q, _ = np.linalg.qr(N, mode="complete")
+    complement: np.ndarray = Q[:, r:].T
+    return complement
+
+
+def _coefficient_ranges_cold(c0: np.ndarray, N: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """max c_k over P* = {c0 + N t >= 0}: one LP per feature, each solved from scratch."""
+    K, r = N.shape
+    if r == 0:
+        return c0.copy(), c0[None, :].copy()
+    samples = np.array([_coefficient_max_cold(c0, N, k) for k in range(K)])
+    return np.maximum(np.diag(samples), 0.0), samples
+
+
+def _coefficient_max_cold(c0: np.ndarray, N: np.ndarray, k: int) -> np.ndarray:
+    """A vertex of P* = {c0 + N t >= 0} maximizing c_k (HiGHS simplex from scratch; interior point
+    with crossover, also a vertex, when the simplex reports numerical difficulties)."""
+    r = N.shape[1]
     opts = {"time_limit": LP_TIME_LIMIT_S}
-    for k in range(K):
-        with in_solver("highs"):
-            res = linprog(-N[k], A_ub=-N, b_ub=c0, bounds=[(None, None)] * r, method="highs-ds", options=opts)
-            if res.status == 4:  # numerical difficulties in the simplex: interior point + crossover (a vertex)
-                res = linprog(-N[k], A_ub=-N, b_ub=c0, bounds=[(None, None)] * r, method="highs-ipm", options=opts)
-        if res.status == 1:
-            raise CertificateError(f"an LP over the optimal polytope did not finish in {LP_TIME_LIMIT_S:g} s "
-                                   f"(HiGHS: {res.message}); the active features may be inexact")
-        if res.status != 0:
-            raise CertificateError(f"LP over the optimal polytope failed ({res.message}); is it bounded?")
-        point = c0 + N @ res.x
-        cmax[k] = max(0.0, point[k])
-        samples.append(point)
-    return cmax, np.array(samples)
+    with in_solver("highs"):
+        res = linprog(-N[k], A_ub=-N, b_ub=c0, bounds=[(None, None)] * r, method="highs-ds", options=opts)
+        if res.status == 4:  # numerical difficulties in the simplex: interior point + crossover (a vertex)
+            res = linprog(-N[k], A_ub=-N, b_ub=c0, bounds=[(None, None)] * r, method="highs-ipm", options=opts)
+    if res.status == 1:
+        raise CertificateError(f"an LP over the optimal polytope did not finish in {LP_TIME_LIMIT_S:g} s "
+                               f"(HiGHS: {res.message}); the active features may be inexact")
+    if res.status != 0:
+        raise CertificateError(f"LP over the optimal polytope failed ({res.message}); is it bounded?")
+    point: np.ndarray = c0 + N @ res.x
+    return point
 
 
 def pivot_vertices(
@@ -309,25 +434,90 @@ def cardinalities(V: np.ndarray) -> list[int]:
     return sorted(int(c) for c in (V > 0).sum(axis=1))
 
 
+def series_classes(c0: np.ndarray, N: np.ndarray, *, zero_tol: float = 1e-9,
+                   parallel_tol: float = 1e-10) -> list[tuple[np.ndarray, int]]:
+    """Series classes of the column matroid of A, each with the fewest nonzeros it has at any point
+    of P* = {c0 + N t >= 0}.
+
+    Rows N_k, N_j that are parallel (N_k = mu N_j) tie c_k and c_j along P*: in a class C of
+    parallel rows, N_k = mu_k v, so c_k = c0_k + mu_k s with one scalar s = v.t. c >= 0 confines s
+    to [max over mu_k > 0 of -c0_k / mu_k, min over mu_k < 0 of -c0_k / mu_k], and a coordinate of
+    C can vanish only at an end of that interval: the class has at least |C| minus (the most
+    coordinates of C that are zero, within ``zero_tol * max(1, sum c0)``, at one end) nonzeros. A
+    row N_k = 0 (a coloop, c_k = c0_k on all of P*) is a class of one. Classes are disjoint, so the
+    sum of their counts bounds every support in P* from below: m* >= sum. Returns (members, count)
+    for the classes whose count is positive.
+    """
+    scale = zero_tol * max(1.0, float(c0.sum()))
+    norms = np.linalg.norm(N, axis=1)
+    out: list[tuple[np.ndarray, int]] = []
+    fixed = norms <= 1e-12 * max(1.0, float(norms.max(initial=0.0)))
+    for k in np.flatnonzero(fixed):
+        if c0[k] > scale:
+            out.append((np.array([k]), 1))
+    idx = np.flatnonzero(~fixed)
+    if idx.size < 2:
+        return out
+    from scipy.sparse import csr_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    U = N[idx] / norms[idx, None]
+    parallel = 1.0 - np.abs(U @ U.T) <= parallel_tol
+    _, label = connected_components(csr_matrix(parallel), directed=False)
+    for group in np.unique(label):
+        members = idx[label == group]
+        if members.size < 2:
+            continue
+        mu = N[members] @ U[int(np.flatnonzero(label == group)[0])]
+        up, down = mu > 0, mu < 0
+        if not up.any() or not down.any():
+            continue  # s is unbounded one way on this class alone: no count from it
+        lo = float(np.max(-c0[members][up] / mu[up]))
+        hi = float(np.min(-c0[members][down] / mu[down]))
+        zeros = max(int((c0[members] + mu * end <= scale).sum()) for end in (lo, hi))
+        if members.size - zeros > 0:
+            out.append((members, int(members.size - zeros)))
+    return out
+
+
 def min_cardinality_milp(poly: Polytope, time_limit_s: float = 60.0) -> tuple[tuple[int, int], np.ndarray]:
     """m* by MILP: min sum z s.t. c0 + N t >= 0, c0 + N t <= cmax * z, z binary (HiGHS).
 
-    Returns ((lower, upper), c): lower == upper when the MILP was solved to optimality; with a
-    time limit hit, lower is HiGHS's proven bound and c the best solution found.
+    Every series class C (``series_classes``) needs at least count(C) nonzeros at every point of P*:
+    sum over C of z >= count(C) is added to the MILP, and the sum of the counts is a lower bound
+    that holds whatever the time limit. When an LP vertex (``poly.sample_vertices``) already has
+    that many nonzeros, it is a witness and the MILP is not run.
+
+    Returns ((lower, upper), c): lower == upper when m* is proven; with a time limit hit, lower is
+    the larger of HiGHS's proven bound and the series-class bound, and c the best solution found.
     """
     K, r = poly.N.shape
     if r == 0:
         k = int((poly.c0 > 0).sum())
         return (k, k), poly.c0
+    classes = series_classes(poly.c0, poly.N)
+    structural = sum(count for _, count in classes)
+    if poly.sample_vertices.shape[0] and poly.sample_vertices.shape[1] == K:
+        per_vertex = (poly.sample_vertices > 0).sum(axis=1)
+        best_sample = int(np.argmin(per_vertex))
+        if int(per_vertex[best_sample]) == structural:
+            c = poly.sample_vertices[best_sample]
+            return (int(per_vertex[best_sample]), int(per_vertex[best_sample])), c
     cmax = np.maximum(poly.coef_max, 0.0) * (1 + 1e-9) + 1e-12
     # variables [t (r, free), z (K, binary)]
     obj = np.concatenate([np.zeros(r), np.ones(K)])
     lower = LinearConstraint(np.hstack([poly.N, np.zeros((K, K))]), -poly.c0, np.inf)
     upper = LinearConstraint(np.hstack([poly.N, -np.diag(cmax)]), -np.inf, -poly.c0)
+    constraints = [lower, upper]
+    if classes:
+        rows = np.zeros((len(classes), r + K))
+        for i, (members, _) in enumerate(classes):
+            rows[i, r + members] = 1.0
+        constraints.append(LinearConstraint(rows, np.array([count for _, count in classes], dtype=float), np.inf))
     bounds = Bounds(np.concatenate([np.full(r, -np.inf), np.zeros(K)]), np.concatenate([np.full(r, np.inf), np.ones(K)]))
     integrality = np.concatenate([np.zeros(r), np.ones(K)])
     with c_stdout_discarded(), in_solver("highs"):
-        res = milp(obj, constraints=[lower, upper], bounds=bounds, integrality=integrality,
+        res = milp(obj, constraints=constraints, bounds=bounds, integrality=integrality,
                    options={"time_limit": time_limit_s, "disp": False})
     if res.x is None:
         raise CertificateError(f"the m* MILP found no solution ({res.message})")
@@ -337,7 +527,7 @@ def min_cardinality_milp(poly: Polytope, time_limit_s: float = 60.0) -> tuple[tu
         return (best, best), c
     bound = getattr(res, "mip_dual_bound", None)
     low = int(np.ceil(bound - 1e-6)) if bound is not None and np.isfinite(bound) else 1
-    return (max(1, low), best), c
+    return (max(1, low, min(structural, best)), best), c
 
 
 @contextmanager

@@ -2,9 +2,11 @@
 
 m* = the fewest nonzeros of an irreducible solution (a vertex of P*); M* = the most.
 A point of P* with minimal support has linearly independent features, so it is a vertex: m* is
-the minimum over vertices, or the optimum of a MILP when the vertices are too many to list.
+the minimum over vertices, or the optimum of a MILP when the vertices are too many to list; series
+classes of features (coefficients tied along P*) bound it from below whatever the MILP's time limit.
 A vertex's features are independent, so M* <= rank(A); when the vertices are not listed, M* is
-reported as bounds [largest cardinality seen at an LP vertex, rank(A)].
+reported as bounds [largest cardinality seen at an LP vertex, rank(A)]: the LP vertices are the
+coefficient maxima and, while none has rank(A) nonzeros, up to K maxima of random objectives.
 
 See docs/theory.md §5.
 """
@@ -15,7 +17,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .optimal_set import Polytope, cardinalities, min_cardinality_milp
+from .optimal_set import (Polytope, _clean_vertices, cardinalities, min_cardinality_milp, random_lp_vertices,
+                          resolve_on_support)
 
 
 @dataclass(frozen=True)
@@ -55,6 +58,10 @@ def critical_widths(poly: Polytope, milp_time_limit_s: float = 60.0) -> Critical
     # so a larger count is round-off left in zeros of a degenerate vertex, and that sample is skipped
     seen = [c for c in cardinalities(poly.sample_vertices) if c <= poly.rank] or [0]
     lower = max(seen[-1], m_low)
+    if lower < poly.rank:  # more vertices, from random objectives, until one has rank(A) nonzeros
+        extra = random_lp_vertices(poly.c0, poly.N, poly.A.shape[1], stop_support=poly.rank)
+        more = resolve_on_support(poly.A, poly.target, _clean_vertices(extra))
+        lower = max([lower] + [c for c in cardinalities(more) if c <= poly.rank])
     return CriticalWidths(
         m_star=m_low if m_low == m_high else None,
         m_star_bounds=(m_low, m_high),
