@@ -89,8 +89,9 @@ def certified_optimum(
     the active features at another beta) are the first cuts of a cut working set. The answer
     depends on neither. ``refine_at_once`` (regression without a skip connection) hands the
     working set's nu straight to the exact refinement, without an interior-point solve;
-    ``start_faces`` (directions, signs of the start cuts) are the faces its Newton steps try first. ``cones`` (:func:`dual.cell_cones` of ``facets``, d <= 3) are prepared here
-    when not given; a sweep passes them to prepare them once."""
+    ``start_faces`` (directions, signs of the start cuts) are the faces its Newton steps try
+    first. ``cones`` (:func:`dual.cell_cones` of ``facets``, d <= 3) are prepared here when not
+    given; a sweep passes them to prepare them once."""
     cones = cones if cones is not None else prepared_cones(X, D, facets)
     checks = cones if cones is not None else facets  # what the dual checks project with
     prob = get_problem(problem)
@@ -368,7 +369,7 @@ def certified_by_oracle(X: np.ndarray, y: np.ndarray, D: np.ndarray, *, problem:
     start, nodes, inside, added, direct = time.perf_counter(), 0, 0.0, 0, False
     kw = dict(problem=problem, beta=beta, margin_tol=margin_tol, margin_ratio=margin_ratio, active_tol=active_tol,
               **solve_kw)
-    swept = _swept_start(X, y, bound, active_tol) if prob.refinable and not solve_kw.get("skip") else None
+    swept = _swept_start(X, y, bound) if prob.refinable and not solve_kw.get("skip") else None
     first_kw: dict[str, Any] = {}
     if swept is not None:  # the sampled patterns are not needed: the sweep found the cells near the bound
         D, cuts, faces, nodes, inside = swept
@@ -423,12 +424,12 @@ def certified_by_oracle(X: np.ndarray, y: np.ndarray, D: np.ndarray, *, problem:
     raise CertificateError(f"the exact dual oracle kept finding cells for {ORACLE_ROUNDS} rounds")
 
 
-def _swept_start(X: np.ndarray, y: np.ndarray, bound: float, active_tol: float
+def _swept_start(X: np.ndarray, y: np.ndarray, bound: float
                  ) -> tuple[np.ndarray, np.ndarray, tuple[np.ndarray, np.ndarray], int, float] | None:
     """Regression in d = 3: the cuts of :func:`_grow_by_cuts` grown against the great-circle sweep
     (:func:`oracle.sphere_cells_above`) instead of a pattern set. Project y onto the cuts, ask the
-    sweep for the cells (both signs) whose value exceeds the bound, most violating first, add their
-    maximizers as cuts, and repeat until none does; then the cells within CANDIDATE_BAND of the
+    sweep for the peaks (both signs) whose value exceeds the bound (1 + SWEPT_TARGET), most
+    violating first, add them as cuts, and repeat until none does; then the cells within CANDIDATE_BAND of the
     bound at that nu are the patterns the certified solve starts from, with the cuts active there
     as its first cuts and their faces as the first faces of its Newton steps. Returns (patterns
     (n, P), cuts, (directions, signs) of those cuts, arcs swept, seconds in the sweep), or None

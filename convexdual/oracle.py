@@ -301,10 +301,10 @@ def _cells_of(X: np.ndarray, c: np.ndarray, found: list[_Arcs], threshold: float
     circle = np.concatenate([np.full(len(f.value), f.circle) for f in found])
     order = np.argsort(-value)
     cells: dict[bytes, tuple[float, np.ndarray, np.ndarray]] = {}
-    beyond, above = 0.0, 0
+    beyond, count = 0.0, 0  # count: cells listed so far at or above the threshold
     cX = c[:, None] * X
     for start in range(0, len(order), SWEEP_BATCH):
-        if stop_after is not None and above > stop_after:
+        if stop_after is not None and count > stop_after:
             beyond = float(value[order[start]])
             break
         idx = order[start:start + SWEEP_BATCH]
@@ -322,7 +322,7 @@ def _cells_of(X: np.ndarray, c: np.ndarray, found: list[_Arcs], threshold: float
             key = keys[col].tobytes()
             old = cells.get(key)
             if old is None or old[0] < vals[col]:
-                above += (vals[col] >= threshold) and (old is None or old[0] < threshold)
+                count += bool(vals[col] >= threshold and (old is None or old[0] < threshold))
                 cells[key] = (float(vals[col]), P[:, col], dirs[col])
     listed = sorted(cells.values(), key=lambda e: -e[0])
     above = [e for e in listed if e[0] >= threshold]
