@@ -174,16 +174,32 @@ def resolve_on_support(A: np.ndarray, t: np.ndarray, V: np.ndarray) -> np.ndarra
     from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
 
     out = V.copy()
-    # Many small least-squares problems: one BLAS thread each (threads only add synchronization)
+    gram, At = A.T @ A, A.T @ t
+    # Many small factorizations: one BLAS thread each (threads only add synchronization)
     with threadpool_limits(limits=1, user_api="blas"):
         for i, v in enumerate(V):
             S = v > 0
             if not S.any():
                 continue
-            c = lstsq(A[:, S], t, lapack_driver="gelsy", check_finite=False)[0]  # (QR with pivoting)
+            c = _least_squares_on(A[:, S], gram[np.ix_(S, S)], At[S], t)
             if np.all(c > 0) and np.linalg.norm(A[:, S] @ c - t) <= np.linalg.norm(A @ v - t):
                 out[i, S] = c
     return out
+
+
+def _least_squares_on(B: np.ndarray, gram: np.ndarray, Bt: np.ndarray, t: np.ndarray) -> np.ndarray:
+    """argmin ||B c - t|| from the Cholesky factor of B^T B plus one step of refinement on the
+    residual (corrected semi-normal equations); pivoted QR when B^T B is not positive definite."""
+    from scipy.linalg import LinAlgError, cho_factor, cho_solve
+
+    try:
+        factor = cho_factor(gram, check_finite=False)
+    except LinAlgError:
+        solution: np.ndarray = lstsq(B, t, lapack_driver="gelsy", check_finite=False)[0]
+        return solution
+    c: np.ndarray = cho_solve(factor, Bt, check_finite=False)
+    c += cho_solve(factor, B.T @ (t - B @ c), check_finite=False)
+    return c
 
 
 def _null_space(A: np.ndarray, rtol: float = 1e-9) -> tuple[int, np.ndarray]:
@@ -206,7 +222,8 @@ LP_TIME_LIMIT_S = 60.0  # per LP; a safety net: on features that are not exact t
 LP_FEASIBILITY_TOL = 1e-9  # HiGHS's primal and dual feasibility tolerances for the coefficient ranges
 
 
-def _coefficient_ranges(c0: np.ndarray, N: np.ndarray, rows: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+def _coefficient_ranges(c0: np.ndarray, N: np.ndarray, rows: np.ndarray | None = None, *,
+                        classes: bool = True) -> tuple[np.ndarray, np.ndarray]:
     """max c_k over P* = {c >= 0 : R c = R c0} for every k (R: orthonormal rows spanning row(A), the
     orthogonal complement of N's columns), each optimum a vertex of P*.
 
@@ -214,10 +231,18 @@ def _coefficient_ranges(c0: np.ndarray, N: np.ndarray, rows: np.ndarray | None =
     primal simplex restarts from the previous optimal basis, which stays primal feasible (usually a
     few pivots, often none). Each LP is still solved to optimality: nothing is skipped. A feature
     whose warm solve does not end optimal is re-solved from scratch by ``_coefficient_max_cold``.
+    When features form fewer series classes than there are features (and ``classes``), the LPs run
+    in class coordinates instead (``_class_ranges``: the same maxima over far fewer rows).
     """
     K, r = N.shape
     if r == 0:
         return c0.copy(), c0[None, :].copy()
+    form = class_form(c0, N) if classes else None
+    ranges = _class_ranges(c0, form) if form is not None and form.lo.size < K else None
+    if ranges is not None:
+        cmax, samples = ranges
+        samples[0] = np.maximum(_coefficient_max_cold(c0, N, 0), 0.0)  # (as below)
+        return cmax, samples
     if rows is None:
         rows = _row_space(N)
     samples = np.zeros((K, K))
@@ -240,6 +265,65 @@ def _coefficient_ranges(c0: np.ndarray, N: np.ndarray, rows: np.ndarray | None =
     # which vertex of least support is m*'s witness
     samples[0] = np.maximum(_coefficient_max_cold(c0, N, 0), 0.0)
     return cmax, samples
+
+
+def _class_ranges(c0: np.ndarray, form: ClassForm) -> tuple[np.ndarray, np.ndarray] | None:
+    """``_coefficient_ranges`` in class coordinates: max c_k is c0_k + mu_k times the max (mu_k > 0)
+    or the min (mu_k < 0) of s_g over {W s = 0, lo <= s <= hi}, two LPs per class on the G - r rows
+    of W, one HiGHS model warm-started from LP to LP. Feature k's sample is the vertex of its LP; a
+    fixed feature's is the first vertex found. None when an LP does not end optimal."""
+    import highspy
+
+    K, G = c0.size, form.lo.size
+    if G == 0:
+        return c0.copy(), np.repeat(c0[None, :], K, axis=0)
+    extreme = np.empty((2, G), dtype=object)  # [0, g]: argmax of s_g, [1, g]: argmin (as s vectors)
+    with c_stdout_discarded(), in_solver("highs"):
+        h = _class_model(form)
+        for g in range(G):
+            members = form.label == g
+            for side, sign in ((0, 1.0), (1, -1.0)):
+                if not (np.sign(form.mu[members]) == sign).any():
+                    continue  # no member of g is maximized at this end
+                h.changeColCost(g, sign)
+                h.setOptionValue("time_limit", h.getRunTime() + LP_TIME_LIMIT_S)
+                h.run()
+                if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+                    return None
+                extreme[side, g] = np.asarray(h.getSolution().col_value)
+            h.changeColCost(g, 0.0)
+    first = next(x for x in extreme.ravel() if x is not None)
+    samples = np.empty((K, K))
+    for k in range(K):
+        g = form.label[k]
+        s = first if g < 0 else extreme[0 if form.mu[k] > 0 else 1, g]
+        samples[k] = form.point(c0, s)
+    return np.diag(samples).copy(), samples
+
+
+def _class_model(form: ClassForm) -> Any:
+    """A HiGHS model of {W s = 0, lo <= s <= hi} (zero costs, maximization, the feasibility tolerances
+    ``LP_FEASIBILITY_TOL``); call inside ``c_stdout_discarded``."""
+    import highspy
+
+    G, q = form.lo.size, form.W.shape[0]
+    h = highspy.Highs()  # type: ignore[no-untyped-call]
+    for name, value in (("output_flag", False), ("primal_feasibility_tolerance", LP_FEASIBILITY_TOL),
+                        ("dual_feasibility_tolerance", LP_FEASIBILITY_TOL)):
+        h.setOptionValue(name, value)
+    lp = highspy.HighsLp()
+    lp.num_col_, lp.num_row_ = G, q
+    lp.sense_ = highspy.ObjSense.kMaximize
+    lp.col_cost_ = np.zeros(G)
+    lp.col_lower_ = np.where(np.isfinite(form.lo), form.lo, -highspy.kHighsInf)
+    lp.col_upper_ = np.where(np.isfinite(form.hi), form.hi, highspy.kHighsInf)
+    lp.row_lower_, lp.row_upper_ = np.zeros(q), np.zeros(q)
+    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+    lp.a_matrix_.start_ = np.arange(G + 1) * q  # (q = 0: a box, no rows)
+    lp.a_matrix_.index_ = np.tile(np.arange(q), G)
+    lp.a_matrix_.value_ = np.ascontiguousarray(form.W.T).ravel()
+    h.passModel(lp)
+    return h
 
 
 def _standard_form_model(c0: np.ndarray, rows: np.ndarray) -> Any:
@@ -434,6 +518,81 @@ def cardinalities(V: np.ndarray) -> list[int]:
     return sorted(int(c) for c in (V > 0).sum(axis=1))
 
 
+def _parallel_groups(N: np.ndarray, parallel_tol: float = 1e-10) -> tuple[np.ndarray, list[np.ndarray], np.ndarray]:
+    """Rows of N: (fixed, groups, unit). ``fixed`` marks the rows N_k = 0 (c_k is the same on all of
+    P*); ``groups`` partitions the other rows into classes of parallel rows (1 - |cos| <= parallel_tol,
+    joined transitively), each starting with its representative; ``unit`` holds the unit rows."""
+    norms = np.linalg.norm(N, axis=1)
+    fixed = norms <= 1e-12 * max(1.0, float(norms.max(initial=0.0)))
+    unit = np.zeros_like(N)
+    unit[~fixed] = N[~fixed] / norms[~fixed, None]
+    idx = np.flatnonzero(~fixed)
+    if idx.size == 0:
+        return fixed, [], unit
+    from scipy.sparse import csr_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    U = unit[idx]
+    parallel = 1.0 - np.abs(U @ U.T) <= parallel_tol
+    _, label = connected_components(csr_matrix(parallel), directed=False)
+    order = np.argsort(label, kind="stable")
+    cuts = np.flatnonzero(np.diff(label[order])) + 1
+    return fixed, [idx[g] for g in np.split(order, cuts)], unit
+
+
+@dataclass(frozen=True)
+class ClassForm:
+    """P* in series-class coordinates: c_k = c0_k + mu_k s_g for feature k of class g (fixed features,
+    label -1, keep c0_k), with lo <= s <= hi and W s = 0. Writing N = M V (M holds the mu_k, row g
+    of V the class's direction v_g) gives s = V t, so s ranges over range(V) = null(W): P* becomes a
+    box sliced by G - r equations (G classes, r = dim P*), few when features come in tied pairs."""
+
+    label: np.ndarray  # (K,) class of each feature, -1 when fixed
+    mu: np.ndarray  # (K,) c_k = c0_k + mu_k s_label[k]
+    lo: np.ndarray  # (G,) -inf where no member bounds s_g from below
+    hi: np.ndarray  # (G,) +inf likewise
+    W: np.ndarray  # (G - r, G) orthonormal rows, W s = 0 on P*
+
+    def point(self, c0: np.ndarray, s: np.ndarray) -> np.ndarray:
+        """The coefficients c of the class coordinates s (round-off below zero clipped)."""
+        c = c0.copy()
+        moving = self.label >= 0
+        c[moving] += self.mu[moving] * s[self.label[moving]]
+        clipped: np.ndarray = np.maximum(c, 0.0)
+        return clipped
+
+
+def class_form(c0: np.ndarray, N: np.ndarray, *, parallel_tol: float = 1e-10,
+               exact_tol: float = 1e-9) -> ClassForm | None:
+    """:class:`ClassForm` of P* = {c0 + N t >= 0}, or None when some class is parallel only within
+    ``parallel_tol`` and not to ``exact_tol`` (|N_k - mu_k v_g| <= exact_tol |N_k|): then the
+    coordinates would not describe P* exactly."""
+    K, r = N.shape
+    fixed, groups, unit = _parallel_groups(N, parallel_tol)
+    label, mu = np.full(K, -1), np.zeros(K)
+    lo, hi = np.empty(len(groups)), np.empty(len(groups))
+    V = np.empty((len(groups), r))
+    for g, members in enumerate(groups):
+        V[g] = unit[members[0]]
+        mu[members] = N[members] @ V[g]
+        if np.abs(N[members] - mu[members, None] * V[g]).max() > exact_tol * np.abs(N[members]).max():
+            return None
+        label[members] = g
+        lo[g], hi[g] = _class_interval(c0[members], mu[members])
+    Q, sv, _ = np.linalg.svd(V, full_matrices=True)
+    if int((sv > sv.max(initial=0.0) * 1e-9).sum()) != r:
+        return None
+    return ClassForm(label=label, mu=mu, lo=lo, hi=hi, W=Q[:, r:].T.copy())
+
+
+def _class_interval(c0: np.ndarray, mu: np.ndarray) -> tuple[float, float]:
+    """The range of s keeping c0_k + mu_k s >= 0 for every member k (infinite on a side no member bounds)."""
+    up, down = mu > 0, mu < 0
+    lo = float(np.max(-c0[up] / mu[up])) if up.any() else -np.inf
+    hi = float(np.min(-c0[down] / mu[down])) if down.any() else np.inf
+    return lo, hi
+
+
 def series_classes(c0: np.ndarray, N: np.ndarray, *, zero_tol: float = 1e-9,
                    parallel_tol: float = 1e-10) -> list[tuple[np.ndarray, int]]:
     """Series classes of the column matroid of A, each with the fewest nonzeros it has at any point
@@ -449,31 +608,15 @@ def series_classes(c0: np.ndarray, N: np.ndarray, *, zero_tol: float = 1e-9,
     for the classes whose count is positive.
     """
     scale = zero_tol * max(1.0, float(c0.sum()))
-    norms = np.linalg.norm(N, axis=1)
-    out: list[tuple[np.ndarray, int]] = []
-    fixed = norms <= 1e-12 * max(1.0, float(norms.max(initial=0.0)))
-    for k in np.flatnonzero(fixed):
-        if c0[k] > scale:
-            out.append((np.array([k]), 1))
-    idx = np.flatnonzero(~fixed)
-    if idx.size < 2:
-        return out
-    from scipy.sparse import csr_matrix
-    from scipy.sparse.csgraph import connected_components
-
-    U = N[idx] / norms[idx, None]
-    parallel = 1.0 - np.abs(U @ U.T) <= parallel_tol
-    _, label = connected_components(csr_matrix(parallel), directed=False)
-    for group in np.unique(label):
-        members = idx[label == group]
+    fixed, groups, unit = _parallel_groups(N, parallel_tol)
+    out: list[tuple[np.ndarray, int]] = [(np.array([k]), 1) for k in np.flatnonzero(fixed) if c0[k] > scale]
+    for members in groups:
         if members.size < 2:
             continue
-        mu = N[members] @ U[int(np.flatnonzero(label == group)[0])]
-        up, down = mu > 0, mu < 0
-        if not up.any() or not down.any():
+        mu = N[members] @ unit[members[0]]
+        lo, hi = _class_interval(c0[members], mu)
+        if not (np.isfinite(lo) and np.isfinite(hi)):
             continue  # s is unbounded one way on this class alone: no count from it
-        lo = float(np.max(-c0[members][up] / mu[up]))
-        hi = float(np.min(-c0[members][down] / mu[down]))
         zeros = max(int((c0[members] + mu * end <= scale).sum()) for end in (lo, hi))
         if members.size - zeros > 0:
             out.append((members, int(members.size - zeros)))

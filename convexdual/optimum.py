@@ -7,8 +7,9 @@
    (a working set certified by duality).
 4. Split blocks into active and inactive with a clear margin, or refuse (CertificateError), and
    solve once more on exactly the active blocks: the final nu is then certified on every block.
-5. Regression without a skip connection, when the split is unclear: refine nu to machine precision
-   (:func:`refine.refine_dual`) and split again, "active" now meaning within REFINED_ACTIVE_TOL.
+5. Regression without a skip connection: refine nu to machine precision (:func:`refine.refine_dual`)
+   and split again, "active" now meaning within REFINED_ACTIVE_TOL; when the split of step 4 was
+   clear, the refined nu replaces it only if it certifies a split of its own.
 
 See docs/theory.md §3 (the dual optimum) and §8 (certificates).
 """
@@ -166,6 +167,12 @@ def certified_optimum(
         solves.append(solution.stats)
         active_tol = min(active_tol, REFINED_ACTIVE_TOL)
         active = active_set(values, bound, active_tol, margin_tol, margin_ratio, floor=REFINED_MARGIN_FLOOR)
+    elif refinable:
+        polished = _refined(X, y, D, checks, values, bound, screen, margin_tol, margin_ratio)
+        if polished is not None:
+            solution, values, active = polished
+            solves.append(solution.stats)
+            active_tol = min(active_tol, REFINED_ACTIVE_TOL)
     elif prob.exact_fit and not skip and active.blocks:
         refined = _refine_interpolation(X, y, D, checks, screen, values, active, margin_tol, margin_ratio)
         if refined is not None:
@@ -173,6 +180,23 @@ def certified_optimum(
             solution = replace(solution, nu=nu)
             active_tol = min(active_tol, REFINED_ACTIVE_TOL)
     return Optimum(solution=solution, values=values, active=active, bound=bound, solves=solves, active_tol=active_tol)
+
+
+def _refined(X: np.ndarray, y: np.ndarray, D: np.ndarray, checks: Cones | np.ndarray | None, values: DualValues,
+             bound: float, screen: float, margin_tol: float, margin_ratio: float
+             ) -> tuple[ConvexSolution, DualValues, ActiveSet] | None:
+    """The exact refinement (refine.refine_dual) of an interior-point nu whose active split is
+    already clear: nu to round-off, so the active features reproduce the optimal fit to round-off
+    and P* is exact (the solver's nu leaves a fit residual near the square root of its tolerance).
+    Kept when it certifies an active split of its own; None keeps the solver's nu."""
+    try:
+        solution, refined = refine_dual(X, y, D, checks, values, bound, screen)
+        active = active_set(refined, bound, REFINED_ACTIVE_TOL, margin_tol, margin_ratio, floor=REFINED_MARGIN_FLOOR)
+    except (CertificateError, SolverError) as exc:
+        log.info("exact refinement of a certified nu not kept (%s)", exc)
+        return None
+    log.info("exact refinement of a certified nu: max dual value / bound - 1 = %.2e", refined.max_value / bound - 1)
+    return solution, refined, active
 
 
 def _refine_interpolation(X: np.ndarray, y: np.ndarray, D: np.ndarray, checks: Cones | np.ndarray | None,

@@ -146,12 +146,18 @@ def add_cuts(A: np.ndarray, X: np.ndarray, values: DualValues, blocks: np.ndarra
     return distinct_rows(np.vstack([A, block_cuts(X, values, blocks)]))[0]
 
 
-def distinct_rows(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The distinct rows (equal to 14 decimals) in the order first seen, and their indices."""
-    key = np.ascontiguousarray(rows.round(14)) + 0.0  # -0.0 -> 0.0
-    _, first = np.unique(key.view(np.dtype((np.void, key.dtype.itemsize * key.shape[1]))).ravel(), return_index=True)
-    first = np.sort(first)
-    return key[first], first
+def distinct_rows(rows: np.ndarray, settled: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct rows (equal to 14 decimals) in the order first seen, and their indices. The
+    first ``settled`` rows are already distinct and rounded (a previous answer): kept as they are,
+    only the rows after them are rounded and compared."""
+    tail = np.ascontiguousarray(rows[settled:].round(14)) + 0.0  # -0.0 -> 0.0
+    seen = {np.ascontiguousarray(row).tobytes(): i for i, row in enumerate(rows[:settled])}
+    fresh = []
+    for i, row in enumerate(tail):  # (hashing each row's bytes: no sort of the rows)
+        if seen.setdefault(row.tobytes(), settled + i) == settled + i:
+            fresh.append(i)
+    first = np.concatenate([np.arange(settled), settled + np.array(fresh, dtype=int)])
+    return np.vstack([rows[:settled], tail[fresh]]), first
 
 
 @dataclass
@@ -174,7 +180,7 @@ class Cuts:
         """These cuts and those of unit ``directions`` with ``signs``, without repeats (the old
         ones keep their places: their active rows warm-start the next projection)."""
         new = signs[:, None] * np.maximum(directions @ X.T, 0.0)
-        rows, first = distinct_rows(np.vstack([self.rows, new]))
+        rows, first = distinct_rows(np.vstack([self.rows, new]), settled=len(self.rows))
         dirs = np.vstack([self.directions, directions])
         return Cuts(rows, dirs[first], np.concatenate([self.signs, signs])[first])
 

@@ -2,8 +2,10 @@
 
 m* = the fewest nonzeros of an irreducible solution (a vertex of P*); M* = the most.
 A point of P* with minimal support has linearly independent features, so it is a vertex: m* is
-the minimum over vertices, or the optimum of a MILP when the vertices are too many to list; series
-classes of features (coefficients tied along P*) bound it from below whatever the MILP's time limit.
+the minimum over vertices, or, when the vertices are too many to list, found over the ends of the
+series classes (coefficients tied along P*; in generic data antipodal pairs, whose P* is a box cut
+by a few equations) when they are few enough to list, else by a MILP; the classes bound it from
+below whatever the MILP's time limit.
 A vertex's features are independent, so M* <= rank(A); when the vertices are not listed, M* is
 reported as bounds [largest cardinality seen at an LP vertex, rank(A)]: the LP vertices are the
 coefficient maxima and, while none has rank(A) nonzeros, up to K maxima of random objectives.
@@ -14,11 +16,19 @@ See docs/theory.md §5.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from itertools import combinations
+from math import comb
 
 import numpy as np
 
-from .optimal_set import (Polytope, _clean_vertices, cardinalities, min_cardinality_milp, random_lp_vertices,
-                          resolve_on_support)
+from .optimal_set import (ClassForm, Polytope, _clean_vertices, cardinalities, class_form, min_cardinality_milp,
+                          random_lp_vertices, resolve_on_support)
+
+ZERO_RULE = 1e-9  # a coefficient at most this times sum(c) counts as zero (as everywhere for supports)
+FIT_ZERO = 1e-9  # a fit residual at most this times max(1, ||target||) is a point of P*
+FIT_ACCURACY = 10.0  # FIT_ZERO must exceed the polytope's own round-off this many times
+ENDS_BUDGET = 2**25  # partial sums the search over class ends may list, in all
+NEAR_PAIRS = 10_000  # combinations within FIT_ZERO examined for each set of free classes
 
 
 @dataclass(frozen=True)
@@ -34,6 +44,134 @@ class CriticalWidths:
     degenerate: bool | None  # some vertex has fewer than rank(A) nonzeros
     m_star_vertex: np.ndarray  # coefficients of an irreducible solution with m* nonzeros
     method: str
+
+
+@dataclass(frozen=True)
+class EndSearch:
+    """m* from the ends of the series classes: exact when lower == upper."""
+
+    bounds: tuple[int, int]
+    witness: np.ndarray  # a point of P* with bounds[1] entries above the zero rule
+
+
+def min_support_by_ends(poly: Polytope, form: ClassForm | None = None) -> EndSearch | None:
+    """m* of a box slice: every feature in a series class that loses exactly one member at either
+    end of its interval (in generic data: antipodal pairs), the classes tied by q equations.
+
+    A point of P* has (fixed features) + sum (|C| - 1) + (classes strictly inside their interval)
+    nonzeros, and a vertex has at most q classes inside. f < q inside needs the other classes'
+    ends to put the fit residual into the span of the f free ones: a subset sum in q - f
+    dimensions, listed exhaustively by meeting in the middle. For each f from 0: a combination
+    within FIT_ZERO max(1, ||target||) with the free classes inside their intervals is a witness
+    (m* = that support); none proves f impossible, exactly, because that level is at least
+    FIT_ACCURACY times the polytope's round-off (the residual of c0 and the size of what the
+    classes' moves leave outside their q dimensions). m* stays a bracket only when more than
+    NEAR_PAIRS combinations come that close. None when the structure does not hold, the polytope
+    is not that accurate, or the listing would pass ENDS_BUDGET."""
+    form = form if form is not None else class_form(poly.c0, poly.N)
+    if form is None or not (np.isfinite(form.lo).all() and np.isfinite(form.hi).all()):
+        return None
+    c0, A, t = poly.c0, poly.A, poly.target
+    zero = ZERO_RULE * max(1.0, float(c0.sum()))
+    G, q = form.lo.size, form.W.shape[0]
+    for g in range(G):
+        members = form.label == g
+        for end in (form.lo[g], form.hi[g]):
+            if int((c0[members] + form.mu[members] * end <= zero).sum()) != 1:
+                return None
+    base = int((c0[form.label < 0] > zero).sum()) + int((form.label >= 0).sum()) - G
+    if q == 0:  # a box: every class at its lower end is a vertex
+        return EndSearch((base, base), form.point(c0, form.lo))
+    if sum(comb(G, f) * 2 * 2 ** ((G - f + 1) // 2) for f in range(q)) > ENDS_BUDGET:
+        return None
+    moves = np.column_stack([A[:, form.label == g] @ form.mu[form.label == g] for g in range(G)])  # fit per unit s_g
+    Q, sv, _ = np.linalg.svd(moves, full_matrices=False)
+    if int((sv > sv[0] * 1e-9).sum()) != q:
+        return None
+    Z, z0 = Q[:, :q].T @ moves, Q[:, :q].T @ (A @ c0 - t)  # fit residual at s: Q (z0 + Z s), up to c0's own
+    level = FIT_ZERO * max(1.0, float(np.linalg.norm(t)))
+    reach = float(np.abs(np.concatenate([form.lo, form.hi])).max())
+    if level < FIT_ACCURACY * max(poly.residual, float(sv[q:].max(initial=0.0)) * reach):
+        return None
+    lowest = None  # the fewest free classes not proven impossible
+    for f in range(q):
+        found = _free_classes(Z, z0, form, f, level)
+        if isinstance(found, np.ndarray):
+            point = form.point(c0, found)
+            point[point <= zero] = 0.0
+            upper = int((point > 0).sum())
+            return EndSearch((min(upper, base + (f if lowest is None else lowest)), upper), point)
+        if found and lowest is None:
+            lowest = f
+    vertices = poly.sample_vertices
+    best = vertices[int(np.argmin((vertices > zero).sum(axis=1)))]
+    return EndSearch((base + (q if lowest is None else lowest), base + q), best)
+
+
+def _free_classes(Z: np.ndarray, z0: np.ndarray, form: ClassForm, f: int, level: float) -> np.ndarray | bool:
+    """Whether some f classes inside their intervals and the others at an end make a point of P*
+    (fit residual ||z0 + Z s|| <= level): the s of one (a witness), else True when too many
+    combinations came within the level to examine them all (undecided), False when none did."""
+    G = Z.shape[1]
+    undecided = False
+    for free in combinations(range(G), f):
+        F = list(free)
+        ends = np.setdiff1d(np.arange(G), F)
+        U, _, _ = np.linalg.svd(Z[:, F], full_matrices=True)
+        B = U[:, f:]  # the directions the free classes cannot move the residual in
+        width = form.hi[ends] - form.lo[ends]
+        items = (B.T @ Z[:, ends]) * width  # (q - f, m): x_g = 1 moves class g from lo to hi
+        target = -B.T @ (z0 + Z[:, ends] @ form.lo[ends])
+        near, left_out = _near_sums(items.T, target, level)
+        undecided |= left_out
+        for x in near:
+            s = form.lo.copy()
+            s[ends] += x * width
+            if f:
+                s[F] = np.linalg.lstsq(Z[:, F], -(z0 + Z[:, ends] @ s[ends]), rcond=None)[0]
+            inside = np.all(s[F] > form.lo[F]) and np.all(s[F] < form.hi[F])
+            if inside and np.linalg.norm(z0 + Z @ s) <= level:
+                return s
+    return undecided
+
+
+def _near_sums(items: np.ndarray, target: np.ndarray, radius: float) -> tuple[list[np.ndarray], bool]:
+    """The x in {0,1}^m with ||x @ items - target|| <= radius (items (m, D)), by meeting in the
+    middle: the sums of each half listed, the close pairs found by sorting (D = 1) or a k-d tree.
+    At most NEAR_PAIRS of them, the closest first, and whether some were left out."""
+    from scipy.spatial import cKDTree
+
+    m, D = items.shape
+    h = m // 2
+    S1, S2 = _subset_sums(items[:h]), _subset_sums(items[h:])
+    need = target[None, :] - S1
+    if D == 1:
+        order = np.argsort(S2[:, 0])
+        sorted2 = S2[order, 0]
+        lo = np.searchsorted(sorted2, need[:, 0] - radius, side="left")
+        count = np.searchsorted(sorted2, need[:, 0] + radius, side="right") - lo
+        i = np.repeat(np.arange(len(S1)), count)
+        j = order[np.repeat(lo, count) + np.arange(len(i)) - np.repeat(np.cumsum(count) - count, count)]
+    else:
+        hits = cKDTree(S2).query_ball_point(need, radius)
+        i = np.repeat(np.arange(len(S1)), [len(hh) for hh in hits])
+        j = np.array([k for hh in hits for k in hh], dtype=int)
+    dist = np.linalg.norm(S1[i] + S2[j] - target[None, :], axis=1)
+    keep = np.argsort(dist)[:NEAR_PAIRS]
+    xs = [np.concatenate([_index_bits(a, h), _index_bits(b, m - h)]) for a, b in zip(i[keep], j[keep])]
+    return xs, len(i) > NEAR_PAIRS
+
+
+def _subset_sums(items: np.ndarray) -> np.ndarray:
+    """(2^m, D): row i is the sum of the items whose bit is set in i (item k <-> bit k)."""
+    sums = np.zeros((1, items.shape[1]))
+    for item in items:
+        sums = np.vstack([sums, sums + item])
+    return sums
+
+
+def _index_bits(i: int, m: int) -> np.ndarray:
+    return ((int(i) >> np.arange(m)) & 1).astype(float)
 
 
 def critical_widths(poly: Polytope, milp_time_limit_s: float = 60.0) -> CriticalWidths:
@@ -53,7 +191,7 @@ def critical_widths(poly: Polytope, milp_time_limit_s: float = 60.0) -> Critical
             m_star_vertex=best,
             method="vertex enumeration",
         )
-    (m_low, m_high), c = min_cardinality_milp(poly, milp_time_limit_s)
+    (m_low, m_high), c, how = _min_support(poly, milp_time_limit_s)
     # LP optima are vertices, and M* >= any vertex's support; a vertex's support is at most rank(A),
     # so a larger count is round-off left in zeros of a degenerate vertex, and that sample is skipped
     seen = [c for c in cardinalities(poly.sample_vertices) if c <= poly.rank] or [0]
@@ -69,10 +207,24 @@ def critical_widths(poly: Polytope, milp_time_limit_s: float = 60.0) -> Critical
         M_star_bounds=(lower, poly.rank),
         n_vertices=None,
         vertex_cardinalities=None,
-        degenerate=True if m_high < poly.rank else None,
-        m_star_vertex=np.where(c > 1e-9 * c.sum(), c, 0.0),
-        method="MILP for m*, LP vertices and rank for M* bounds",
+        degenerate=True if m_high < poly.rank else (False if m_low == poly.rank else None),
+        m_star_vertex=np.where(c > ZERO_RULE * c.sum(), c, 0.0),
+        method=f"{how} for m*, LP vertices and rank for M* bounds",
     )
+
+
+def _min_support(poly: Polytope, milp_time_limit_s: float) -> tuple[tuple[int, int], np.ndarray, str]:
+    """m* bounds, a point of P* with the upper bound's support, and how: the search over class ends
+    when it applies and decides, else the MILP (with the ends' bracket, when there is one)."""
+    ends = min_support_by_ends(poly)
+    if ends is not None and ends.bounds[0] == ends.bounds[1]:
+        return ends.bounds, ends.witness, "series-class ends"
+    (low, high), c = min_cardinality_milp(poly, milp_time_limit_s)
+    if ends is None:
+        return (low, high), c, "MILP"
+    if ends.bounds[1] < high:
+        high, c = ends.bounds[1], ends.witness
+    return (max(low, ends.bounds[0]), high), c, "series-class ends and MILP"
 
 
 @dataclass(frozen=True)

@@ -516,6 +516,24 @@ def test_polyhedron_projection_is_exact():
         assert (lam > 0).any() == (np.max(A @ y - b) > 0)
 
 
+def test_distinct_rows_keep_first_occurrences_and_settled_rows():
+    """Rows equal to 14 decimals are one row (the first kept, -0.0 = 0.0); with ``settled`` the
+    leading rows are taken as they are and only the rows after them are compared with them."""
+    from convexdual.refine import distinct_rows
+
+    rng = np.random.default_rng(3)
+    R = rng.standard_normal((50, 7)).round(14)
+    rows = np.vstack([R, R[::4] + 1e-16, np.zeros((1, 7)), -0.0 * R[:2]])
+    out, first = distinct_rows(rows)
+    assert out.shape == (51, 7) and first.tolist() == [*range(50), 63]
+    np.testing.assert_array_equal(out, rows[first])
+    more = np.vstack([out, R[5:9], rng.standard_normal((3, 7)), np.zeros((1, 7))])
+    out2, first2 = distinct_rows(more, settled=len(out))
+    assert first2.tolist() == [*range(51), 55, 56, 57]
+    np.testing.assert_array_equal(out2[:51], out)
+    np.testing.assert_allclose(out2[51:], more[55:58], rtol=0, atol=1e-14)
+
+
 def test_polyhedron_projection_by_row_generation_is_the_same_projection():
     """refine.project_by_rows (the fallback when one NNLS over thousands of rows is inaccurate),
     started from no row and from a few rows, reaches the projection onto all rows: the same nu as
@@ -684,8 +702,10 @@ def test_oracle_mode_gives_the_enumerated_answer(bias):
 def test_swept_cuts_give_the_enumerated_answer_in_d3():
     """d = 3 regression with the oracle starts from dictionary and swept cuts instead of sampled
     cells (the log says so) and ends at the enumerated optimum: p* to 1e-9 relative (both certified
-    to 1e-9), the same directions (to 1e-6), m*, M* and polytope dimension; the patterns are the
-    cells near the bound only."""
+    to 1e-9), the same directions (to 1e-6), M* and polytope dimension; the patterns are the
+    cells near the bound only. Its polytope is exact to round-off (refined dual), so the search
+    over class ends decides m*, inside the bracket the enumeration path's MILP leaves (that path's
+    interior-point dual reproduces the fit only to about 1e-7, too coarse for the search)."""
     raw = {"beta": 0.05, "data": {"kind": "gaussian", "n": 40, "d": 3, "seed": 1}}
     exact = run(raw).to_dict()
     with _captured_log() as lines:
@@ -696,8 +716,11 @@ def test_swept_cuts_give_the_enumerated_answer_in_d3():
     assert oracle["patterns"]["count"] < exact["patterns"]["count"]
     key = lambda d: sorted((e["sign"], *np.round(e["w"], 6)) for e in d["directions"])
     assert key(oracle) == key(exact)
-    for name in ("m_star", "M_star", "polytope_dim"):
+    for name in ("M_star", "polytope_dim"):
         assert oracle[name] == exact[name], name
+    assert oracle["m_star"] is not None and oracle["widths_method"].startswith("series-class ends")
+    low, high = exact["m_star_bounds"]
+    assert low <= oracle["m_star"] <= high
 
 
 @contextlib.contextmanager

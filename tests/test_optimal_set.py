@@ -17,9 +17,10 @@ import pytest
 
 from convexdual.config import config_from_dict, load_config
 from convexdual.optimal_set import (Polytope, _coefficient_ranges, _coefficient_ranges_cold, _row_and_null_space,
-                                    build_polytope, cardinalities, min_cardinality_milp, series_classes)
+                                    build_polytope, cardinalities, class_form, min_cardinality_milp,
+                                    series_classes)
 from convexdual.pipeline import certified_two_layer
-from convexdual.widths import critical_widths
+from convexdual.widths import critical_widths, min_support_by_ends
 
 ROOT = Path(__file__).resolve().parents[1]
 RTOL = 1e-7
@@ -73,11 +74,13 @@ def test_coefficient_max_is_the_largest_vertex_coordinate(poly: Polytope) -> Non
     np.testing.assert_allclose(poly.coef_max, poly.vertices.max(axis=0), rtol=0, atol=RTOL * _scale(poly))
 
 
-def test_warm_ranges_equal_cold_ranges(poly: Polytope) -> None:
-    """The warm-started model gives the maxima of one LP per feature solved from scratch; each of its
-    optima is a vertex of P* (independent support columns) attaining the feature's maximum."""
+@pytest.mark.parametrize("classes", [True, False], ids=["class-coordinates", "standard-form"])
+def test_warm_ranges_equal_cold_ranges(poly: Polytope, classes: bool) -> None:
+    """The warm-started model (in class coordinates, or in standard form) gives the maxima of one LP
+    per feature solved from scratch; each of its optima is a vertex of P* (independent support
+    columns) attaining the feature's maximum."""
     _, N, rows = _row_and_null_space(poly.A)
-    warm, samples = _coefficient_ranges(poly.c0, N, rows)
+    warm, samples = _coefficient_ranges(poly.c0, N, rows, classes=classes)
     cold, _ = _coefficient_ranges_cold(poly.c0, N)
     scale = _scale(poly)
     np.testing.assert_allclose(warm, cold, rtol=0, atol=RTOL * scale)
@@ -89,6 +92,32 @@ def test_warm_ranges_equal_cold_ranges(poly: Polytope) -> None:
         assert point[k] == pytest.approx(warm[k], abs=RTOL * scale)
         support = point > 1e-9 * scale
         assert np.linalg.matrix_rank(poly.A[:, support], tol=1e-9 * np.abs(poly.A).max()) == support.sum()
+
+
+def test_class_coordinates_describe_the_polytope(poly: Polytope) -> None:
+    """Every enumerated vertex is c0 + mu s (class by class) for an s with W s = 0 and lo <= s <= hi."""
+    assert poly.vertices is not None
+    form = class_form(poly.c0, poly.N)
+    assert form is not None
+    scale = _scale(poly)
+    moving = form.label >= 0
+    np.testing.assert_allclose(poly.vertices[:, ~moving], np.repeat(poly.c0[None, ~moving], len(poly.vertices), 0),
+                               rtol=0, atol=RTOL * scale)
+    for v in poly.vertices:
+        # s_g from the class's member of largest |mu|; every other member must agree with it
+        s = np.zeros(form.lo.size)
+        for g in range(form.lo.size):
+            k = np.flatnonzero(form.label == g)[np.argmax(np.abs(form.mu[form.label == g]))]
+            s[g] = (v[k] - poly.c0[k]) / form.mu[k]
+        np.testing.assert_allclose(form.point(poly.c0, s), v, rtol=0, atol=RTOL * scale)
+        assert np.abs(form.W @ s).max(initial=0.0) <= RTOL * scale
+        assert (s >= form.lo - RTOL * scale).all() and (s <= form.hi + RTOL * scale).all()
+
+
+def test_class_coordinates_shrink_paired_features() -> None:
+    poly = _paired_polytope(40, 60, 0)
+    form = class_form(poly.c0, poly.N)
+    assert form is not None and form.lo.size == 40 and form.W.shape == (40 - poly.dim, 40)
 
 
 def test_ranges_without_given_rows() -> None:
@@ -179,3 +208,56 @@ def test_M_star_found_when_the_coefficient_maxima_are_all_degenerate() -> None:
     blind = critical_widths(replace(poly, vertices=None))
     assert blind.M_star == exact.M_star
     assert blind.m_star == exact.m_star
+
+
+@pytest.mark.parametrize("name", ["gaussian20x3", "gaussian12x2", "gaussian16x2-bias", "gaussian18x3-bias"])
+def test_class_ends_give_the_enumerated_m_star(name: str) -> None:
+    """On paired instances (their dual refined to round-off, so P* is exact to round-off) the search
+    over class ends gives the enumerated m*, with a witness of that support on P*."""
+    poly = _polytope(name)
+    assert poly.residual <= 1e-12 * max(1.0, float(np.linalg.norm(poly.target)))
+    ends = min_support_by_ends(poly)
+    assert ends is not None
+    m_true = min(cardinalities(poly.vertices))
+    assert ends.bounds == (m_true, m_true)
+    scale = _scale(poly)
+    assert int((ends.witness > 1e-9 * scale).sum()) == m_true
+    np.testing.assert_allclose(poly.A @ ends.witness, poly.target, rtol=0, atol=1e-8 * scale)
+
+
+def test_class_ends_refuse_an_inaccurate_polytope() -> None:
+    """gaussian12x2's features with a target moved by 1e-6 (as an interior-point dual leaves it): c0
+    fits it only to about that, far above the 1e-9 the search needs to call a combination of ends
+    exact, so it leaves m* to the MILP."""
+    poly = _polytope("gaussian12x2")
+    moved = poly.target + 1e-6 * np.random.default_rng(0).standard_normal(poly.target.size)
+    rough = build_polytope(np.zeros((poly.A.shape[0], 1)), poly.A, moved, skip=False, max_enum_dim=30)
+    assert rough.residual > 1e-7
+    assert min_support_by_ends(poly) is not None and min_support_by_ends(rough) is None
+
+
+def _box_slice(w: list[float], r: float, seed: int = 0) -> Polytope:
+    """Pairs k with c_k + c'_k = 2 (independent random parts b_k) and sum_k (c_k - c'_k) w_k / 2 = r
+    (a shared direction z): P* = {s in [-1, 1]^G : sum s_k w_k = r}, s_k = c_k - 1, q = 1."""
+    rng = np.random.default_rng(seed)
+    G, n = len(w), len(w) + 3
+    b, z = rng.standard_normal((n, G)), rng.standard_normal(n)
+    A = np.hstack([b + 0.5 * z[:, None] * np.array(w), b - 0.5 * z[:, None] * np.array(w)])
+    t = A @ np.concatenate([np.ones(G), np.ones(G)]) + r * z
+    return build_polytope(np.zeros((n, 1)), A, t, skip=False, max_enum_dim=10)
+
+
+@pytest.mark.parametrize("w, r, m_star", [
+    ([1.0, 1.0, 1.0, 1.0], 0.0, 4),  # two ends up, two down: a degenerate vertex, m* = G < rank
+    ([1.0, 1.0, 1.0, 1.0], 0.5, 5),  # sums of ends are even: one pair must stay inside, m* = rank
+    ([1.0, 2.0, 3.0, 4.5, 7.0], 2.5, 5),  # 1 + 2 - 3 + 4.5 - 7 + ... : ends reach 2.5 exactly
+])
+def test_class_ends_decide_degenerate_box_slices(w: list[float], r: float, m_star: int) -> None:
+    """Exact coincidences of the ends (built in) and their absence: the search agrees with the
+    enumerated vertices on both."""
+    poly = _box_slice(w, r)
+    assert poly.vertices is not None
+    assert min(cardinalities(poly.vertices)) == m_star
+    ends = min_support_by_ends(poly)
+    assert ends is not None and ends.bounds == (m_star, m_star)
+    assert critical_widths(replace(poly, vertices=None)).m_star == m_star
