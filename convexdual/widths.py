@@ -25,10 +25,11 @@ from .optimal_set import (ClassForm, Polytope, _clean_vertices, cardinalities, c
                           random_lp_vertices, resolve_on_support)
 
 ZERO_RULE = 1e-9  # a coefficient at most this times sum(c) counts as zero (as everywhere for supports)
-FIT_ZERO = 1e-9  # a fit residual at most this times max(1, ||target||) is a point of P*
-FIT_ACCURACY = 10.0  # FIT_ZERO must exceed the polytope's own round-off this many times
+FIT_ROUNDOFF = 100.0  # a combination of class ends within this many times P*'s round-off is a point of P*
+FIT_MARGIN = 10.0  # one within FIT_MARGIN times that leaves its count undecided; beyond, it is no point
+FIT_COARSEST = 1e-7  # the search declines when that margin passes this times max(1, ||target||)
 ENDS_BUDGET = 2**25  # partial sums the search over class ends may list, in all
-NEAR_PAIRS = 10_000  # combinations within FIT_ZERO examined for each set of free classes
+NEAR_PAIRS = 10_000  # combinations within the margin examined for each set of free classes
 
 
 @dataclass(frozen=True)
@@ -61,13 +62,14 @@ def min_support_by_ends(poly: Polytope, form: ClassForm | None = None) -> EndSea
     A point of P* has (fixed features) + sum (|C| - 1) + (classes strictly inside their interval)
     nonzeros, and a vertex has at most q classes inside. f < q inside needs the other classes'
     ends to put the fit residual into the span of the f free ones: a subset sum in q - f
-    dimensions, listed exhaustively by meeting in the middle. For each f from 0: a combination
-    within FIT_ZERO max(1, ||target||) with the free classes inside their intervals is a witness
-    (m* = that support); none proves f impossible, exactly, because that level is at least
-    FIT_ACCURACY times the polytope's round-off (the residual of c0 and the size of what the
-    classes' moves leave outside their q dimensions). m* stays a bracket only when more than
-    NEAR_PAIRS combinations come that close. None when the structure does not hold, the polytope
-    is not that accurate, or the listing would pass ENDS_BUDGET."""
+    dimensions, listed exhaustively by meeting in the middle. The fit residual of a combination is
+    compared with P*'s round-off eps (the residual of c0, what the classes' moves leave outside
+    their q dimensions, and the round-off of the sums): within FIT_ROUNDOFF eps, with the free
+    classes inside their intervals, it is an exact coincidence and a witness (m* = that support);
+    none within FIT_MARGIN times that proves f impossible, exactly; one in between (by chance,
+    among so many sums, or an inexact P*) leaves m* a bracket from that f on, as do more than
+    NEAR_PAIRS combinations within the margin. None when the structure does not hold, the margin
+    would pass FIT_COARSEST max(1, ||target||), or the listing would pass ENDS_BUDGET."""
     form = form if form is not None else class_form(poly.c0, poly.N)
     if form is None or not (np.isfinite(form.lo).all() and np.isfinite(form.hi).all()):
         return None
@@ -89,9 +91,10 @@ def min_support_by_ends(poly: Polytope, form: ClassForm | None = None) -> EndSea
     if int((sv > sv[0] * 1e-9).sum()) != q:
         return None
     Z, z0 = Q[:, :q].T @ moves, Q[:, :q].T @ (A @ c0 - t)  # fit residual at s: Q (z0 + Z s), up to c0's own
-    level = FIT_ZERO * max(1.0, float(np.linalg.norm(t)))
     reach = float(np.abs(np.concatenate([form.lo, form.hi])).max())
-    if level < FIT_ACCURACY * max(poly.residual, float(sv[q:].max(initial=0.0)) * reach):
+    eps = max(poly.residual, float(sv[q:].max(initial=0.0)) * reach, np.finfo(float).eps * G * sv[0] * reach)
+    level = FIT_ROUNDOFF * eps
+    if FIT_MARGIN * level > FIT_COARSEST * max(1.0, float(np.linalg.norm(t))):
         return None
     lowest = None  # the fewest free classes not proven impossible
     for f in range(q):
@@ -110,8 +113,8 @@ def min_support_by_ends(poly: Polytope, form: ClassForm | None = None) -> EndSea
 
 def _free_classes(Z: np.ndarray, z0: np.ndarray, form: ClassForm, f: int, level: float) -> np.ndarray | bool:
     """Whether some f classes inside their intervals and the others at an end make a point of P*
-    (fit residual ||z0 + Z s|| <= level): the s of one (a witness), else True when too many
-    combinations came within the level to examine them all (undecided), False when none did."""
+    (fit residual ||z0 + Z s|| <= level): the s of one (a witness), else True when some came
+    within FIT_MARGIN level or too many did to examine them all (undecided), False when none did."""
     G = Z.shape[1]
     undecided = False
     for free in combinations(range(G), f):
@@ -122,16 +125,18 @@ def _free_classes(Z: np.ndarray, z0: np.ndarray, form: ClassForm, f: int, level:
         width = form.hi[ends] - form.lo[ends]
         items = (B.T @ Z[:, ends]) * width  # (q - f, m): x_g = 1 moves class g from lo to hi
         target = -B.T @ (z0 + Z[:, ends] @ form.lo[ends])
-        near, left_out = _near_sums(items.T, target, level)
+        near, left_out = _near_sums(items.T, target, FIT_MARGIN * level)
         undecided |= left_out
         for x in near:
             s = form.lo.copy()
             s[ends] += x * width
             if f:
                 s[F] = np.linalg.lstsq(Z[:, F], -(z0 + Z[:, ends] @ s[ends]), rcond=None)[0]
-            inside = np.all(s[F] > form.lo[F]) and np.all(s[F] < form.hi[F])
-            if inside and np.linalg.norm(z0 + Z @ s) <= level:
+            if not (np.all(s[F] > form.lo[F]) and np.all(s[F] < form.hi[F])):
+                continue
+            if np.linalg.norm(z0 + Z @ s) <= level:
                 return s
+            undecided = True
     return undecided
 
 
