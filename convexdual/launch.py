@@ -378,10 +378,15 @@ class _QueueWatchdog(threading.Thread):
                 # (counted from the start at the earliest) means no job of this sweep is left.
                 empty_since = empty_since or time.monotonic()
                 if time.monotonic() - empty_since >= self.grace_s and not self.stop.is_set():
-                    self.fired = True
-                    _thread.interrupt_main()
                     # An interrupt that lands while the waiting code swallows it is lost: repeat
-                    # it, well apart, until the launcher has taken one (it sets ``stop``).
+                    # it, well apart, until the launcher has taken one (it sets ``stop``); from
+                    # the second on as a real SIGINT to the main thread, which also ends a
+                    # blocking system call there (a simulated one waits for the call to return).
+                    if self.fired:
+                        signal.pthread_kill(threading.main_thread().ident or 0, signal.SIGINT)
+                    else:
+                        _thread.interrupt_main()
+                    self.fired = True
                     if self.stop.wait(REPEAT_INTERRUPT_S):
                         return
             else:
