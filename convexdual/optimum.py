@@ -162,17 +162,18 @@ def certified_optimum(
         work = set(active.blocks)
     else:
         raise CertificateError(f"the working set did not settle in {MAX_ROUNDS} rounds")
+    refined_tol = min(active_tol, REFINED_ACTIVE_TOL)
     if refine:
-        solution, values = refine_dual(X, y, D, checks, values, bound, screen, faces=start_faces)
+        solution, values, active = _refine_and_split(X, y, D, checks, values, bound, screen, refined_tol, margin_tol,
+                                                     margin_ratio, start_faces)
         solves.append(solution.stats)
-        active_tol = min(active_tol, REFINED_ACTIVE_TOL)
-        active = active_set(values, bound, active_tol, margin_tol, margin_ratio, floor=REFINED_MARGIN_FLOOR)
+        active_tol = refined_tol
     elif refinable:
-        polished = _refined(X, y, D, checks, values, bound, screen, margin_tol, margin_ratio)
+        polished = _refined(X, y, D, checks, values, bound, screen, refined_tol, margin_tol, margin_ratio)
         if polished is not None:
             solution, values, active = polished
             solves.append(solution.stats)
-            active_tol = min(active_tol, REFINED_ACTIVE_TOL)
+            active_tol = refined_tol
     elif prob.exact_fit and not skip and active.blocks:
         refined = _refine_interpolation(X, y, D, checks, screen, values, active, margin_tol, margin_ratio)
         if refined is not None:
@@ -183,20 +184,31 @@ def certified_optimum(
 
 
 def _refined(X: np.ndarray, y: np.ndarray, D: np.ndarray, checks: Cones | np.ndarray | None, values: DualValues,
-             bound: float, screen: float, margin_tol: float, margin_ratio: float
+             bound: float, screen: float, active_tol: float, margin_tol: float, margin_ratio: float
              ) -> tuple[ConvexSolution, DualValues, ActiveSet] | None:
     """The exact refinement (refine.refine_dual) of an interior-point nu whose active split is
     already clear: nu to round-off, so the active features reproduce the optimal fit to round-off
     and P* is exact (the solver's nu leaves a fit residual near the square root of its tolerance).
     Kept when it certifies an active split of its own; None keeps the solver's nu."""
     try:
-        solution, refined = refine_dual(X, y, D, checks, values, bound, screen)
-        active = active_set(refined, bound, REFINED_ACTIVE_TOL, margin_tol, margin_ratio, floor=REFINED_MARGIN_FLOOR)
+        solution, refined, active = _refine_and_split(X, y, D, checks, values, bound, screen, active_tol, margin_tol,
+                                                      margin_ratio)
     except (CertificateError, SolverError) as exc:
         log.info("exact refinement of a certified nu not kept (%s)", exc)
         return None
     log.info("exact refinement of a certified nu: max dual value / bound - 1 = %.2e", refined.max_value / bound - 1)
     return solution, refined, active
+
+
+def _refine_and_split(X: np.ndarray, y: np.ndarray, D: np.ndarray, checks: Cones | np.ndarray | None,
+                      values: DualValues, bound: float, screen: float, active_tol: float, margin_tol: float,
+                      margin_ratio: float, faces: tuple[np.ndarray, np.ndarray] | None = None
+                      ) -> tuple[ConvexSolution, DualValues, ActiveSet]:
+    """refine.refine_dual from these values, and the active split at the refined nu ("active"
+    within ``active_tol``, margins down to REFINED_MARGIN_FLOOR trusted); raises when unclear."""
+    solution, refined = refine_dual(X, y, D, checks, values, bound, screen, faces=faces)
+    return solution, refined, active_set(refined, bound, active_tol, margin_tol, margin_ratio,
+                                         floor=REFINED_MARGIN_FLOOR)
 
 
 def _refine_interpolation(X: np.ndarray, y: np.ndarray, D: np.ndarray, checks: Cones | np.ndarray | None,
@@ -483,9 +495,7 @@ def _swept_start(X: np.ndarray, y: np.ndarray, bound: float
         if not len(value):
             break
         top = np.argsort(-value)[:per_round]
-        keep = cuts.rows @ nu >= DROP_BELOW * bound
-        cuts = cuts.kept(keep).joined(X, np.vstack(dirs)[top], np.concatenate(signs)[top])
-        nu, lam = project_warm(y, cuts.rows, bound, np.flatnonzero(lam[keep] > 0))
+        cuts, nu, lam = _cut_round(X, y, bound, cuts, nu, lam, np.vstack(dirs)[top], np.concatenate(signs)[top])
     else:
         raise CertificateError(f"the swept cuts did not converge in {MAX_GROW_ROUNDS} rounds")
     near = bound * (1 - CANDIDATE_BAND)
@@ -532,10 +542,19 @@ def _dictionary_cuts(X: np.ndarray, y: np.ndarray, bound: float, per_round: int
             log.info("dictionary cuts: %d rounds, %d cuts", rnd, len(cuts.rows))
             return cuts, nu, lam
         bad = bad[np.argsort(-excess[bad])[:per_round]]
-        keep = cuts.rows @ nu >= DROP_BELOW * bound
-        cuts = cuts.kept(keep).joined(X, U[bad % len(F)], np.where(bad < len(F), 1, -1))
-        nu, lam = project_warm(y, cuts.rows, bound, np.flatnonzero(lam[keep] > 0))
+        cuts, nu, lam = _cut_round(X, y, bound, cuts, nu, lam, U[bad % len(F)], np.where(bad < len(F), 1, -1))
     raise CertificateError(f"the dictionary cuts did not converge in {MAX_GROW_ROUNDS} rounds")
+
+
+def _cut_round(X: np.ndarray, y: np.ndarray, bound: float, cuts: Cuts, nu: np.ndarray, lam: np.ndarray,
+               directions: np.ndarray, signs: np.ndarray) -> tuple[Cuts, np.ndarray, np.ndarray]:
+    """One round of cut growth: drop the cuts below DROP_BELOW * bound at nu, join the cuts of unit
+    ``directions`` with ``signs``, and project y onto them, warm-started from the kept cuts that
+    were active (multiplier > 0). Returns (cuts, nu, multipliers)."""
+    keep = cuts.rows @ nu >= DROP_BELOW * bound
+    cuts = cuts.kept(keep).joined(X, directions, signs)
+    nu, lam = project_warm(y, cuts.rows, bound, np.flatnonzero(lam[keep] > 0))
+    return cuts, nu, lam
 
 
 def _proven_upper(X: np.ndarray, c: np.ndarray, bound: float, known: float | None) -> float:

@@ -55,7 +55,7 @@ class EndSearch:
     witness: np.ndarray  # a point of P* with bounds[1] entries above the zero rule
 
 
-def min_support_by_ends(poly: Polytope, form: ClassForm | None = None) -> EndSearch | None:
+def min_support_by_ends(poly: Polytope) -> EndSearch | None:
     """m* of a box slice: every feature in a series class that loses exactly one member at either
     end of its interval (in generic data: antipodal pairs), the classes tied by q equations.
 
@@ -70,7 +70,7 @@ def min_support_by_ends(poly: Polytope, form: ClassForm | None = None) -> EndSea
     among so many sums, or an inexact P*) leaves m* a bracket from that f on, as do more than
     NEAR_PAIRS combinations within the margin. None when the structure does not hold, the margin
     would pass FIT_COARSEST max(1, ||target||), or the listing would pass ENDS_BUDGET."""
-    form = form if form is not None else class_form(poly.c0, poly.N)
+    form = class_form(poly.c0, poly.N)
     if form is None or not (np.isfinite(form.lo).all() and np.isfinite(form.hi).all()):
         return None
     c0, A, t = poly.c0, poly.A, poly.target
@@ -180,7 +180,8 @@ def _index_bits(i: int, m: int) -> np.ndarray:
 
 
 def critical_widths(poly: Polytope, milp_time_limit_s: float = 60.0) -> CriticalWidths:
-    """m*, M* exactly when vertices are listed; m* by MILP and M* bounds otherwise."""
+    """m*, M* exactly when vertices are listed; otherwise m* over the class ends or by MILP
+    (:func:`_min_support`) and M* bounds."""
     if poly.vertices is not None:
         cards = cardinalities(poly.vertices)
         per_vertex = (poly.vertices > 0).sum(axis=1)
